@@ -1,0 +1,171 @@
+//! `dm-dns diff`: what changed between two zones, as a summary of names and a
+//! unified diff of their canonical text (the `zone.conf` rendering).
+
+use std::fmt::Write as _;
+
+use camino::Utf8Path;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::render;
+use crate::signed;
+use crate::zonefile::{self, ZoneData};
+
+/// Reads a zone from a `zone` output directory, a `zone.conf` (signed or not)
+/// or a `zone.db`.
+pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
+    let file = if path.is_dir() {
+        path.join("zone.conf")
+    } else {
+        path.to_owned()
+    };
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| Error::io(format!("reading {file}"), e))?;
+    let body = signed::strip_header(&text);
+    let parsed = if body.starts_with("local-zone:") {
+        zonefile::parse_conf(body)
+    } else {
+        zonefile::parse_db(body)
+    };
+    parsed.map_err(|e| Error::input(format!("{file}: {e}")))
+}
+
+pub fn canonical_text(zone: &ZoneData) -> String {
+    let mut out = Vec::new();
+    render::write_conf(&mut out, &zone.domain, zone.cnames()).expect("writing to memory");
+    String::from_utf8(out).expect("zone text is ASCII")
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Change {
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ZoneDiff {
+    pub same: bool,
+    pub old_domain: String,
+    pub new_domain: String,
+    pub added: Vec<Change>,
+    pub removed: Vec<Change>,
+    pub retargeted: Vec<Change>,
+    pub unified: String,
+}
+
+pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
+    let target = |zone: &ZoneData, machine: &str| Some(zone.domain.machine_name(machine));
+    let mut diff = ZoneDiff {
+        same: false,
+        old_domain: old.domain.to_string(),
+        new_domain: new.domain.to_string(),
+        added: Vec::new(),
+        removed: Vec::new(),
+        retargeted: Vec::new(),
+        unified: String::new(),
+    };
+    for (host, machine) in &new.cnames {
+        match old.cnames.get(host) {
+            None => diff.added.push(Change {
+                host: host.clone(),
+                old: None,
+                new: target(new, machine),
+            }),
+            Some(before) if before != machine || old.domain != new.domain => {
+                diff.retargeted.push(Change {
+                    host: host.clone(),
+                    old: target(old, before),
+                    new: target(new, machine),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    for (host, machine) in &old.cnames {
+        if !new.cnames.contains_key(host) {
+            diff.removed.push(Change {
+                host: host.clone(),
+                old: target(old, machine),
+                new: None,
+            });
+        }
+    }
+    let (old_text, new_text) = (canonical_text(old), canonical_text(new));
+    diff.same = old_text == new_text;
+    diff.unified = similar::TextDiff::from_lines(&old_text, &new_text)
+        .unified_diff()
+        .header(old_label, new_label)
+        .to_string();
+    diff
+}
+
+impl ZoneDiff {
+    /// The human summary followed by the unified diff.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if self.same {
+            out.push_str("zones are the same\n");
+            return out;
+        }
+        if self.old_domain != self.new_domain {
+            let _ = writeln!(out, "domain: {} -> {}", self.old_domain, self.new_domain);
+        }
+        let _ = writeln!(
+            out,
+            "{} added, {} removed, {} retargeted",
+            self.added.len(),
+            self.removed.len(),
+            self.retargeted.len()
+        );
+        let none = String::new();
+        for c in &self.added {
+            let _ = writeln!(out, "  added       {} -> {}", c.host, c.new.as_ref().unwrap_or(&none));
+        }
+        for c in &self.removed {
+            let _ = writeln!(out, "  removed     {} -> {}", c.host, c.old.as_ref().unwrap_or(&none));
+        }
+        for c in &self.retargeted {
+            let _ = writeln!(
+                out,
+                "  retargeted  {}: {} -> {}",
+                c.host,
+                c.old.as_ref().unwrap_or(&none),
+                c.new.as_ref().unwrap_or(&none)
+            );
+        }
+        out.push('\n');
+        out.push_str(&self.unified);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(text: &str) -> ZoneData {
+        zonefile::parse_conf(&format!("local-zone: \"clan.\" transparent\n{text}")).unwrap()
+    }
+
+    #[test]
+    fn classifies_changes() {
+        let old = zone(
+            "local-data: \"a.clan. CNAME alpha.clan.\"\nlocal-data: \"b.clan. CNAME alpha.clan.\"\n",
+        );
+        let new = zone(
+            "local-data: \"b.clan. CNAME beta.clan.\"\nlocal-data: \"c.clan. CNAME alpha.clan.\"\n",
+        );
+        let d = compare(&old, &new, "old", "new");
+        assert!(!d.same);
+        assert_eq!(d.added[0].host, "c.clan");
+        assert_eq!(d.removed[0].host, "a.clan");
+        assert_eq!(d.retargeted[0].old.as_deref(), Some("alpha.clan"));
+        assert_eq!(d.retargeted[0].new.as_deref(), Some("beta.clan"));
+        assert!(d.unified.contains("-local-data: \"a.clan. CNAME alpha.clan.\""));
+        assert!(d.to_text().starts_with("1 added, 1 removed, 1 retargeted"));
+        assert!(compare(&old, &old, "x", "y").same);
+    }
+}

@@ -1,0 +1,41 @@
+//! The one error type of dm-dns. Every error ends the command with exit code 2
+//! (see DESIGN §4); the text says what went wrong and how to fix it.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Input that breaks a rule: one line per problem found.
+    Invalid(Vec<String>),
+    /// A file or command that could not be read, written or run.
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn input(message: impl Into<String>) -> Error {
+        Error::Invalid(vec![message.into()])
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Invalid(problems) => f.write_str(&problems.join("\nerror: ")),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

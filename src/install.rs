@@ -1,0 +1,231 @@
+//! `dm-dns install`: from the signed mesh file to the zone unbound serves.
+//!
+//! verify -> refuse rollback -> render the auth-zone (CNAMEs + this node's
+//! address records) -> check it -> swap it in atomically, keeping the previous
+//! file as last-good -> reload only that zone -> record the state. Any failure
+//! leaves the previous zone file in place and unbound serving it.
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::name::Domain;
+use crate::output::{self, StagedFile};
+use crate::render;
+use crate::signed;
+use crate::zonefile::{self, ZoneData};
+
+const STATE_FILE: &str = "installed.json";
+const LAST_GOOD: &str = "last-good.zone";
+
+pub struct Config {
+    pub mesh_file: Utf8PathBuf,
+    pub trusted_keys: Vec<VerifyingKey>,
+    pub domain: Domain,
+    /// This node's own A/AAAA records below the domain.
+    pub addresses: Vec<(String, IpAddr)>,
+    pub zone_file: Utf8PathBuf,
+    pub state_dir: Utf8PathBuf,
+    /// `unbound-control` and its arguments before the command; `None` skips
+    /// the reload (before unbound starts).
+    pub reload_command: Option<Vec<String>>,
+    pub allow_rollback: bool,
+}
+
+/// What was installed last, kept in the state directory.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    pub domain: String,
+    pub serial: u64,
+    pub mesh_sha256: String,
+    pub zone_sha256: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new zone was swapped in (and reloaded, if configured).
+    Installed { serial: u64, records: usize },
+    /// The zone file already holds exactly this zone.
+    Unchanged { serial: u64 },
+    /// No mesh file yet: a zone of the node's own records was written.
+    Bootstrapped,
+    /// No mesh file yet, and a zone is already in place.
+    KeptExisting,
+}
+
+pub fn run(config: &Config) -> Result<Outcome, Error> {
+    std::fs::create_dir_all(&config.state_dir)
+        .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
+    let mesh = match std::fs::read(&config.mesh_file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return bootstrap(config),
+        Err(e) => return Err(Error::io(format!("reading {}", config.mesh_file), e)),
+    };
+    let refuse = |why: String| Error::input(format!("{}: {why}; the previous zone stays", config.mesh_file));
+
+    let verified = signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+    let mesh_sha256 = render::hex(&render::sha256(&mesh));
+    let previous = read_state(&config.state_dir)?;
+    if let Some(prev) = &previous
+        && !config.allow_rollback
+    {
+        let same_file = prev.mesh_sha256 == mesh_sha256;
+        if verified.serial < prev.serial || (verified.serial == prev.serial && !same_file) {
+            return Err(refuse(format!(
+                "serial {} is not newer than the installed serial {} (rollback or replay; \
+                 hint: sign with a newer serial, or pass --allow-rollback on purpose)",
+                verified.serial, prev.serial
+            )));
+        }
+    }
+    let serial = u32::try_from(verified.serial)
+        .map_err(|_| refuse(format!("serial {} does not fit a DNS SOA serial", verified.serial)))?;
+    let zone_text = render_checked(&verified.zone, serial, &config.addresses).map_err(refuse)?;
+    let state = State {
+        domain: config.domain.to_string(),
+        serial: verified.serial,
+        mesh_sha256,
+        zone_sha256: render::hex(&render::sha256(zone_text.as_bytes())),
+    };
+    let current = std::fs::read(&config.zone_file).ok();
+    if current.as_deref() == Some(zone_text.as_bytes()) {
+        write_state(&config.state_dir, &state)?;
+        return Ok(Outcome::Unchanged {
+            serial: verified.serial,
+        });
+    }
+    swap_in(config, &zone_text, current.as_deref())?;
+    write_state(&config.state_dir, &state)?;
+    Ok(Outcome::Installed {
+        serial: verified.serial,
+        records: verified.zone.cnames.len(),
+    })
+}
+
+/// With no mesh file yet, unbound still needs a loadable zone.
+fn bootstrap(config: &Config) -> Result<Outcome, Error> {
+    if config.zone_file.exists() {
+        return Ok(Outcome::KeptExisting);
+    }
+    let empty = ZoneData {
+        domain: config.domain.clone(),
+        cnames: Default::default(),
+    };
+    let text = render_checked(&empty, 1, &config.addresses).map_err(Error::input)?;
+    output::write_file(&config.zone_file, text.as_bytes(), 0o644)?;
+    Ok(Outcome::Bootstrapped)
+}
+
+/// Renders the auth-zone and reads it back: the file unbound gets must say
+/// exactly what was verified.
+pub fn render_checked(
+    zone: &ZoneData,
+    serial: u32,
+    addresses: &[(String, IpAddr)],
+) -> Result<String, String> {
+    if let Some((name, _)) = addresses.iter().find(|(n, _)| zone.cnames.contains_key(n)) {
+        return Err(format!(
+            "{name} is both an endpoint CNAME in the zone and an address of this node \
+             (hint: remove it from networking.hosts or from the endpoint exports)"
+        ));
+    }
+    let mut out = Vec::new();
+    render::write_db(&mut out, &zone.domain, serial, zone.cnames(), addresses)
+        .expect("writing to memory");
+    let text = String::from_utf8(out).expect("zone text is ASCII");
+    let reread = zonefile::parse_db(&text).map_err(|e| format!("rendered zone is invalid: {e}"))?;
+    if reread != *zone {
+        return Err("rendered zone does not read back as the verified zone".into());
+    }
+    Ok(text)
+}
+
+fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Error> {
+    let last_good = config.state_dir.join(LAST_GOOD);
+    if let Some(bytes) = current {
+        output::write_file(&last_good, bytes, 0o644)?;
+    }
+    let mut staged = StagedFile::create(&config.zone_file)?;
+    std::io::Write::write_all(staged.writer(), zone_text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", config.zone_file), e))?;
+    staged.commit()?;
+    let Some(command) = &config.reload_command else {
+        return Ok(());
+    };
+    if let Err(reload_error) = reload(command, &config.domain) {
+        // unbound still serves the old zone from memory; put the old file
+        // back so a later restart loads the same.
+        if let Some(bytes) = current {
+            output::write_file(&config.zone_file, bytes, 0o644)?;
+        }
+        return Err(reload_error);
+    }
+    Ok(())
+}
+
+/// `unbound-control auth_zone_reload <domain>`: reloads one zone, keeps the cache.
+fn reload(command: &[String], domain: &Domain) -> Result<(), Error> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| Error::input("empty unbound-control command"))?;
+    let output = Command::new(program)
+        .args(args)
+        .arg("auth_zone_reload")
+        .arg(format!("{domain}."))
+        .output()
+        .map_err(|e| Error::io(format!("running {program}"), e))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if output.status.success() && stdout.trim() == "ok" {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "{program} auth_zone_reload {domain}. failed ({}): {}{} \
+         (hint: is unbound running with an auth-zone for {domain}. and a control socket?); \
+         the previous zone stays",
+        output.status,
+        stdout.trim(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
+pub fn read_state(dir: &Utf8Path) -> Result<Option<State>, Error> {
+    let path = dir.join(STATE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::input(format!(
+                "{path} is damaged ({e}); remove it to accept the next signed zone"
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {path}"), e)),
+    }
+}
+
+fn write_state(dir: &Utf8Path, state: &State) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(state).expect("state serialises") + "\n";
+    output::write_file(&dir.join(STATE_FILE), text.as_bytes(), 0o644)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_addresses_and_refuses_conflicts() {
+        let zone = zonefile::parse_conf(
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. CNAME alpha.clan.\"\n",
+        )
+        .unwrap();
+        let addresses = vec![("alpha.clan".to_string(), "10.0.0.1".parse().unwrap())];
+        let text = render_checked(&zone, 7, &addresses).unwrap();
+        assert!(text.contains("clan. IN SOA localhost. nobody.invalid. 7 "));
+        assert!(text.contains("alpha.clan. IN A 10.0.0.1\n"));
+        assert!(text.contains("music.clan. IN CNAME alpha.clan.\n"));
+        let clash = vec![("music.clan".to_string(), "10.0.0.1".parse().unwrap())];
+        assert!(render_checked(&zone, 7, &clash).unwrap_err().contains("both"));
+    }
+}

@@ -1,0 +1,18 @@
+//! dm-dns: distributed DNS for clan networks.
+//!
+//! The data flows exports -> [`zone::Zone`] -> renderings; each stage lives in
+//! its own module and the CLI (`main.rs`) only wires them together.
+
+pub mod artifacts;
+pub mod diff;
+pub mod error;
+pub mod exports;
+pub mod hosts;
+pub mod install;
+pub mod keys;
+pub mod name;
+pub mod output;
+pub mod render;
+pub mod signed;
+pub mod zone;
+pub mod zonefile;

@@ -1,0 +1,209 @@
+//! DNS name rules: the clan domain and endpoint host names.
+//!
+//! Everything that reaches unbound passes through here first, so the rules are
+//! strict LDH (letters, digits, hyphen) and the errors say how to fix the name.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Longest presentation-format name without the trailing dot (RFC 1035 2.3.4).
+const MAX_NAME_LEN: usize = 253;
+const MAX_LABEL_LEN: usize = 63;
+
+/// Why a name is refused, with a hint for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameError {
+    pub reason: String,
+    pub hint: &'static str,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (hint: {})", self.reason, self.hint)
+    }
+}
+
+fn refuse(reason: impl Into<String>, hint: &'static str) -> NameError {
+    NameError {
+        reason: reason.into(),
+        hint,
+    }
+}
+
+const LDH_HINT: &str = "use only letters a-z, digits 0-9 and '-' in dot-separated labels";
+
+/// Normalises and checks a host name: one trailing dot is dropped, case is
+/// folded, and the result must be an LDH hostname. Borrows when nothing changes,
+/// which is the common case and keeps large inputs cheap.
+pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
+    if raw.is_empty() {
+        return Err(refuse(
+            "the host name is empty",
+            "remove the empty string from endpoints.hosts",
+        ));
+    }
+    if let Some(c) = raw.chars().find(|c| !c.is_ascii()) {
+        return Err(refuse(
+            format!("the host name contains the non-ASCII character {c:?}"),
+            "write internationalised names in punycode (xn--...)",
+        ));
+    }
+    if raw.contains('*') {
+        return Err(refuse(
+            "wildcard names are not supported",
+            "export each host name explicitly",
+        ));
+    }
+    if let Some(c) = raw
+        .chars()
+        .find(|c| matches!(c, '"' | '\'' | '\\' | ';' | '\n' | '\r' | '\t' | ' '))
+    {
+        return Err(refuse(
+            format!("the host name contains the forbidden character {c:?}"),
+            "host names must be plain DNS names such as music.<domain>",
+        ));
+    }
+    let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+    let name = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    check_ldh(&name)?;
+    Ok(name)
+}
+
+fn check_ldh(name: &str) -> Result<(), NameError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(refuse(
+            format!(
+                "the name is {} characters long, the limit is {MAX_NAME_LEN}",
+                name.len()
+            ),
+            "shorten the name",
+        ));
+    }
+    for label in name.split('.') {
+        check_label(label)?;
+    }
+    Ok(())
+}
+
+/// Checks one DNS label (also used for machine names).
+pub fn check_label(label: &str) -> Result<(), NameError> {
+    if label.is_empty() {
+        return Err(refuse("the name has an empty label", LDH_HINT));
+    }
+    if label.len() > MAX_LABEL_LEN {
+        return Err(refuse(
+            format!("the label {label:?} is longer than {MAX_LABEL_LEN} characters"),
+            "shorten the label",
+        ));
+    }
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(refuse(
+            format!("the label {label:?} contains the character {c:?}"),
+            LDH_HINT,
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(refuse(
+            format!("the label {label:?} starts or ends with '-'"),
+            LDH_HINT,
+        ));
+    }
+    Ok(())
+}
+
+/// The clan domain (`meta.domain`), lower-case and without trailing dot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain(String);
+
+impl Domain {
+    pub fn parse(raw: &str) -> Result<Domain, NameError> {
+        let name = normalize_host(raw)?;
+        Ok(Domain(name.into_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part of `host` before `.<domain>`, if `host` is strictly below the domain.
+    pub fn relative<'h>(&self, host: &'h str) -> Option<&'h str> {
+        host.strip_suffix(self.0.as_str())?
+            .strip_suffix('.')
+            .filter(|prefix| !prefix.is_empty())
+    }
+
+    /// `<machine>.<domain>`: the name a machine answers to.
+    pub fn machine_name(&self, machine: &str) -> String {
+        format!("{machine}.{}", self.0)
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_trailing_dot() {
+        assert_eq!(normalize_host("Music.Clan.").unwrap(), "music.clan");
+        assert!(matches!(
+            normalize_host("music.clan").unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn refuses_non_ldh() {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.clan",
+            "a-.clan",
+            "a_b.clan",
+            "*.clan",
+            "a b",
+            "a\"b",
+            "a;b",
+            "a\nb",
+            "a\\b",
+            "müsic.clan",
+            "a.clan..",
+        ] {
+            assert!(normalize_host(bad).is_err(), "{bad:?} accepted");
+        }
+        let long_label = "a".repeat(64);
+        assert!(normalize_host(&long_label).is_err());
+        let long_name = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long_name.len(), 255);
+        assert!(normalize_host(&long_name).is_err());
+    }
+
+    #[test]
+    fn punycode_hint_for_unicode() {
+        let err = normalize_host("müsic.clan").unwrap_err();
+        assert!(err.hint.contains("punycode"));
+    }
+
+    #[test]
+    fn relative_names() {
+        let d = Domain::parse("Example.COM.").unwrap();
+        assert_eq!(d.as_str(), "example.com");
+        assert_eq!(d.relative("music.example.com"), Some("music"));
+        assert_eq!(d.relative("example.com"), None);
+        assert_eq!(d.relative("badexample.com"), None);
+        assert_eq!(d.relative("music.example.org"), None);
+    }
+}

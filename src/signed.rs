@@ -1,0 +1,247 @@
+//! The signed mesh file: header comment lines, then the exact `zone.conf`
+//! bytes. Comments keep it a valid unbound include, so nodes still running the
+//! reference service can include it as before.
+//!
+//! ```text
+//! # dm-dns signed zone
+//! # format: 1
+//! # domain: clan
+//! # serial: 1790000000
+//! # body-sha256: <64 hex digits>
+//! # signer: <base64 raw public key>
+//! # signature: <base64 ED25519 signature>
+//! local-zone: "clan." transparent
+//! ...
+//! ```
+//!
+//! The signature covers every byte before the signature line and the body, so
+//! every header field and every body byte is signed.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::keys;
+use crate::name::Domain;
+use crate::render::hex;
+use crate::zonefile::{self, ZoneData};
+
+pub const FORMAT: u32 = 1;
+const MAGIC: &str = "# dm-dns signed zone\n";
+const FIELDS: [&str; 6] = [
+    "format",
+    "domain",
+    "serial",
+    "body-sha256",
+    "signer",
+    "signature",
+];
+
+/// Produces the signed file for `body` (a `zone.conf`).
+pub fn sign(key: &SigningKey, domain: &Domain, serial: u64, body: &[u8]) -> Vec<u8> {
+    let signed_part = format!(
+        "{MAGIC}# format: {FORMAT}\n# domain: {domain}\n# serial: {serial}\n\
+         # body-sha256: {}\n# signer: {}\n",
+        hex(&Sha256::digest(body)),
+        keys::public_base64(&key.verifying_key()),
+    );
+    let signature = key.sign(&[signed_part.as_bytes(), body].concat());
+    let mut out = signed_part.into_bytes();
+    out.extend_from_slice(
+        format!("# signature: {}\n", STANDARD.encode(signature.to_bytes())).as_bytes(),
+    );
+    out.extend_from_slice(body);
+    out
+}
+
+/// A signed file whose signature checked out and whose body parsed strictly.
+#[derive(Debug)]
+pub struct Verified {
+    pub serial: u64,
+    pub signer: VerifyingKey,
+    pub zone: ZoneData,
+    /// The exact `zone.conf` bytes that were signed.
+    pub body: Vec<u8>,
+}
+
+/// Checks a signed file against the trusted keys. Every refusal says why.
+pub fn verify(
+    file: &[u8],
+    trusted: &[VerifyingKey],
+    expected_domain: Option<&Domain>,
+) -> Result<Verified, String> {
+    let rest = file.strip_prefix(MAGIC.as_bytes()).ok_or(
+        "not a dm-dns signed zone: the first line must be `# dm-dns signed zone` \
+         (hint: sign the zone with `dm-dns sign`)",
+    )?;
+    let mut values = Vec::with_capacity(FIELDS.len());
+    let mut rest = rest;
+    let mut signed_len = MAGIC.len();
+    for field in FIELDS {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| format!("the header ends before `# {field}:` (truncated?)"))?;
+        let line = std::str::from_utf8(&rest[..end])
+            .map_err(|_| format!("the `{field}` header line is not UTF-8"))?;
+        let value = line
+            .strip_prefix("# ")
+            .and_then(|l| l.strip_prefix(field))
+            .and_then(|l| l.strip_prefix(": "))
+            .ok_or_else(|| format!("expected the header line `# {field}: ...`, found {line:?}"))?;
+        values.push(value);
+        rest = &rest[end + 1..];
+        if field != "signature" {
+            signed_len += end + 1;
+        }
+    }
+    let [format, domain, serial, body_sha, signer, signature] = values[..] else {
+        unreachable!("one value per field")
+    };
+    if format != FORMAT.to_string() {
+        return Err(format!(
+            "unknown format version {format:?}; this dm-dns reads format {FORMAT} \
+             (hint: update dm-dns on this node)"
+        ));
+    }
+    let serial: u64 = serial
+        .parse()
+        .ok()
+        .filter(|n: &u64| n.to_string() == serial)
+        .ok_or_else(|| format!("the serial {serial:?} is not a canonical decimal number"))?;
+    let signer_key = decode_exact::<32>(signer)
+        .and_then(|raw| VerifyingKey::from_bytes(&raw).ok())
+        .ok_or("the signer is not a base64 ED25519 public key")?;
+    if !trusted.contains(&signer_key) {
+        return Err(format!(
+            "the file is signed by {signer}, which is not a trusted key \
+             (hint: add it with --trusted-key if it is the clan's dm-dns key)"
+        ));
+    }
+    let signature = decode_exact::<64>(signature)
+        .map(|raw| Signature::from_bytes(&raw))
+        .ok_or("the signature is not base64 of 64 bytes")?;
+    let body = rest;
+    let message = [&file[..signed_len], body].concat();
+    signer_key
+        .verify_strict(&message, &signature)
+        .map_err(|_| "bad signature: the file was changed after signing")?;
+    if body_sha != hex(&Sha256::digest(body)) {
+        return Err("the body hash does not match the body".into());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
+    let zone = zonefile::parse_conf(text).map_err(|e| format!("the signed body: {e}"))?;
+    if zone.domain.as_str() != domain {
+        return Err(format!(
+            "the header domain {domain:?} differs from the body's {:?}",
+            zone.domain.as_str()
+        ));
+    }
+    if let Some(expected) = expected_domain.filter(|d| **d != zone.domain) {
+        return Err(format!(
+            "the zone is for domain {:?}, this node serves {:?}",
+            zone.domain.as_str(),
+            expected.as_str()
+        ));
+    }
+    Ok(Verified {
+        serial,
+        signer: signer_key,
+        zone,
+        body: body.to_vec(),
+    })
+}
+
+/// Base64 that decodes to exactly N bytes (canonical encoding only).
+fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let bytes = STANDARD.decode(text).ok()?;
+    let array = <[u8; N]>::try_from(bytes).ok()?;
+    (STANDARD.encode(array) == text).then_some(array)
+}
+
+/// The body of a signed file without checking anything (for `diff`); other
+/// text is returned unchanged.
+pub fn strip_header(text: &str) -> &str {
+    if !text.starts_with(MAGIC) {
+        return text;
+    }
+    let mut rest = text;
+    while rest.starts_with('#') {
+        rest = rest.split_once('\n').map_or("", |(_, after)| after);
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BODY: &[u8] = b"local-zone: \"clan.\" transparent\n\
+                          local-data: \"music.clan. CNAME alpha.clan.\"\n";
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[9u8; 32])
+    }
+
+    fn signed() -> Vec<u8> {
+        sign(&key(), &Domain::parse("clan").unwrap(), 1_790_000_000, BODY)
+    }
+
+    #[test]
+    fn round_trips() {
+        let v = verify(&signed(), &[key().verifying_key()], None).unwrap();
+        assert_eq!(v.serial, 1_790_000_000);
+        assert_eq!(v.body, BODY);
+        assert_eq!(v.zone.cnames["music.clan"], "alpha");
+        assert_eq!(strip_header(std::str::from_utf8(&signed()).unwrap()).as_bytes(), BODY);
+    }
+
+    #[test]
+    fn refuses_wrong_key_domain_and_truncation() {
+        let other = SigningKey::from_bytes(&[1u8; 32]).verifying_key();
+        assert!(verify(&signed(), &[other], None).unwrap_err().contains("not a trusted key"));
+        let wrong = Domain::parse("example.com").unwrap();
+        assert!(verify(&signed(), &[key().verifying_key()], Some(&wrong)).is_err());
+        let file = signed();
+        for len in 0..file.len() {
+            assert!(verify(&file[..len], &[key().verifying_key()], None).is_err(), "{len}");
+        }
+    }
+
+    #[test]
+    fn every_single_byte_change_is_refused() {
+        let file = signed();
+        let trusted = [key().verifying_key()];
+        for i in 0..file.len() {
+            for replacement in [file[i] ^ 0x01, file[i] ^ 0x20, b'\n', b'#', 0] {
+                if replacement == file[i] {
+                    continue;
+                }
+                let mut changed = file.clone();
+                changed[i] = replacement;
+                assert!(verify(&changed, &trusted, None).is_err(), "byte {i} -> {replacement}");
+            }
+            let mut removed = file.clone();
+            removed.remove(i);
+            assert!(verify(&removed, &trusted, None).is_err(), "byte {i} removed");
+        }
+        let mut added = file.clone();
+        added.extend_from_slice(b"forward-zone:\n");
+        assert!(verify(&added, &trusted, None).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = verify(&bytes, &[key().verifying_key()], None);
+        }
+
+        #[test]
+        fn signed_header_with_random_body_never_panics(body in ".{0,300}") {
+            let file = sign(&key(), &Domain::parse("clan").unwrap(), 1, body.as_bytes());
+            let _ = verify(&file, &[key().verifying_key()], None);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Reading zones back: the strict `zone.conf` grammar (what a signed mesh file
+//! may carry) and our `zone.db` master files. `diff` and `install` read zones
+//! only through here.
+
+use std::collections::BTreeMap;
+
+use crate::name::{self, Domain};
+use crate::render::Cname;
+
+/// A zone as read from a file: the domain and its CNAMEs, host -> machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneData {
+    pub domain: Domain,
+    pub cnames: BTreeMap<String, String>,
+}
+
+impl ZoneData {
+    pub fn cnames(&self) -> impl Iterator<Item = Cname<'_>> {
+        self.cnames.iter().map(|(host, machine)| Cname { host, machine })
+    }
+
+    /// Adds `host CNAME target`, checking names the way `zone` does.
+    fn add(&mut self, host: &str, target: &str) -> Result<(), String> {
+        let checked_host = name::normalize_host(host).map_err(|e| format!("host {host:?}: {e}"))?;
+        if checked_host != host.strip_suffix('.').unwrap_or(host) {
+            return Err(format!("host {host:?} is not in canonical lower case"));
+        }
+        if self.domain.relative(&checked_host).is_none() {
+            return Err(format!(
+                "host {host:?} is not below the domain {:?}",
+                self.domain.as_str()
+            ));
+        }
+        let machine = target
+            .strip_suffix('.')
+            .and_then(|t| self.domain.relative(t))
+            .filter(|m| name::check_label(m).is_ok())
+            .ok_or_else(|| {
+                format!(
+                    "target {target:?} is not <machine>.{}.",
+                    self.domain.as_str()
+                )
+            })?;
+        if self.domain.machine_name(machine) == *checked_host {
+            return Err(format!("host {host:?} is a CNAME to itself"));
+        }
+        match self
+            .cnames
+            .insert(checked_host.into_owned(), machine.to_owned())
+        {
+            Some(_) => Err(format!("host {host:?} appears twice")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Parses a `zone.conf` body strictly: exactly one leading
+/// `local-zone: "<domain>." transparent` line, then only
+/// `local-data: "<host>. CNAME <machine>.<domain>."` lines, each ending in a
+/// newline. Any other unbound directive is refused.
+pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
+    if !text.ends_with('\n') {
+        return Err("the zone does not end with a newline (truncated?)".into());
+    }
+    let mut lines = text.split_terminator('\n').enumerate();
+    let first = lines.next().map(|(_, l)| l).unwrap_or_default();
+    let domain = first
+        .strip_prefix("local-zone: \"")
+        .and_then(|rest| rest.strip_suffix(".\" transparent"))
+        .ok_or_else(|| {
+            format!("line 1: expected `local-zone: \"<domain>.\" transparent`, found {first:?}")
+        })?;
+    let domain = Domain::parse(domain).map_err(|e| format!("line 1: domain: {e}"))?;
+    let mut zone = ZoneData {
+        domain,
+        cnames: BTreeMap::new(),
+    };
+    for (index, line) in lines {
+        let record = line
+            .strip_prefix("local-data: \"")
+            .and_then(|rest| rest.strip_suffix('"'))
+            .and_then(|rr| {
+                let mut parts = rr.split(' ');
+                match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                    (Some(host), Some("CNAME"), Some(target), None) => Some((host, target)),
+                    _ => None,
+                }
+            });
+        let (host, target) = record.ok_or_else(|| {
+            format!(
+                "line {}: only `local-data: \"<host>. CNAME <machine>.<domain>.\"` \
+                 may follow the local-zone line, found {line:?}",
+                index + 1
+            )
+        })?;
+        if !host.ends_with('.') {
+            return Err(format!("line {}: host {host:?} must end with '.'", index + 1));
+        }
+        zone.add(host, target)
+            .map_err(|e| format!("line {}: {e}", index + 1))?;
+    }
+    Ok(zone)
+}
+
+/// Reads the CNAMEs of an RFC 1035 master file as `zone` and `install` write
+/// them (absolute names, one record per line). SOA, NS, A and AAAA records are
+/// accepted and not compared.
+pub fn parse_db(text: &str) -> Result<ZoneData, String> {
+    let mut zone: Option<ZoneData> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.split(';').next().unwrap_or_default().trim();
+        if line.is_empty() || line.starts_with("$TTL") {
+            continue;
+        }
+        let at = |e: String| format!("line {}: {e}", index + 1);
+        if let Some(origin) = line.strip_prefix("$ORIGIN") {
+            let domain = Domain::parse(origin.trim()).map_err(|e| at(e.to_string()))?;
+            zone.get_or_insert(ZoneData {
+                domain,
+                cnames: BTreeMap::new(),
+            });
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(kind_at) = fields.iter().position(|f| {
+            matches!(*f, "SOA" | "NS" | "A" | "AAAA" | "CNAME")
+        }) else {
+            return Err(at(format!("unsupported record {raw:?}")));
+        };
+        match fields[kind_at] {
+            "SOA" if zone.is_none() => {
+                let domain = Domain::parse(fields[0]).map_err(|e| at(e.to_string()))?;
+                zone = Some(ZoneData {
+                    domain,
+                    cnames: BTreeMap::new(),
+                });
+            }
+            "CNAME" => {
+                let zone = zone
+                    .as_mut()
+                    .ok_or_else(|| at("a CNAME before $ORIGIN or SOA".into()))?;
+                let target = fields
+                    .get(kind_at + 1)
+                    .ok_or_else(|| at("a CNAME without target".into()))?;
+                zone.add(fields[0], target).map_err(at)?;
+            }
+            _ => {}
+        }
+    }
+    zone.ok_or_else(|| "no $ORIGIN or SOA record: not a zone file".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "local-zone: \"clan.\" transparent\n\
+                        local-data: \"music.clan. CNAME alpha.clan.\"\n";
+
+    #[test]
+    fn reads_conf() {
+        let zone = parse_conf(CONF).unwrap();
+        assert_eq!(zone.domain.as_str(), "clan");
+        assert_eq!(zone.cnames["music.clan"], "alpha");
+    }
+
+    #[test]
+    fn refuses_anything_else() {
+        for bad in [
+            "",
+            "local-zone: \"clan.\" transparent",
+            "local-zone: \"clan.\" static\n",
+            "local-zone: \"clan.\" transparent\nforward-zone:\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. A 1.2.3.4\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. CNAME alpha.org.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.org. CNAME alpha.clan.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. CNAME alpha.clan.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"Music.clan. CNAME alpha.clan.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan CNAME alpha.clan.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan.  CNAME alpha.clan.\"\n",
+            "local-zone: \"clan.\" transparent\n\n",
+            "local-zone: \"clan.\" transparent\r\n",
+        ] {
+            assert!(parse_conf(bad).is_err(), "{bad:?} accepted");
+        }
+        let twice = format!("{CONF}local-data: \"music.clan. CNAME beta.clan.\"\n");
+        assert!(parse_conf(&twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn reads_db() {
+        let db = "$ORIGIN clan.\n$TTL 300\nclan. IN SOA localhost. nobody.invalid. 1 2 3 4 5\n\
+                  clan. IN NS localhost.\nalpha.clan. IN A 10.0.0.1\n\
+                  music.clan. 300 IN CNAME alpha.clan. ; comment\n";
+        assert_eq!(parse_db(db).unwrap(), parse_conf(CONF).unwrap());
+        assert!(parse_db("hello\n").is_err());
+    }
+}
