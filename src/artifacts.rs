@@ -4,8 +4,8 @@
 use camino::Utf8Path;
 
 use crate::error::Error;
-use crate::output::OutputDir;
-use crate::render::{self, HashingWriter, Hashes};
+use crate::output::{OutputDir, StagedFile};
+use crate::render::{self, Hashes, HashingWriter};
 use crate::zone::{Exports, Zone};
 use crate::zonefile::{self, ZoneData};
 
@@ -21,27 +21,29 @@ pub struct Summary {
 }
 
 pub fn write(dir: &Utf8Path, zone: &Zone<'_>, exports: &Exports<'_>) -> Result<Summary, Error> {
-    let mut out = OutputDir::open(dir)?;
-    let conf = out.stage(CONF, |w| {
-        let mut w = HashingWriter::new(w);
-        render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone))?;
-        Ok(w.finish().1)
-    })?;
-    let serial = render::content_serial(&conf);
-    let db = out.stage(DB, |w| {
-        let mut w = HashingWriter::new(w);
-        render::write_db(&mut w, &zone.domain, serial, render::zone_cnames(zone), &[])?;
-        Ok(w.finish().1)
-    })?;
+    let out = OutputDir::open(dir)?;
+    // The manifest's records need only the zone, so they are written on a
+    // second core while this one writes the zone files.
+    let (zone_files, manifest) = std::thread::scope(|s| {
+        let manifest = s.spawn(|| {
+            let input = render::canonical_input_sha256(exports);
+            out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports))
+                .map(|(staged, ())| (staged, input))
+        });
+        let zone_files = write_zone_files(&out, zone);
+        let manifest = manifest.join().expect("manifest writer does not panic");
+        (zone_files, manifest)
+    });
+    let (conf, db, serial) = zone_files?;
+    let (mut manifest, input) = manifest?;
     let hashes = Hashes {
-        input: render::canonical_input_sha256(exports),
-        conf,
-        db,
+        input,
+        conf: conf.1,
+        db: db.1,
     };
-    out.stage(MANIFEST, |w| {
-        render::write_manifest(w, zone, exports, serial, &hashes)
-    })?;
-    out.commit()?;
+    render::write_manifest_end(manifest.writer(), serial, &hashes)
+        .map_err(|e| Error::io(format!("writing {dir}/{MANIFEST}"), e))?;
+    out.commit(vec![conf.0, db.0, manifest])?;
     Ok(Summary {
         records: zone.record_count(),
         skipped: zone.skipped.len(),
@@ -49,12 +51,30 @@ pub fn write(dir: &Utf8Path, zone: &Zone<'_>, exports: &Exports<'_>) -> Result<S
     })
 }
 
+type Hashed = (StagedFile, [u8; 32]);
+
+fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
+    let conf = out.stage(CONF, |w| {
+        let mut w = HashingWriter::new(w);
+        render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone))?;
+        Ok(w.finish().1)
+    })?;
+    let serial = render::content_serial(&conf.1);
+    let db = out.stage(DB, |w| {
+        let mut w = HashingWriter::new(w);
+        render::write_db(&mut w, &zone.domain, serial, render::zone_cnames(zone), &[])?;
+        Ok(w.finish().1)
+    })?;
+    Ok((conf, db, serial))
+}
+
 /// Reads `zone.conf` back from an output directory for signing: its bytes must
 /// match the hash in `manifest.json` and parse strictly.
 pub fn read_conf_checked(dir: &Utf8Path) -> Result<(Vec<u8>, ZoneData), Error> {
     let conf_path = dir.join(CONF);
     let manifest_path = dir.join(MANIFEST);
-    let body = std::fs::read(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
+    let body =
+        std::fs::read(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let manifest = std::fs::read(&manifest_path)
         .map_err(|e| Error::io(format!("reading {manifest_path}"), e))?;
     let recorded = serde_json::from_slice::<serde_json::Value>(&manifest)

@@ -122,10 +122,20 @@ impl ZoneDiff {
         );
         let none = String::new();
         for c in &self.added {
-            let _ = writeln!(out, "  added       {} -> {}", c.host, c.new.as_ref().unwrap_or(&none));
+            let _ = writeln!(
+                out,
+                "  added       {} -> {}",
+                c.host,
+                c.new.as_ref().unwrap_or(&none)
+            );
         }
         for c in &self.removed {
-            let _ = writeln!(out, "  removed     {} -> {}", c.host, c.old.as_ref().unwrap_or(&none));
+            let _ = writeln!(
+                out,
+                "  removed     {} -> {}",
+                c.host,
+                c.old.as_ref().unwrap_or(&none)
+            );
         }
         for c in &self.retargeted {
             let _ = writeln!(
@@ -164,7 +174,10 @@ mod tests {
         assert_eq!(d.removed[0].host, "a.clan");
         assert_eq!(d.retargeted[0].old.as_deref(), Some("alpha.clan"));
         assert_eq!(d.retargeted[0].new.as_deref(), Some("beta.clan"));
-        assert!(d.unified.contains("-local-data: \"a.clan. CNAME alpha.clan.\""));
+        assert!(
+            d.unified
+                .contains("-local-data: \"a.clan. CNAME alpha.clan.\"")
+        );
         assert!(d.to_text().starts_with("1 added, 1 removed, 1 retargeted"));
         assert!(compare(&old, &old, "x", "y").same);
     }

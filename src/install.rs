@@ -65,9 +65,15 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return bootstrap(config),
         Err(e) => return Err(Error::io(format!("reading {}", config.mesh_file), e)),
     };
-    let refuse = |why: String| Error::input(format!("{}: {why}; the previous zone stays", config.mesh_file));
+    let refuse = |why: String| {
+        Error::input(format!(
+            "{}: {why}; the previous zone stays",
+            config.mesh_file
+        ))
+    };
 
-    let verified = signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+    let verified =
+        signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
     let mesh_sha256 = render::hex(&render::sha256(&mesh));
     let previous = read_state(&config.state_dir)?;
     if let Some(prev) = &previous
@@ -82,8 +88,12 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
             )));
         }
     }
-    let serial = u32::try_from(verified.serial)
-        .map_err(|_| refuse(format!("serial {} does not fit a DNS SOA serial", verified.serial)))?;
+    let serial = u32::try_from(verified.serial).map_err(|_| {
+        refuse(format!(
+            "serial {} does not fit a DNS SOA serial",
+            verified.serial
+        ))
+    })?;
     let zone_text = render_checked(&verified.zone, serial, &config.addresses).map_err(refuse)?;
     let state = State {
         domain: config.domain.to_string(),
@@ -226,6 +236,10 @@ mod tests {
         assert!(text.contains("alpha.clan. IN A 10.0.0.1\n"));
         assert!(text.contains("music.clan. IN CNAME alpha.clan.\n"));
         let clash = vec![("music.clan".to_string(), "10.0.0.1".parse().unwrap())];
-        assert!(render_checked(&zone, 7, &clash).unwrap_err().contains("both"));
+        assert!(
+            render_checked(&zone, 7, &clash)
+                .unwrap_err()
+                .contains("both")
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::io::Read;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use camino::Utf8Path;
-use ed25519_dalek::pkcs8::spki::{DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::spki::{DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
@@ -121,7 +121,11 @@ mod tests {
         let public = go_style_pem("PUBLIC KEY", &SPKI_PREFIX, key.verifying_key().as_bytes());
 
         assert_eq!(parse_private(&private).unwrap().to_bytes(), seed);
-        assert_eq!(private_pem(&key), private, "we write what data-mesher writes");
+        assert_eq!(
+            private_pem(&key),
+            private,
+            "we write what data-mesher writes"
+        );
         assert_eq!(public_pem(&key.verifying_key()), public);
         let b64 = public_base64(&key.verifying_key());
         for form in [&private, &public, &b64] {
@@ -141,6 +145,9 @@ mod tests {
 
     #[test]
     fn generated_keys_differ() {
-        assert_ne!(generate().unwrap().to_bytes(), generate().unwrap().to_bytes());
+        assert_ne!(
+            generate().unwrap().to_bytes(),
+            generate().unwrap().to_bytes()
+        );
     }
 }

@@ -7,9 +7,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use dm_dns::error::Error;
+use dm_dns::install::{self, Outcome};
 use dm_dns::name::Domain;
 use dm_dns::zone::{Exports, Zone};
-use dm_dns::install::{self, Outcome};
 use dm_dns::{artifacts, diff, exports, hosts, keys, output, signed};
 
 #[derive(Parser)]
@@ -247,7 +247,11 @@ fn run_keygen(args: KeygenArgs) -> Result<ExitCode, Error> {
         }
     }
     let key = keys::generate()?;
-    output::write_file(&args.private_key_path, keys::private_pem(&key).as_bytes(), 0o600)?;
+    output::write_file(
+        &args.private_key_path,
+        keys::private_pem(&key).as_bytes(),
+        0o600,
+    )?;
     output::write_file(
         &args.public_key_path,
         keys::public_pem(&key.verifying_key()).as_bytes(),
@@ -317,13 +321,20 @@ fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         addresses,
         zone_file: args.zone_file,
         state_dir: args.state_dir,
-        reload_command: (!args.no_reload)
-            .then(|| args.unbound_control.split_whitespace().map(str::to_owned).collect()),
+        reload_command: (!args.no_reload).then(|| {
+            args.unbound_control
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        }),
         allow_rollback: args.allow_rollback,
     };
     match install::run(&config)? {
         Outcome::Installed { serial, records } => {
-            eprintln!("dm-dns: installed serial {serial} ({records} records) into {}", config.zone_file)
+            eprintln!(
+                "dm-dns: installed serial {serial} ({records} records) into {}",
+                config.zone_file
+            )
         }
         Outcome::Unchanged { serial } => eprintln!("dm-dns: serial {serial} is already installed"),
         Outcome::Bootstrapped => eprintln!(
@@ -345,7 +356,8 @@ fn load_trusted(args: &[String]) -> Result<Vec<ed25519_dalek::VerifyingKey>, Err
 fn run_verify(args: VerifyArgs) -> Result<ExitCode, Error> {
     let trusted = load_trusted(&args.trusted_keys)?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::io(format!("reading {}", args.file), e))?;
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| Error::io(format!("reading {}", args.file), e))?;
     let verified = signed::verify(&bytes, &trusted, domain.as_ref())
         .map_err(|e| Error::input(format!("{}: {e}", args.file)))?;
     println!(

@@ -36,6 +36,10 @@ const LDH_HINT: &str = "use only letters a-z, digits 0-9 and '-' in dot-separate
 /// folded, and the result must be an LDH hostname. Borrows when nothing changes,
 /// which is the common case and keeps large inputs cheap.
 pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
+    let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+    if is_canonical_ldh(trimmed) {
+        return Ok(Cow::Borrowed(trimmed));
+    }
     if raw.is_empty() {
         return Err(refuse(
             "the host name is empty",
@@ -63,7 +67,6 @@ pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
             "host names must be plain DNS names such as music.<domain>",
         ));
     }
-    let trimmed = raw.strip_suffix('.').unwrap_or(raw);
     let name = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(trimmed.to_ascii_lowercase())
     } else {
@@ -71,6 +74,29 @@ pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
     };
     check_ldh(&name)?;
     Ok(name)
+}
+
+/// One pass over the bytes for the common case: already lower-case, valid LDH.
+/// Anything else takes the slower path that explains what is wrong.
+fn is_canonical_ldh(name: &str) -> bool {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let mut label_len = 0;
+    let mut previous = b'.';
+    for &b in name.as_bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => label_len += 1,
+            b'-' if previous != b'.' => label_len += 1,
+            b'.' if previous != b'.' && previous != b'-' => label_len = 0,
+            _ => return false,
+        }
+        if label_len > MAX_LABEL_LEN {
+            return false;
+        }
+        previous = b;
+    }
+    previous != b'-' && previous != b'.'
 }
 
 fn check_ldh(name: &str) -> Result<(), NameError> {
@@ -189,6 +215,13 @@ mod tests {
         let long_name = vec!["a".repeat(63); 4].join(".");
         assert_eq!(long_name.len(), 255);
         assert!(normalize_host(&long_name).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_explained_rules(name in "[a-z0-9.-]{0,70}|[a-z0-9-]{60,66}(\\.[a-z0-9-]{1,3})?") {
+            proptest::prop_assert_eq!(is_canonical_ldh(&name), check_ldh(&name).is_ok());
+        }
     }
 
     #[test]

@@ -49,24 +49,34 @@ impl StagedFile {
         self.writer.as_mut().expect("writer lives until commit")
     }
 
-    /// Flushes and syncs the staged file, leaving the rename for `commit`.
-    pub fn sync(&mut self) -> Result<(), Error> {
+    fn flush(&mut self, sync: bool) -> Result<(), Error> {
         let temp = &self.temp;
-        let writer = self.writer.as_mut().expect("writer lives until commit");
+        let mut writer = self.writer.take().expect("writer lives until commit");
         writer
             .flush()
-            .and_then(|()| writer.get_ref().sync_all())
+            .and_then(|()| {
+                if sync {
+                    writer.get_ref().sync_all()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|e| Error::io(format!("writing {temp}"), e))
     }
 
-    /// Syncs, renames over the target and syncs the directory.
-    pub fn commit(mut self) -> Result<(), Error> {
-        self.sync()?;
-        self.writer = None;
+    fn rename(&mut self) -> Result<(), Error> {
         fs::rename(&self.temp, &self.target)
             .map_err(|e| Error::io(format!("renaming {} to {}", self.temp, self.target), e))?;
         // The temporary name is gone; nothing is left for Drop to remove.
         self.temp = Utf8PathBuf::new();
+        Ok(())
+    }
+
+    /// Durable replace: sync the file, rename it over the target, sync the
+    /// directory. After a crash the target holds the old bytes or the new ones.
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.flush(true)?;
+        self.rename()?;
         sync_dir(parent_dir(&self.target))
     }
 }
@@ -103,12 +113,12 @@ pub fn write_file(target: &Utf8Path, bytes: &[u8], mode: u32) -> Result<(), Erro
 }
 
 /// An output directory filled all at once: files are staged, then renamed into
-/// place together only when every one of them was written. A directory created
-/// here is removed again if the output fails.
+/// place only when every one of them was written. A directory created here is
+/// removed again if the output fails. Build outputs are not fsynced: they are
+/// reproducible, and the Nix store owns their durability.
 pub struct OutputDir {
     dir: Utf8PathBuf,
     created: bool,
-    staged: Vec<StagedFile>,
 }
 
 impl OutputDir {
@@ -128,27 +138,26 @@ impl OutputDir {
         Ok(OutputDir {
             dir: dir.to_owned(),
             created,
-            staged: Vec::new(),
         })
     }
 
-    /// Stages `name` and hands it to `fill`.
+    /// Stages `name` inside the directory and fills it with `fill`.
     pub fn stage<T>(
-        &mut self,
+        &self,
         name: &str,
         fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<T>,
-    ) -> Result<T, Error> {
+    ) -> Result<(StagedFile, T), Error> {
         let path = self.dir.join(name);
         let mut staged = StagedFile::create(&path)?;
         let value = fill(staged.writer()).map_err(|e| Error::io(format!("writing {path}"), e))?;
-        staged.sync()?;
-        self.staged.push(staged);
-        Ok(value)
+        Ok((staged, value))
     }
 
-    pub fn commit(mut self) -> Result<(), Error> {
-        for staged in std::mem::take(&mut self.staged) {
-            staged.commit()?;
+    /// Moves every staged file into place.
+    pub fn commit(mut self, files: Vec<StagedFile>) -> Result<(), Error> {
+        for mut staged in files {
+            staged.flush(false)?;
+            staged.rename()?;
         }
         self.created = false;
         Ok(())
@@ -157,7 +166,6 @@ impl OutputDir {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        self.staged.clear();
         if self.created {
             let _ = fs::remove_dir(&self.dir);
         }

@@ -54,10 +54,12 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// SOA serial derived from content (the `zone.conf` hash), never from a clock.
@@ -92,12 +94,14 @@ pub fn write_conf<'a>(
     cnames: impl Iterator<Item = Cname<'a>>,
 ) -> io::Result<()> {
     writeln!(out, "local-zone: \"{domain}.\" transparent")?;
+    // Plain write_all, no formatting machinery: this loop runs once per record.
+    let suffix = format!(".{domain}.\"\n");
     for c in cnames {
-        writeln!(
-            out,
-            "local-data: \"{}. CNAME {}.{domain}.\"",
-            c.host, c.machine
-        )?;
+        out.write_all(b"local-data: \"")?;
+        out.write_all(c.host.as_bytes())?;
+        out.write_all(b". CNAME ")?;
+        out.write_all(c.machine.as_bytes())?;
+        out.write_all(suffix.as_bytes())?;
     }
     Ok(())
 }
@@ -123,8 +127,12 @@ pub fn write_db<'a>(
         let kind = if addr.is_ipv4() { "A" } else { "AAAA" };
         writeln!(out, "{name}. IN {kind} {addr}")?;
     }
+    let suffix = format!(".{domain}.\n");
     for c in cnames {
-        writeln!(out, "{}. IN CNAME {}.{domain}.", c.host, c.machine)?;
+        out.write_all(c.host.as_bytes())?;
+        out.write_all(b". IN CNAME ")?;
+        out.write_all(c.machine.as_bytes())?;
+        out.write_all(suffix.as_bytes())?;
     }
     Ok(())
 }
@@ -137,13 +145,13 @@ pub fn write_canonical_input(out: &mut impl Write, exports: &Exports<'_>) -> io:
         if i > 0 {
             out.write_all(b",")?;
         }
-        serde_json::to_writer(&mut *out, &*scope.key)?;
+        json_str(out, &scope.key)?;
         out.write_all(b":{\"hosts\":[")?;
         for (j, host) in scope.hosts.iter().enumerate() {
             if j > 0 {
                 out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *out, &**host)?;
+            json_str(out, host)?;
         }
         out.write_all(b"]}")?;
     }
@@ -163,69 +171,92 @@ pub struct Hashes {
     pub db: [u8; 32],
 }
 
-/// `manifest.json`: one record or skipped host per line, stable key order.
-pub fn write_manifest(
+/// Writes a JSON string. Host and machine names are validated LDH and need
+/// no escaping; scope keys are free-form and go through serde_json.
+fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        out.write_all(b"\"")?;
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        serde_json::to_writer(&mut *out, text).map_err(io::Error::other)
+    }
+}
+
+/// The part of `manifest.json` that needs only the zone: everything up to the
+/// hashes, which `write_manifest_end` adds once the zone files are written.
+/// Splitting it lets the records be written while the zone files are.
+pub fn write_manifest_start(
     out: &mut impl Write,
     zone: &Zone<'_>,
     exports: &Exports<'_>,
-    serial: u32,
-    hashes: &Hashes,
 ) -> io::Result<()> {
-    let s = |v: &str| serde_json::to_string(v).expect("strings always serialise");
+    let record_count = zone.record_count();
     writeln!(out, "{{")?;
     writeln!(out, "  \"format\": {MANIFEST_FORMAT},")?;
+    writeln!(out, "  \"tool\": \"dm-dns {}\",", env!("CARGO_PKG_VERSION"))?;
+    writeln!(out, "  \"domain\": \"{}\",", zone.domain)?;
     writeln!(
         out,
-        "  \"tool\": {},",
-        s(concat!("dm-dns ", env!("CARGO_PKG_VERSION")))
+        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {record_count}, \"skipped\": {}}},",
+        exports.scopes.len(),
+        exports.host_count(),
+        zone.skipped.len()
     )?;
-    writeln!(out, "  \"domain\": {},", s(zone.domain.as_str()))?;
+    out.write_all(b"  \"records\": [")?;
+    for (i, r) in zone.records().enumerate() {
+        out.write_all(if i == 0 {
+            b"\n    {\"host\": "
+        } else {
+            b",\n    {\"host\": "
+        })?;
+        json_str(out, r.host)?;
+        out.write_all(b", \"machine\": ")?;
+        json_str(out, r.machine)?;
+        out.write_all(b", \"sources\": [")?;
+        for (j, source) in r.sources().enumerate() {
+            if j > 0 {
+                out.write_all(b", ")?;
+            }
+            json_str(out, source)?;
+        }
+        out.write_all(b"]}")?;
+    }
+    out.write_all(if record_count == 0 {
+        b"],\n"
+    } else {
+        b"\n  ],\n"
+    })?;
+    out.write_all(b"  \"skipped\": [")?;
+    for (i, k) in zone.skipped.iter().enumerate() {
+        out.write_all(if i == 0 {
+            b"\n    {\"host\": "
+        } else {
+            b",\n    {\"host\": "
+        })?;
+        json_str(out, k.host)?;
+        out.write_all(b", \"scope\": ")?;
+        json_str(out, k.scope)?;
+        write!(out, ", \"reason\": \"{}\"}}", k.reason.as_str())?;
+    }
+    out.write_all(if zone.skipped.is_empty() {
+        b"],\n"
+    } else {
+        b"\n  ],\n"
+    })
+}
+
+pub fn write_manifest_end(out: &mut impl Write, serial: u32, hashes: &Hashes) -> io::Result<()> {
     writeln!(out, "  \"soa_serial\": {serial},")?;
     writeln!(
         out,
-        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}}},",
-        exports.scopes.len(),
-        exports.host_count(),
-        zone.record_count(),
-        zone.skipped.len()
-    )?;
-    writeln!(
-        out,
-        "  \"sha256\": {{\"input\": \"{}\", \"zone.conf\": \"{}\", \"zone.db\": \"{}\"}},",
+        "  \"sha256\": {{\"input\": \"{}\", \"zone.conf\": \"{}\", \"zone.db\": \"{}\"}}",
         hex(&hashes.input),
         hex(&hashes.conf),
         hex(&hashes.db)
     )?;
-    write!(out, "  \"records\": [")?;
-    for (i, r) in zone.records().enumerate() {
-        let sep = if i == 0 { "\n" } else { ",\n" };
-        write!(
-            out,
-            "{sep}    {{\"host\": {}, \"machine\": {}, \"target\": {}, \"sources\": [",
-            s(r.host),
-            s(r.machine),
-            s(&zone.domain.machine_name(r.machine)),
-        )?;
-        for (j, source) in r.sources().enumerate() {
-            let sep = if j == 0 { "" } else { ", " };
-            write!(out, "{sep}{}", s(source))?;
-        }
-        write!(out, "]}}")?;
-    }
-    let close = if zone.record_count() == 0 { "" } else { "\n  " };
-    writeln!(out, "{close}],")?;
-    write!(out, "  \"skipped\": [")?;
-    for (i, k) in zone.skipped.iter().enumerate() {
-        let sep = if i == 0 { "\n" } else { ",\n" };
-        write!(
-            out,
-            "{sep}    {{\"host\": {}, \"scope\": {}, \"reason\": {}}}",
-            s(k.host),
-            s(k.scope),
-            s(k.reason.as_str())
-        )?;
-    }
-    let close = if zone.skipped.is_empty() { "" } else { "\n  " };
-    writeln!(out, "{close}]")?;
     writeln!(out, "}}")
 }

@@ -195,18 +195,28 @@ mod tests {
         assert_eq!(v.serial, 1_790_000_000);
         assert_eq!(v.body, BODY);
         assert_eq!(v.zone.cnames["music.clan"], "alpha");
-        assert_eq!(strip_header(std::str::from_utf8(&signed()).unwrap()).as_bytes(), BODY);
+        assert_eq!(
+            strip_header(std::str::from_utf8(&signed()).unwrap()).as_bytes(),
+            BODY
+        );
     }
 
     #[test]
     fn refuses_wrong_key_domain_and_truncation() {
         let other = SigningKey::from_bytes(&[1u8; 32]).verifying_key();
-        assert!(verify(&signed(), &[other], None).unwrap_err().contains("not a trusted key"));
+        assert!(
+            verify(&signed(), &[other], None)
+                .unwrap_err()
+                .contains("not a trusted key")
+        );
         let wrong = Domain::parse("example.com").unwrap();
         assert!(verify(&signed(), &[key().verifying_key()], Some(&wrong)).is_err());
         let file = signed();
         for len in 0..file.len() {
-            assert!(verify(&file[..len], &[key().verifying_key()], None).is_err(), "{len}");
+            assert!(
+                verify(&file[..len], &[key().verifying_key()], None).is_err(),
+                "{len}"
+            );
         }
     }
 
@@ -221,11 +231,17 @@ mod tests {
                 }
                 let mut changed = file.clone();
                 changed[i] = replacement;
-                assert!(verify(&changed, &trusted, None).is_err(), "byte {i} -> {replacement}");
+                assert!(
+                    verify(&changed, &trusted, None).is_err(),
+                    "byte {i} -> {replacement}"
+                );
             }
             let mut removed = file.clone();
             removed.remove(i);
-            assert!(verify(&removed, &trusted, None).is_err(), "byte {i} removed");
+            assert!(
+                verify(&removed, &trusted, None).is_err(),
+                "byte {i} removed"
+            );
         }
         let mut added = file.clone();
         added.extend_from_slice(b"forward-zone:\n");

@@ -7,7 +7,6 @@
 //! never picks a silent winner: a problem is an error naming scope and host.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use crate::error::Error;
 use crate::exports::ScopeHosts;
@@ -21,14 +20,24 @@ const MAX_PROBLEMS_SHOWN: usize = 20;
 pub struct Scope<'a> {
     pub key: Cow<'a, str>,
     pub hosts: Vec<Cow<'a, str>>,
+    /// Where the machine field starts in `key`, if the key has four fields.
+    machine_at: Option<usize>,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    fn new(key: Cow<'a, str>, hosts: Vec<Cow<'a, str>>) -> Scope<'a> {
+        let colons: Vec<usize> = key.match_indices(':').map(|(i, _)| i).collect();
+        let machine_at = (colons.len() == 3).then(|| colons[2] + 1);
+        Scope {
+            key,
+            hosts,
+            machine_at,
+        }
+    }
+
     /// The fourth field of `service:instance:role:machine`, if the key has four.
     pub fn machine(&self) -> Option<&str> {
-        let mut fields = self.key.split(':');
-        let machine = fields.nth(3)?;
-        fields.next().is_none().then_some(machine)
+        self.machine_at.map(|at| &self.key[at..])
     }
 }
 
@@ -86,10 +95,7 @@ impl<'a> Exports<'a> {
                     },
                 }
             }
-            scopes.push(Scope {
-                key,
-                hosts: normalized,
-            });
+            scopes.push(Scope::new(key, normalized));
         }
         problems.into_result()?;
         scopes.sort_by(|a, b| a.key.cmp(&b.key));
@@ -139,17 +145,19 @@ pub struct Skipped<'e> {
 }
 
 /// One (host, scope) pair that yields a CNAME; records are runs of these.
+/// Kept small (a name and an index into the sorted scopes) because a large
+/// zone sorts a million of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry<'e> {
     host: &'e str,
-    scope: &'e str,
-    machine: &'e str,
+    scope: u32,
 }
 
 /// The compiled zone: CNAMEs sorted by host, and what was left out and why.
 #[derive(Debug)]
 pub struct Zone<'e> {
     pub domain: Domain,
+    scopes: &'e [Scope<'e>],
     entries: Vec<Entry<'e>>,
     pub skipped: Vec<Skipped<'e>>,
 }
@@ -159,28 +167,29 @@ pub struct Zone<'e> {
 pub struct Record<'z, 'e> {
     pub host: &'e str,
     pub machine: &'e str,
+    scopes: &'e [Scope<'e>],
     entries: &'z [Entry<'e>],
 }
 
 impl<'e> Record<'_, 'e> {
     pub fn sources(&self) -> impl Iterator<Item = &'e str> + '_ {
-        self.entries.iter().map(|e| e.scope)
+        self.entries
+            .iter()
+            .map(|e| &*self.scopes[e.scope as usize].key)
     }
 }
 
 impl<'e> Zone<'e> {
-    pub fn compile(exports: &'e Exports<'_>, domain: &Domain) -> Result<Zone<'e>, Error> {
+    pub fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Result<Zone<'e>, Error> {
         let mut problems = Problems::default();
-        let machines: BTreeSet<&str> = exports
-            .scopes
-            .iter()
-            .filter_map(Scope::machine)
-            .filter(|m| !m.is_empty())
-            .collect();
+        let scopes = &exports.scopes[..];
+        if u32::try_from(scopes.len()).is_err() {
+            return Err(Error::input("more than 2^32 scopes"));
+        }
         let mut entries = Vec::with_capacity(exports.host_count());
         let mut skipped = Vec::new();
 
-        for scope in &exports.scopes {
+        for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
             let Some(machine) = scope.machine() else {
                 problems.add(
@@ -191,7 +200,18 @@ impl<'e> Zone<'e> {
                 );
                 continue;
             };
-            let mut machine_checked = false;
+            let machine_error = if machine.is_empty() {
+                Some(
+                    "the scope names no machine, so the host has no target \
+                     (hint: export endpoints from a machine's perInstance, \
+                     not from a service-wide scope)"
+                        .to_string(),
+                )
+            } else {
+                name::check_label(machine)
+                    .err()
+                    .map(|e| format!("the machine name is not a DNS label: {e}"))
+            };
             for host in &scope.hosts {
                 let host: &str = host;
                 if host == domain.as_str() {
@@ -211,26 +231,10 @@ impl<'e> Zone<'e> {
                     });
                     continue;
                 };
-                if !machine_checked {
-                    machine_checked = true;
-                    if machine.is_empty() {
-                        problems.add(
-                            key,
-                            Some(host),
-                            "the scope names no machine, so the host has no target \
-                             (hint: export endpoints from a machine's perInstance, \
-                             not from a service-wide scope)",
-                        );
-                    } else if let Err(e) = name::check_label(machine) {
-                        problems.add(
-                            key,
-                            Some(host),
-                            format_args!("the machine name is not a DNS label: {e}"),
-                        );
-                    }
-                }
-                if machine.is_empty() || name::check_label(machine).is_err() {
-                    continue;
+                if let Some(error) = &machine_error {
+                    // Once per scope is enough to say what to fix.
+                    problems.add(key, Some(host), error);
+                    break;
                 }
                 if relative == machine {
                     skipped.push(Skipped {
@@ -240,36 +244,53 @@ impl<'e> Zone<'e> {
                     });
                     continue;
                 }
-                if machines.contains(relative) {
-                    problems.add(
-                        key,
-                        Some(host),
-                        format_args!(
-                            "the host is the name of machine {relative:?} and would \
-                             shadow it (hint: rename the endpoint)"
-                        ),
-                    );
-                    continue;
-                }
                 entries.push(Entry {
                     host,
-                    scope: key,
-                    machine,
+                    scope: index as u32,
                 });
             }
         }
+        sort_on_two_cores(&mut entries);
 
-        entries.sort_unstable();
+        let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
         for pair in entries.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if a.host == b.host && a.machine != b.machine {
+            let (a, b) = (&pair[0], &pair[1]);
+            if a.host == b.host && machine_of(a) != machine_of(b) {
                 problems.add(
-                    b.scope,
+                    &scopes[b.scope as usize].key,
                     Some(b.host),
                     format_args!(
                         "the host is claimed by machine {:?} (scope {:?}) and machine \
                          {:?} (scope {:?}) (hint: export it from one machine only)",
-                        a.machine, a.scope, b.machine, b.scope
+                        machine_of(a),
+                        scopes[a.scope as usize].key,
+                        machine_of(b),
+                        scopes[b.scope as usize].key
+                    ),
+                );
+            }
+        }
+        // A host equal to some machine's own name would shadow that machine.
+        // Both lists are sorted, so one merge walk finds every clash.
+        let mut machine_names: Vec<String> = scopes
+            .iter()
+            .filter_map(Scope::machine)
+            .filter(|m| !m.is_empty())
+            .map(|m| domain.machine_name(m))
+            .collect();
+        machine_names.sort_unstable();
+        machine_names.dedup();
+        let mut names = machine_names.iter().peekable();
+        for entry in &entries {
+            while names.next_if(|n| n.as_str() < entry.host).is_some() {}
+            if names.peek().is_some_and(|n| n.as_str() == entry.host) {
+                problems.add(
+                    &scopes[entry.scope as usize].key,
+                    Some(entry.host),
+                    format_args!(
+                        "the host is the name of machine {:?} and would shadow it \
+                         (hint: rename the endpoint)",
+                        domain.relative(entry.host).unwrap_or_default()
                     ),
                 );
             }
@@ -278,6 +299,7 @@ impl<'e> Zone<'e> {
         skipped.sort_unstable();
         Ok(Zone {
             domain: domain.clone(),
+            scopes,
             entries,
             skipped,
         })
@@ -289,7 +311,10 @@ impl<'e> Zone<'e> {
             .chunk_by(|a, b| a.host == b.host)
             .map(|run| Record {
                 host: run[0].host,
-                machine: run[0].machine,
+                machine: self.scopes[run[0].scope as usize]
+                    .machine()
+                    .unwrap_or_default(),
+                scopes: self.scopes,
                 entries: run,
             })
     }
@@ -297,6 +322,37 @@ impl<'e> Zone<'e> {
     pub fn record_count(&self) -> usize {
         self.records().count()
     }
+}
+
+/// Sorts halves on two threads and merges them: the sort is the largest
+/// single cost of a big zone. The order is total, so the result is the same as
+/// a plain sort.
+fn sort_on_two_cores<T: Ord + Copy + Send>(items: &mut Vec<T>) {
+    const PARALLEL_FROM: usize = 1 << 16;
+    if items.len() < PARALLEL_FROM {
+        items.sort_unstable();
+        return;
+    }
+    let mid = items.len() / 2;
+    let (left, right) = items.split_at_mut(mid);
+    std::thread::scope(|s| {
+        s.spawn(|| left.sort_unstable());
+        right.sort_unstable();
+    });
+    let mut merged = Vec::with_capacity(items.len());
+    let (mut i, mut j) = (0, mid);
+    while i < mid && j < items.len() {
+        if items[j] < items[i] {
+            merged.push(items[j]);
+            j += 1;
+        } else {
+            merged.push(items[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&items[i..mid]);
+    merged.extend_from_slice(&items[j..]);
+    *items = merged;
 }
 
 #[cfg(test)]
@@ -325,7 +381,10 @@ mod tests {
     #[test]
     fn merges_sources_and_skips() {
         let exports = Exports::canonicalize(scopes(&[
-            ("music:a:server:alpha", &["Music.clan.", "alpha.clan", "x.org"]),
+            (
+                "music:a:server:alpha",
+                &["Music.clan.", "alpha.clan", "x.org"],
+            ),
             ("media:a:server:alpha", &["music.clan"]),
             ("wiki:a:server:beta", &["wiki.clan", "wiki.clan"]),
         ]))
@@ -370,10 +429,7 @@ mod tests {
     #[test]
     fn refuses_bad_scopes_and_targets() {
         for (list, needle) in [
-            (
-                &[("web:::", &["web.clan"][..])][..],
-                "names no machine",
-            ),
+            (&[("web:::", &["web.clan"][..])][..], "names no machine"),
             (&[("a:b:c", &["web.clan"][..])][..], "four"),
             (&[("a:b:c:d:e", &[][..])][..], "four"),
             (&[("a:b:c:Al_pha", &["web.clan"][..])][..], "machine name"),
@@ -390,10 +446,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        #[test]
+        fn two_core_sort_equals_sort(mut items in proptest::collection::vec(0u16..500, 60_000..140_000)) {
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            sort_on_two_cores(&mut items);
+            proptest::prop_assert_eq!(items, expected);
+        }
+    }
+
     #[test]
     fn service_wide_scope_with_external_hosts_is_fine() {
-        let exports =
-            Exports::canonicalize(scopes(&[("web:::", &["example.org"])])).unwrap();
+        let exports = Exports::canonicalize(scopes(&[("web:::", &["example.org"])])).unwrap();
         let domain = Domain::parse("clan").unwrap();
         let zone = Zone::compile(&exports, &domain).unwrap();
         assert_eq!(zone.record_count(), 0);

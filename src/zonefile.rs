@@ -16,7 +16,9 @@ pub struct ZoneData {
 
 impl ZoneData {
     pub fn cnames(&self) -> impl Iterator<Item = Cname<'_>> {
-        self.cnames.iter().map(|(host, machine)| Cname { host, machine })
+        self.cnames
+            .iter()
+            .map(|(host, machine)| Cname { host, machine })
     }
 
     /// Adds `host CNAME target`, checking names the way `zone` does.
@@ -94,7 +96,10 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
             )
         })?;
         if !host.ends_with('.') {
-            return Err(format!("line {}: host {host:?} must end with '.'", index + 1));
+            return Err(format!(
+                "line {}: host {host:?} must end with '.'",
+                index + 1
+            ));
         }
         zone.add(host, target)
             .map_err(|e| format!("line {}: {e}", index + 1))?;
@@ -122,9 +127,10 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some(kind_at) = fields.iter().position(|f| {
-            matches!(*f, "SOA" | "NS" | "A" | "AAAA" | "CNAME")
-        }) else {
+        let Some(kind_at) = fields
+            .iter()
+            .position(|f| matches!(*f, "SOA" | "NS" | "A" | "AAAA" | "CNAME"))
+        else {
             return Err(at(format!("unsupported record {raw:?}")));
         };
         match fields[kind_at] {

@@ -46,7 +46,10 @@ struct Converter<'t> {
 impl Converter<'_> {
     fn refuse(&self, node: &impl AstNode, what: &str) -> String {
         let at = usize::from(node.syntax().text_range().start());
-        format!("{}: {what} is not plain data ({EVAL_HINT})", position(self.text, at))
+        format!(
+            "{}: {what} is not plain data ({EVAL_HINT})",
+            position(self.text, at)
+        )
     }
 
     fn value(&self, expr: Expr) -> Result<Value, String> {
@@ -257,7 +260,11 @@ mod tests {
     #[test]
     fn refuses_duplicates_and_syntax_errors() {
         assert!(to_json("{ a = 1; a = 2; }").unwrap_err().contains("twice"));
-        assert!(to_json("{ a.b = 1; a.b = 2; }").unwrap_err().contains("twice"));
+        assert!(
+            to_json("{ a.b = 1; a.b = 2; }")
+                .unwrap_err()
+                .contains("twice")
+        );
         assert!(to_json("{ a = ").unwrap_err().contains("syntax error"));
     }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark `dm-dns zone`: wall time and peak RSS on synthetic clan exports.
+
+Generates raw exports (as builtins.toJSON writes them) for N machines with 10
+endpoints each, runs the release binary REPEAT times per size and prints the
+best wall time and the peak RSS. Sizes default to 10k, 100k and 1M endpoints.
+
+    python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.path.join(ROOT, "target", "release", "dm-dns")
+
+
+def write_exports(path, machines, per_machine=10):
+    """Raw exports: one endpoints scope and one dataMesher scope per machine."""
+    with open(path, "w") as out:
+        out.write("{")
+        for m in range(machines):
+            name = f"machine-{m:06d}"
+            hosts = [f"service{s}-{name}.clan" for s in range(per_machine)]
+            sep = "," if m else ""
+            out.write(f'{sep}"webapps:main:server:{name}":')
+            out.write(json.dumps({"endpoints": {"hosts": hosts}}, separators=(",", ":")))
+            out.write(f',"dm-dns:dm-dns:default:{name}":{{"dataMesher":null}}')
+        out.write("}")
+
+
+def run_once(exports, out_dir):
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [BINARY, "zone", "--exports", exports, "--domain", "clan", "--out", out_dir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"dm-dns zone failed: {proc.stderr.decode()}")
+    return wall
+
+
+def measure_peak_rss(exports, out_dir):
+    """Peak RSS of one run, from a fresh child so earlier runs do not count."""
+    code = (
+        "import resource,subprocess,sys;"
+        "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,check=True);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    cmd = [sys.executable, "-c", code, BINARY, "zone", "--exports", exports,
+           "--domain", "clan", "--out", out_dir]
+    return int(subprocess.check_output(cmd)) / 1024  # KiB -> MiB
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="endpoint counts, comma-separated (10 per machine)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    print(f"{'endpoints':>10} {'machines':>9} {'json MB':>8} {'wall s':>8} {'peak RSS MB':>12} {'us/endpoint':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for endpoints in [int(s) for s in args.sizes.split(",")]:
+            machines = endpoints // 10
+            exports = os.path.join(tmp, f"exports-{endpoints}.json")
+            write_exports(exports, machines)
+            size_mb = os.path.getsize(exports) / 1e6
+            out_dir = os.path.join(tmp, f"zone-{endpoints}")
+            walls = []
+            for _ in range(args.repeat):
+                subprocess.run(["rm", "-rf", out_dir], check=True)
+                walls.append(run_once(exports, out_dir))
+            subprocess.run(["rm", "-rf", out_dir], check=True)
+            rss = measure_peak_rss(exports, out_dir)
+            best = min(walls)
+            print(f"{endpoints:>10} {machines:>9} {size_mb:>8.1f} {best:>8.3f} {rss:>12.1f} {best / endpoints * 1e6:>12.3f}")
+            os.remove(exports)
+
+
+if __name__ == "__main__":
+    main()
