@@ -196,7 +196,8 @@ impl<'e> Zone<'e> {
                     key,
                     None,
                     "a scope key needs exactly four ':'-separated fields \
-                     (service:instance:role:machine)",
+                     (hint: keys look like service:instance:role:machine, with \
+                     empty fields meaning all, e.g. web:::)",
                 );
                 continue;
             };

@@ -1,0 +1,231 @@
+//! The `zone` and `diff` commands end to end: every bad input is exit 2 with
+//! a message naming scope and host, and leaves no files behind.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{dm_dns, listing, repo_path, run, stderr, stdout};
+
+fn zone_with(exports: &str, domain: &str, out: &Path) -> std::process::Output {
+    let mut child = dm_dns()
+        .args(["zone", "--exports", "-", "--domain", domain, "--out"])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exports.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// (exports, what the message must name, why)
+const BAD_INPUTS: &[(&str, &[&str])] = &[
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["we\"b.clan"]}}}"#,
+        &["web:site:server:alpha", "we\\\"b.clan", "forbidden"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["a b.clan"]}}}"#,
+        &["web:site:server:alpha", "a b.clan", "forbidden"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["web.clan\"\nforward-zone:"]}}}"#,
+        &["web:site:server:alpha", "forbidden"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["a\\b.clan"]}}}"#,
+        &["web:site:server:alpha", "forbidden"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["a;b.clan"]}}}"#,
+        &["web:site:server:alpha", "a;b.clan", "forbidden"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["bücher.clan"]}}}"#,
+        &["web:site:server:alpha", "bücher.clan", "punycode"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":[""]}}}"#,
+        &["web:site:server:alpha", "host \"\"", "empty"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["*.clan"]}}}"#,
+        &["web:site:server:alpha", "*.clan", "wildcard"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["-web.clan"]}}}"#,
+        &["web:site:server:alpha", "-web.clan", "'-'"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["under_score.clan"]}}}"#,
+        &["web:site:server:alpha", "under_score.clan", "letters a-z"],
+    ),
+    (
+        r#"{"web:site:alpha":{"endpoints":{"hosts":["web.clan"]}}}"#,
+        &["web:site:alpha", "four"],
+    ),
+    (
+        r#"{"web:::":{"endpoints":{"hosts":["web.clan"]}}}"#,
+        &["web:::", "web.clan", "names no machine"],
+    ),
+    (
+        r#"{"web:site:server:Alpha_1":{"endpoints":{"hosts":["web.clan"]}}}"#,
+        &["web:site:server:Alpha_1", "web.clan", "machine name"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["clan"]}}}"#,
+        &["web:site:server:alpha", "host \"clan\"", "domain itself"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["web.clan"]}},
+            "blog:site:server:beta":{"endpoints":{"hosts":["Web.clan."]}}}"#,
+        &[
+            "web:site:server:alpha",
+            "blog:site:server:beta",
+            "web.clan",
+            "claimed",
+        ],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":["beta.clan"]}},
+            "dm:dns:default:beta":{"dataMesher":null}}"#,
+        &["web:site:server:alpha", "beta.clan", "shadow"],
+    ),
+    (
+        r#"{"web:site:server:alpha":{"endpoints":{"hosts":[42]}}}"#,
+        &["web:site:server:alpha", "builtins.toJSON"],
+    ),
+    (r#"[ "not", "an", "object" ]"#, &["builtins.toJSON"]),
+    (r#"{"web:site:server:alpha": {"#, &["builtins.toJSON"]),
+];
+
+#[test]
+fn bad_input_is_exit_2_naming_scope_and_host_and_writes_nothing() {
+    for (exports, needles) in BAD_INPUTS {
+        let tmp = tempfile::tempdir().unwrap();
+        // An existing, empty output directory gains no files ...
+        let existing = tmp.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        let out = zone_with(exports, "clan", &existing);
+        assert_eq!(out.status.code(), Some(2), "{exports}: {}", stderr(&out));
+        let message = stderr(&out);
+        for needle in *needles {
+            assert!(
+                message.contains(needle),
+                "{exports}: {needle:?} not in {message}"
+            );
+        }
+        assert!(message.contains("hint"), "{exports}: no hint in {message}");
+        assert!(
+            listing(&existing).is_empty(),
+            "{exports}: {:?}",
+            listing(&existing)
+        );
+        // ... and a missing one is not created.
+        let missing = tmp.path().join("missing");
+        let out = zone_with(exports, "clan", &missing);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!missing.exists(), "{exports}: output directory created");
+        assert_eq!(listing(tmp.path()), vec!["existing"]);
+    }
+}
+
+#[test]
+fn bad_domain_and_bad_nix_are_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = zone_with("{}", "bad domain", &tmp.path().join("z"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--domain"));
+
+    let nix = tmp.path().join("exports.nix");
+    std::fs::write(
+        &nix,
+        "{\n  \"a:b:c:d\".endpoints.hosts = map (x: x) [ ];\n}\n",
+    )
+    .unwrap();
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--out"])
+        .arg(tmp.path().join("z"))
+        .arg("--exports")
+        .arg(&nix));
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(message.contains("exports.nix:2:"), "{message}");
+    assert!(message.contains("builtins.toJSON"), "{message}");
+    assert!(!tmp.path().join("z").exists());
+}
+
+#[test]
+fn diff_reports_changes_with_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old");
+    let new = tmp.path().join("new");
+    let example = std::fs::read_to_string(repo_path("examples/clan-exports.json")).unwrap();
+    assert!(zone_with(&example, "clan", &old).status.success());
+    let changed = example
+        .replace("\"radio.clan\"", "\"stream.clan\"")
+        .replace(
+            r#""wiki:docs:server:alpha": {
+    "endpoints": { "hosts": [ "wiki.clan", "music.clan" ] }"#,
+            r#""wiki:docs:server:gamma": {
+    "endpoints": { "hosts": [ "wiki.clan" ] }"#,
+        );
+    assert_ne!(changed, example);
+    assert!(zone_with(&changed, "clan", &new).status.success());
+
+    let same = run(dm_dns().arg("diff").arg(&old).arg(old.join("zone.db")));
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+
+    let out = run(dm_dns().arg("diff").arg(&old).arg(new.join("zone.db")));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("1 added, 1 removed, 1 retargeted"), "{text}");
+    assert!(
+        text.contains("retargeted  wiki.clan: alpha.clan -> gamma.clan"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+local-data: \"stream.clan. CNAME alpha.clan.\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("-local-data: \"radio.clan. CNAME alpha.clan.\""),
+        "{text}"
+    );
+
+    let json = run(dm_dns().arg("diff").arg("--json").arg(&old).arg(&new));
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(value["added"][0]["host"], "stream.clan");
+    assert_eq!(value["removed"][0]["host"], "radio.clan");
+    assert_eq!(value["retargeted"][0]["new"], "gamma.clan");
+
+    let missing = run(dm_dns().arg("diff").arg(&old).arg(tmp.path().join("nope")));
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::write(tmp.path().join("junk"), "forward-zone:\n").unwrap();
+    let junk = run(dm_dns().arg("diff").arg(&old).arg(tmp.path().join("junk")));
+    assert_eq!(junk.status.code(), Some(2));
+}
+
+#[test]
+fn help_teaches_every_subcommand() {
+    let out = run(dm_dns().arg("--help"));
+    let text = stdout(&out);
+    for sub in [
+        "zone", "diff", "keygen", "pubkey", "sign", "verify", "install",
+    ] {
+        assert!(text.contains(sub), "{sub} missing from --help");
+        let sub_help = run(dm_dns().args([sub, "--help"]));
+        assert!(sub_help.status.success());
+        assert!(stdout(&sub_help).contains("Usage: dm-dns"), "{sub}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Shared helpers for the end-to-end tests: running the real `dm-dns` binary,
+//! a real unbound on a free loopback port, and real `dig` queries.
+//! Missing tools fail the tests: `.ci/run` installs them.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn dm_dns() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dm-dns"))
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Every file below `dir`, as sorted relative paths.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+/// A real unbound serving on 127.0.0.1:`port`, stopped on drop.
+pub struct Unbound {
+    pub port: u16,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    child: Child,
+}
+
+impl Unbound {
+    /// Starts unbound with `server_extra` inside `server:` and `tail` after it.
+    pub fn start(dir: &Path, server_extra: &str, tail: &str) -> Unbound {
+        for _attempt in 0..5 {
+            let port = free_port();
+            let config = dir.join("unbound.conf");
+            let text = format!(
+                "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n  \
+                 username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  \
+                 pidfile: \"{dir}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  \
+                 verbosity: 1\n  do-daemonize: no\n  \
+                 access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n\
+                 {server_extra}\n\
+                 remote-control:\n  control-enable: yes\n  \
+                 control-interface: \"{dir}/control.sock\"\n\
+                 {tail}\n",
+                dir = dir.display()
+            );
+            std::fs::write(&config, text).unwrap();
+            let check = run(Command::new("unbound-checkconf").arg(&config));
+            assert!(
+                check.status.success(),
+                "unbound-checkconf refused the config: {}{}",
+                stdout(&check),
+                stderr(&check)
+            );
+            let child = Command::new("unbound")
+                .arg("-d")
+                .arg("-c")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("unbound must be installed (apt-get install unbound)");
+            let mut server = Unbound {
+                port,
+                dir: dir.to_owned(),
+                config: config.clone(),
+                child,
+            };
+            if server.wait_ready() {
+                return server;
+            }
+        }
+        panic!("unbound did not start");
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false; // exited: the port was probably taken
+            }
+            if self.control(&["status"]).status.success() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn control(&self, args: &[&str]) -> Output {
+        run(Command::new("unbound-control")
+            .arg("-c")
+            .arg(&self.config)
+            .args(args))
+    }
+
+    /// The `unbound-control` command line for `dm-dns install`.
+    pub fn control_command(&self) -> String {
+        format!("unbound-control -c {}", self.config.display())
+    }
+
+    /// `dig @127.0.0.1 -p PORT NAME TYPE`, returning the full output.
+    pub fn dig(&self, name: &str, kind: &str) -> Dig {
+        let out = run(Command::new("dig")
+            .arg("@127.0.0.1")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args([name, kind, "+time=2", "+tries=2", "+norecurse"]));
+        assert!(
+            out.status.success(),
+            "dig must be installed (bind9-dnsutils) and reach unbound: {}",
+            stderr(&out)
+        );
+        Dig(stdout(&out))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `dig` answer.
+pub struct Dig(pub String);
+
+impl Dig {
+    pub fn status(&self) -> &str {
+        self.0
+            .split("status: ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap_or("(none)")
+    }
+
+    /// The ANSWER section's records as "name TYPE data" with the TTL dropped.
+    pub fn answers(&self) -> Vec<String> {
+        let Some(section) = self.0.split(";; ANSWER SECTION:\n").nth(1) else {
+            return Vec::new();
+        };
+        section
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", f[0], f[3], f[4..].join(" "))
+            })
+            .collect()
+    }
+}

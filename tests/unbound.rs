@@ -1,0 +1,67 @@
+//! The zone compiler's outputs in a real unbound, queried with real dig.
+
+mod common;
+
+use common::{Unbound, dm_dns, repo_path, run, stderr};
+
+fn build_example(out: &std::path::Path) {
+    let result = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--out"])
+        .arg(out)
+        .arg("--exports")
+        .arg(repo_path("examples/clan-exports.json")));
+    assert!(result.status.success(), "{}", stderr(&result));
+}
+
+#[test]
+fn zone_conf_is_a_valid_include_answered_as_local_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone = tmp.path().join("zone");
+    build_example(&zone);
+    let include = format!("  include: \"{}\"", zone.join("zone.conf").display());
+    // Unbound::start runs unbound-checkconf on the config with the include.
+    let unbound = Unbound::start(tmp.path(), &include, "");
+    let answer = unbound.dig("music.clan", "A");
+    assert!(
+        answer
+            .answers()
+            .contains(&"music.clan. CNAME alpha.clan.".to_string()),
+        "{}",
+        answer.0
+    );
+    let answer = unbound.dig("files.cloud.clan", "CNAME");
+    assert_eq!(
+        answer.answers(),
+        vec!["files.cloud.clan. CNAME gamma.clan."]
+    );
+}
+
+#[test]
+fn zone_db_as_auth_zone_answers_cname_and_address_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone = tmp.path().join("zone");
+    build_example(&zone);
+    // The build output plus one machine's address, as a node would serve it.
+    let mut db = std::fs::read_to_string(zone.join("zone.db")).unwrap();
+    db.push_str("alpha.clan. IN A 10.0.0.1\n");
+    let served = tmp.path().join("clan.zone");
+    std::fs::write(&served, db).unwrap();
+    let auth = format!(
+        "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
+         for-upstream: yes\n  fallback-enabled: no",
+        served.display()
+    );
+    let unbound = Unbound::start(tmp.path(), "  domain-insecure: \"clan.\"", &auth);
+
+    let answer = unbound.dig("music.clan", "A");
+    assert_eq!(answer.status(), "NOERROR", "{}", answer.0);
+    assert_eq!(
+        answer.answers(),
+        vec!["music.clan. CNAME alpha.clan.", "alpha.clan. A 10.0.0.1"],
+        "{}",
+        answer.0
+    );
+    let unknown = unbound.dig("nothing-here.clan", "A");
+    assert_eq!(unknown.status(), "NXDOMAIN", "{}", unknown.0);
+    assert!(unknown.answers().is_empty());
+}
