@@ -193,6 +193,32 @@ mod tests {
         assert!(parse_conf(&twice).unwrap_err().contains("twice"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn conf_parser_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_conf(&text);
+            let _ = parse_db(&text);
+        }
+
+        /// Any one-byte change to a valid body is refused or still a valid zone
+        /// whose every name passed the checks: never something in between.
+        #[test]
+        fn mutated_bodies_are_refused_or_clean(at in 0usize..200, byte in proptest::prelude::any::<u8>()) {
+            let mut bytes = format!("{CONF}local-data: \"wiki.clan. CNAME beta.clan.\"\n").into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(zone) = parse_conf(text)
+            {
+                for (host, machine) in &zone.cnames {
+                    proptest::prop_assert!(name::normalize_host(host).is_ok());
+                    proptest::prop_assert!(name::check_label(machine).is_ok());
+                    proptest::prop_assert!(zone.domain.relative(host).is_some());
+                }
+            }
+        }
+    }
+
     #[test]
     fn reads_db() {
         let db = "$ORIGIN clan.\n$TTL 300\nclan. IN SOA localhost. nobody.invalid. 1 2 3 4 5\n\

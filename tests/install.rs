@@ -1,0 +1,400 @@
+//! keygen -> zone -> sign -> verify -> install into a real unbound, queried
+//! with real dig; refused updates and interrupted installs never cost answers.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{Unbound, dm_dns, run, stderr, stdout};
+
+/// A node: keys, a zone file served by unbound's auth-zone, install state.
+struct Node {
+    dir: PathBuf,
+    unbound: Unbound,
+}
+
+const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.1 alpha.clan alpha\n10.0.0.2 beta.clan\n";
+
+fn exports(music_machine: &str, extra: &str) -> String {
+    format!(
+        r#"{{"navidrome:music:server:{music_machine}":{{"endpoints":{{"hosts":["music.clan"{extra}]}}}},
+            "gitea:forge:server:beta":{{"endpoints":{{"hosts":["git.clan"]}}}},
+            "dm:dns:default:alpha":{{"dataMesher":null}}}}"#
+    )
+}
+
+impl Node {
+    fn start() -> (tempfile::TempDir, Node) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
+        let keygen = run(dm_dns()
+            .args(["keygen", "--private-key-path"])
+            .arg(dir.join("signing.key"))
+            .arg("--public-key-path")
+            .arg(dir.join("signing.pub")));
+        assert!(keygen.status.success(), "{}", stderr(&keygen));
+        std::fs::write(dir.join("hosts"), HOSTS).unwrap();
+        // Before unbound starts: no mesh file yet, a zone of our own records.
+        let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
+        assert!(boot.status.success(), "{}", stderr(&boot));
+        assert!(stderr(&boot).contains("no "), "{}", stderr(&boot));
+        let auth = format!(
+            "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
+             for-upstream: yes\n  fallback-enabled: no",
+            dir.join("clan.zone").display()
+        );
+        let unbound = Unbound::start(&dir, "  domain-insecure: \"clan.\"", &auth);
+        (tmp, Node { dir, unbound })
+    }
+
+    /// Builds and signs a zone; returns the signed file's path.
+    fn signed_zone(&self, exports_json: &str, serial: u64, name: &str) -> PathBuf {
+        let exports_file = self.dir.join(format!("{name}.json"));
+        std::fs::write(&exports_file, exports_json).unwrap();
+        let zone_dir = self.dir.join(format!("{name}-zone"));
+        let zone = run(dm_dns()
+            .args(["zone", "--domain", "clan", "--exports"])
+            .arg(&exports_file)
+            .arg("--out")
+            .arg(&zone_dir));
+        assert!(zone.status.success(), "{}", stderr(&zone));
+        let out = self.dir.join(format!("{name}.signed"));
+        let sign = run(dm_dns()
+            .args(["sign", "--key"])
+            .arg(self.dir.join("signing.key"))
+            .arg("--zone")
+            .arg(&zone_dir)
+            .args(["--serial", &serial.to_string(), "--out"])
+            .arg(&out));
+        assert!(sign.status.success(), "{}", stderr(&sign));
+        out
+    }
+
+    /// Puts `file` where data-mesher would and runs `dm-dns install`.
+    fn deliver(&self, file: &Path) -> Output {
+        std::fs::copy(file, self.dir.join("cnames")).unwrap();
+        self.install()
+    }
+
+    fn install(&self) -> Output {
+        run(&mut install_cmd(&self.dir, Some(&self.unbound)))
+    }
+
+    fn music(&self) -> Vec<String> {
+        self.unbound.dig("music.clan", "A").answers()
+    }
+
+    fn zone_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("clan.zone")).unwrap()
+    }
+}
+
+fn install_cmd(dir: &Path, unbound: Option<&Unbound>) -> Command {
+    let mut cmd = dm_dns();
+    cmd.arg("install")
+        .arg("--mesh-file")
+        .arg(dir.join("cnames"))
+        .arg("--trusted-key")
+        .arg(dir.join("signing.pub"))
+        .args(["--domain", "clan", "--hosts"])
+        .arg(dir.join("hosts"))
+        .arg("--zone-file")
+        .arg(dir.join("clan.zone"))
+        .arg("--state-dir")
+        .arg(dir.join("state"));
+    if let Some(u) = unbound {
+        cmd.arg("--unbound-control").arg(u.control_command());
+    }
+    cmd
+}
+
+const MUSIC_ON_ALPHA: [&str; 2] = ["music.clan. CNAME alpha.clan.", "alpha.clan. A 10.0.0.1"];
+const MUSIC_ON_BETA: [&str; 2] = ["music.clan. CNAME beta.clan.", "beta.clan. A 10.0.0.2"];
+
+#[test]
+fn signed_updates_change_answers_without_restarting_unbound() {
+    let (_tmp, node) = Node::start();
+    assert_eq!(
+        node.unbound.dig("alpha.clan", "A").answers(),
+        vec!["alpha.clan. A 10.0.0.1"]
+    );
+    assert_eq!(node.unbound.dig("music.clan", "A").status(), "NXDOMAIN");
+
+    let first = node.signed_zone(&exports("alpha", ""), 1_000, "first");
+    let verify = run(dm_dns()
+        .arg("verify")
+        .arg("--trusted-key")
+        .arg(node.dir.join("signing.pub"))
+        .args(["--domain", "clan"])
+        .arg(&first));
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(stdout(&verify).contains("domain clan, serial 1000, 2 records"));
+
+    let out = node.deliver(&first);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+    let answer = node.unbound.dig("git.clan", "A");
+    assert_eq!(
+        answer.answers(),
+        vec!["git.clan. CNAME beta.clan.", "beta.clan. A 10.0.0.2"]
+    );
+    assert_eq!(node.unbound.dig("unknown.clan", "A").status(), "NXDOMAIN");
+
+    // The same file again changes nothing.
+    let again = node.install();
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("already installed"),
+        "{}",
+        stderr(&again)
+    );
+
+    let pid = node.unbound.pid();
+    let second = node.signed_zone(&exports("beta", ""), 2_000, "second");
+    let out = node.deliver(&second);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+    assert_eq!(node.unbound.pid(), pid, "unbound was restarted");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(node.dir.join("state/installed.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["serial"], 2_000);
+    assert!(node.dir.join("state/last-good.zone").exists());
+}
+
+#[test]
+fn refused_updates_keep_the_old_answers() {
+    let (_tmp, node) = Node::start();
+    let good = node.signed_zone(&exports("alpha", ""), 5_000, "good");
+    assert!(node.deliver(&good).status.success());
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+    let served = node.zone_bytes();
+    let newer = std::fs::read(node.signed_zone(&exports("beta", ""), 6_000, "newer")).unwrap();
+
+    let mut tampered = newer.clone();
+    let at = tampered.len() - 5;
+    tampered[at] ^= 0x01;
+    let truncated = newer[..newer.len() - 10].to_vec();
+    let older = std::fs::read(node.signed_zone(&exports("beta", ""), 4_000, "older")).unwrap();
+
+    // A correctly signed body that smuggles in an unbound directive.
+    let key_text = std::fs::read_to_string(node.dir.join("signing.key")).unwrap();
+    let key = dm_dns::keys::parse_private(&key_text).unwrap();
+    let domain = dm_dns::name::Domain::parse("clan").unwrap();
+    let injected_body = b"local-zone: \"clan.\" transparent\n\
+        local-data: \"music.clan. CNAME beta.clan.\"\n\
+        forward-zone:\n  name: \".\"\n  forward-addr: 192.0.2.1\n";
+    let injected = dm_dns::signed::sign(&key, &domain, 7_000, injected_body);
+
+    let other_key = dm_dns::keys::generate().unwrap();
+    let body = std::fs::read(node.dir.join("newer-zone/zone.conf")).unwrap();
+    let wrong_key = dm_dns::signed::sign(&other_key, &domain, 8_000, &body);
+
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        ("tampered", tampered, "signature"),
+        ("truncated", truncated, ""),
+        ("older serial", older, "not newer"),
+        ("injected directive", injected, "only `local-data"),
+        ("wrong key", wrong_key, "not a trusted key"),
+        (
+            "garbage",
+            b"\x00\xffhello".to_vec(),
+            "not a dm-dns signed zone",
+        ),
+    ];
+    for (what, bytes, reason) in cases {
+        let path = node.dir.join("candidate");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = node.deliver(&path);
+        assert_eq!(out.status.code(), Some(2), "{what} was accepted");
+        assert!(stderr(&out).contains(reason), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("previous zone stays"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert_eq!(node.zone_bytes(), served, "{what} changed the zone file");
+        assert_eq!(node.music(), MUSIC_ON_ALPHA, "{what} changed the answer");
+    }
+}
+
+#[test]
+fn interrupted_installs_leave_a_whole_zone_and_answers() {
+    let (_tmp, node) = Node::start();
+    let first = node.signed_zone(&exports("alpha", ""), 10_000, "first");
+    assert!(node.deliver(&first).status.success());
+    let mut killed = 0;
+    for round in 0..40u64 {
+        // Each round signs a newer serial so every install has work to do.
+        let serial = 20_000 + round;
+        let machine = if round % 2 == 0 { "beta" } else { "alpha" };
+        let file = node.signed_zone(&exports(machine, ""), serial, &format!("r{round}"));
+        std::fs::copy(&file, node.dir.join("cnames")).unwrap();
+        let mut child = install_cmd(&node.dir, Some(&node.unbound))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(round * 250));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+
+        let text = String::from_utf8(node.zone_bytes()).unwrap();
+        let zone = dm_dns::zonefile::parse_db(&text)
+            .unwrap_or_else(|e| panic!("round {round}: torn zone file: {e}\n{text}"));
+        assert!(
+            text.ends_with('\n'),
+            "round {round}: unterminated zone file"
+        );
+        assert_eq!(zone.cnames["git.clan"], "beta", "round {round}");
+        let target = &zone.cnames["music.clan"];
+        assert!(
+            target == "alpha" || target == "beta",
+            "round {round}: {target}"
+        );
+        let answers = node.music();
+        assert!(
+            answers == MUSIC_ON_ALPHA || answers == MUSIC_ON_BETA,
+            "round {round}: {answers:?}"
+        );
+    }
+    assert!(
+        killed > 0,
+        "no install was interrupted; the test proved nothing"
+    );
+    // After all the interruptions a normal install still goes through.
+    let last = node.signed_zone(&exports("alpha", ""), 99_999, "last");
+    let out = node.deliver(&last);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+}
+
+#[test]
+fn signed_file_stays_a_valid_unbound_include() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert!(
+        run(dm_dns()
+            .args(["keygen", "--private-key-path"])
+            .arg(dir.join("k"))
+            .arg("--public-key-path")
+            .arg(dir.join("k.pub")))
+        .status
+        .success()
+    );
+    std::fs::write(dir.join("e.json"), exports("alpha", "")).unwrap();
+    assert!(
+        run(dm_dns()
+            .args(["zone", "--domain", "clan", "--exports"])
+            .arg(dir.join("e.json"))
+            .arg("--out")
+            .arg(dir.join("z")))
+        .status
+        .success()
+    );
+    let mut sign = dm_dns();
+    sign.args(["sign", "--key", "-", "--zone"])
+        .arg(dir.join("z"))
+        .arg("--out")
+        .arg(dir.join("cnames"))
+        .stdin(std::fs::File::open(dir.join("k")).unwrap());
+    let out = run(&mut sign);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key_text = std::fs::read_to_string(dir.join("k")).unwrap();
+    let key_body = key_text.lines().nth(1).unwrap();
+    assert!(!stderr(&out).contains(key_body) && !stdout(&out).contains(key_body));
+
+    // A node still on the reference service includes the file as before.
+    let include = format!("  include: \"{}\"", dir.join("cnames").display());
+    let unbound = Unbound::start(dir, &include, "");
+    assert!(
+        unbound
+            .dig("music.clan", "A")
+            .answers()
+            .contains(&"music.clan. CNAME alpha.clan.".to_string())
+    );
+}
+
+#[test]
+fn sign_refuses_a_zone_that_does_not_match_its_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("e.json"), exports("alpha", "")).unwrap();
+    assert!(
+        run(dm_dns()
+            .args(["zone", "--domain", "clan", "--exports"])
+            .arg(dir.join("e.json"))
+            .arg("--out")
+            .arg(dir.join("z")))
+        .status
+        .success()
+    );
+    let conf = dir.join("z/zone.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("alpha.clan.", "beta.clan.")).unwrap();
+    let key = dm_dns::keys::private_pem(&dm_dns::keys::generate().unwrap());
+    std::fs::write(dir.join("k"), key).unwrap();
+    let out = run(dm_dns()
+        .arg("sign")
+        .arg("--key")
+        .arg(dir.join("k"))
+        .arg("--zone")
+        .arg(dir.join("z"))
+        .arg("--out")
+        .arg(dir.join("cnames")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("manifest"), "{}", stderr(&out));
+    assert!(!dir.join("cnames").exists());
+}
+
+#[test]
+fn keygen_and_pubkey_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (private, public) = (
+        tmp.path().join("signing.key"),
+        tmp.path().join("signing.pub"),
+    );
+    let keygen = || {
+        let mut cmd = dm_dns();
+        cmd.args(["keygen", "--private-key-path"])
+            .arg(&private)
+            .arg("--public-key-path")
+            .arg(&public);
+        cmd
+    };
+    assert!(run(&mut keygen()).status.success());
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        std::fs::read_to_string(&private)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert!(
+        std::fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+
+    let from_private = stdout(&run(dm_dns().arg("pubkey").arg(&private)));
+    let from_public = stdout(&run(dm_dns().arg("pubkey").arg(&public)));
+    assert_eq!(from_private, from_public);
+    assert_eq!(from_private.trim().len(), 44);
+    let b64 = tmp.path().join("b64");
+    std::fs::write(&b64, &from_private).unwrap();
+    assert_eq!(stdout(&run(dm_dns().arg("pubkey").arg(&b64))), from_private);
+
+    let before = std::fs::read(&private).unwrap();
+    let again = run(&mut keygen());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"));
+    assert_eq!(std::fs::read(&private).unwrap(), before);
+    assert!(run(keygen().arg("--force")).status.success());
+    assert_ne!(std::fs::read(&private).unwrap(), before);
+}
