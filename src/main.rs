@@ -73,12 +73,19 @@ struct ZoneArgs {
 /// OLD and NEW may each be a zone output directory, a zone.conf (signed or
 /// not) or a zone.db. Exit 0 when they are the same, 1 when they differ.
 #[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    dm-dns diff checks/example/expected ./zone\n  \
+    dm-dns diff --json old/zone.db /var/lib/data-mesher/files/home/dns/cnames")]
 struct DiffArgs {
     old: Utf8PathBuf,
     new: Utf8PathBuf,
     /// Print the comparison as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the report to FILE (a Nix check's $out: it exists only
+    /// when the zones are the same, since the check fails otherwise).
+    #[arg(long, value_name = "FILE")]
+    report: Option<Utf8PathBuf>,
 }
 
 /// Create an ED25519 signing key pair in data-mesher's PEM formats.
@@ -231,6 +238,9 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     std::io::stdout()
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("writing to stdout", e))?;
+    if let Some(report) = &args.report {
+        output::write_file(report, text.as_bytes(), 0o644)?;
+    }
     Ok(if result.same {
         ExitCode::SUCCESS
     } else {

@@ -1,0 +1,29 @@
+# The dm-dns package (runs with nixpkgs: `nix build .#dm-dns`).
+{ lib, rustPlatform }:
+let
+  cargo = builtins.fromTOML (builtins.readFile ../Cargo.toml);
+in
+rustPlatform.buildRustPackage {
+  pname = "dm-dns";
+  inherit (cargo.package) version;
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../Cargo.toml
+      ../Cargo.lock
+      ../src
+      ../tests
+      ../checks
+      ../examples
+    ];
+  };
+  cargoLock.lockFile = ../Cargo.lock;
+  # The end-to-end tests need unbound and dig on the build machine; the flake
+  # checks cover the zone outputs, and CI runs the whole suite.
+  cargoTestFlags = [ "--lib" ];
+  meta = {
+    description = cargo.package.description;
+    license = lib.licenses.mit;
+    mainProgram = "dm-dns";
+  };
+}
