@@ -12,11 +12,10 @@ let
     else
       throw "FAILED ${name}: expected ${builtins.toJSON expected}, got ${builtins.toJSON actual}";
 
-  # A package stand-in: enough for a derivation path, nothing is built.
-  fakePackage = {
-    outPath = "/nix/store/0000000000000000000000000000000a-dm-dns-0.1.0";
-    system = "x86_64-linux";
-  };
+  # The modules, evaluated with stand-ins for clan and nixpkgs; its package
+  # stand-in is enough for a derivation path, nothing is built.
+  stub = import ./stub-clan.nix;
+  inherit (stub) fakePackage;
 
   exports = {
     "music:main:server:alpha" = {
@@ -53,9 +52,6 @@ let
       domain = d;
       exports = e;
     };
-
-  # The modules, evaluated with stand-ins for clan and nixpkgs.
-  stub = import ./stub-clan.nix;
 in
 [
   (expect "projection forces only endpoints.hosts"
@@ -176,4 +172,4 @@ in
       --public-key-path "$out/signing.pub"
   '')
 ]
-++ stub.checks { inherit lib expect fakePackage exports; }
+++ stub.checks { inherit lib expect exports; }

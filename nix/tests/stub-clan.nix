@@ -23,13 +23,40 @@ let
       attrsOf = t: "attrsOf ${t}";
     };
   };
+  fakePackage = {
+    outPath = "/nix/store/0000000000000000000000000000000a-dm-dns-0.1.0";
+    system = "x86_64-linux";
+  };
+
+  pkgs = {
+    stdenv.hostPlatform.system = "x86_64-linux";
+    writeShellApplication = a: a;
+    writeText = name: text: "/nix/store/00000000000000000000000000000000-${name}";
+  };
+
+  config = {
+    clan.core.settings.domain = "clan";
+    clan.core.networking.internalListenAddresses = [ "10.0.0.1" ];
+    clan.core.vars.generators = {
+      dm-dns-signing-key.files."signing.key".path = "/run/secrets/signing.key";
+      data-mesher-network.files."network.pub".path = "/run/secrets/network.pub";
+    };
+    services.data-mesher = {
+      package = "/nix/store/0000000000000000000000000000000b-data-mesher";
+      group = "data-mesher";
+    };
+    services.nginx.enable = true;
+    services.caddy.enable = false;
+  };
 in
 {
+  lib = stubLib;
+  inherit fakePackage pkgs config;
+
   checks =
     {
       lib,
       expect,
-      fakePackage,
       exports,
     }:
     let
@@ -50,25 +77,6 @@ in
       withKey = service publicPem;
       withoutKey = service null;
       mkExports = e: e;
-      pkgs = {
-        stdenv.hostPlatform.system = "x86_64-linux";
-        writeShellApplication = a: a;
-        writeText = name: text: "/nix/store/00000000000000000000000000000000-${name}";
-      };
-      config = {
-        clan.core.settings.domain = "clan";
-        clan.core.networking.internalListenAddresses = [ "10.0.0.1" ];
-        clan.core.vars.generators = {
-          dm-dns-signing-key.files."signing.key".path = "/run/secrets/signing.key";
-          data-mesher-network.files."network.pub".path = "/run/secrets/network.pub";
-        };
-        services.data-mesher = {
-          package = fakePackage;
-          group = "data-mesher";
-        };
-        services.nginx.enable = true;
-        services.caddy.enable = false;
-      };
       machine = {
         name = "beta";
       };
