@@ -72,6 +72,13 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         ))
     };
 
+    if config.trusted_keys.is_empty() {
+        return Err(refuse(
+            "no trusted keys are configured (hint: pass --trusted-key with the clan's \
+             dm-dns public key)"
+                .into(),
+        ));
+    }
     let verified =
         signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
     let mesh_sha256 = render::hex(&render::sha256(&mesh));

@@ -77,7 +77,9 @@ struct ZoneArgs {
     dm-dns diff checks/example/expected ./zone\n  \
     dm-dns diff --json old/zone.db /var/lib/data-mesher/files/home/dns/cnames")]
 struct DiffArgs {
+    /// The zone before: an output directory, zone.conf, signed file or zone.db.
     old: Utf8PathBuf,
+    /// The zone after, in any of the same forms.
     new: Utf8PathBuf,
     /// Print the comparison as JSON.
     #[arg(long)]
@@ -162,8 +164,9 @@ struct InstallArgs {
     /// The signed mesh file (data-mesher's dns/cnames).
     #[arg(long, value_name = "FILE")]
     mesh_file: Utf8PathBuf,
-    /// A PEM public key file or the base64 of the raw key; repeatable.
-    #[arg(long = "trusted-key", value_name = "K", required = true)]
+    /// A PEM public key file or the base64 of the raw key; repeatable. With
+    /// none, only the zone of this node's own records is ever written.
+    #[arg(long = "trusted-key", value_name = "K")]
     trusted_keys: Vec<String>,
     /// The clan domain this node serves.
     #[arg(long)]
