@@ -21,16 +21,16 @@ BINARY = os.path.join(ROOT, "target", "release", "dm-dns")
 
 
 def write_exports(path, machines, per_machine=10):
-    """Raw exports: one endpoints scope and one dataMesher scope per machine."""
+    """Raw exports as builtins.toJSON writes them (keys sorted): one endpoints
+    scope and one dataMesher scope per machine."""
+    names = [f"machine-{m:06d}" for m in range(machines)]
     with open(path, "w") as out:
         out.write("{")
-        for m in range(machines):
-            name = f"machine-{m:06d}"
-            hosts = [f"service{s}-{name}.clan" for s in range(per_machine)]
-            sep = "," if m else ""
-            out.write(f'{sep}"webapps:main:server:{name}":')
+        out.write(",".join(f'"dm-dns:dm-dns:default:{n}":{{"dataMesher":null}}' for n in names))
+        for n in names:
+            hosts = [f"service{s}-{n}.clan" for s in range(per_machine)]
+            out.write(f',"webapps:main:server:{n}":')
             out.write(json.dumps({"endpoints": {"hosts": hosts}}, separators=(",", ":")))
-            out.write(f',"dm-dns:dm-dns:default:{name}":{{"dataMesher":null}}')
         out.write("}")
 
 

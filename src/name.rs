@@ -76,27 +76,18 @@ pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
     Ok(name)
 }
 
-/// One pass over the bytes for the common case: already lower-case, valid LDH.
-/// Anything else takes the slower path that explains what is wrong.
+/// The common case, cheaply: already lower-case, valid LDH. Anything else
+/// takes the slower path that explains what is wrong.
 fn is_canonical_ldh(name: &str) -> bool {
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return false;
-    }
-    let mut label_len = 0;
-    let mut previous = b'.';
-    for &b in name.as_bytes() {
-        match b {
-            b'a'..=b'z' | b'0'..=b'9' => label_len += 1,
-            b'-' if previous != b'.' => label_len += 1,
-            b'.' if previous != b'.' && previous != b'-' => label_len = 0,
-            _ => return false,
-        }
-        if label_len > MAX_LABEL_LEN {
-            return false;
-        }
-        previous = b;
-    }
-    previous != b'-' && previous != b'.'
+    name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.split('.').all(|label| {
+            (1..=MAX_LABEL_LEN).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 fn check_ldh(name: &str) -> Result<(), NameError> {

@@ -81,21 +81,19 @@ impl<'a> Exports<'a> {
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut problems = Problems::default();
         let mut scopes: Vec<Scope<'a>> = Vec::with_capacity(raw.len());
-        for ScopeHosts { key, hosts } in raw {
-            let mut normalized = Vec::with_capacity(hosts.len());
-            for host in hosts {
-                match host {
-                    Cow::Borrowed(s) => match name::normalize_host(s) {
-                        Ok(n) => normalized.push(n),
-                        Err(e) => problems.add(&key, Some(s), e),
-                    },
-                    Cow::Owned(s) => match name::normalize_host(&s) {
-                        Ok(n) => normalized.push(Cow::Owned(n.into_owned())),
-                        Err(e) => problems.add(&key, Some(&s), e),
-                    },
+        for ScopeHosts { key, mut hosts } in raw {
+            // In place: most names are already canonical and stay borrowed.
+            for host in &mut hosts {
+                let normalized = match host {
+                    Cow::Borrowed(s) => name::normalize_host(s),
+                    Cow::Owned(s) => name::normalize_host(s).map(|n| Cow::Owned(n.into_owned())),
+                };
+                match normalized {
+                    Ok(n) => *host = n,
+                    Err(e) => problems.add(&key, Some(host), e),
                 }
             }
-            scopes.push(Scope::new(key, normalized));
+            scopes.push(Scope::new(key, hosts));
         }
         problems.into_result()?;
         scopes.sort_by(|a, b| a.key.cmp(&b.key));
@@ -159,6 +157,8 @@ pub struct Zone<'e> {
     pub domain: Domain,
     scopes: &'e [Scope<'e>],
     entries: Vec<Entry<'e>>,
+    /// Index in `entries` where each record's run begins.
+    run_starts: Vec<u32>,
     pub skipped: Vec<Skipped<'e>>,
 }
 
@@ -253,22 +253,30 @@ impl<'e> Zone<'e> {
         }
         sort_on_two_cores(&mut entries);
 
+        // One pass finds where each record's run of entries starts (so later
+        // stages need not compare names again) and any host two machines claim.
         let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
-        for pair in entries.windows(2) {
-            let (a, b) = (&pair[0], &pair[1]);
-            if a.host == b.host && machine_of(a) != machine_of(b) {
-                problems.add(
-                    &scopes[b.scope as usize].key,
-                    Some(b.host),
-                    format_args!(
-                        "the host is claimed by machine {:?} (scope {:?}) and machine \
-                         {:?} (scope {:?}) (hint: export it from one machine only)",
-                        machine_of(a),
-                        scopes[a.scope as usize].key,
-                        machine_of(b),
-                        scopes[b.scope as usize].key
-                    ),
-                );
+        let mut run_starts: Vec<u32> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let run = run_starts.last().map(|&start| &entries[start as usize]);
+            match run {
+                Some(first) if first.host == entry.host => {
+                    if machine_of(first) != machine_of(entry) {
+                        problems.add(
+                            &scopes[entry.scope as usize].key,
+                            Some(entry.host),
+                            format_args!(
+                                "the host is claimed by machine {:?} (scope {:?}) and machine \
+                                 {:?} (scope {:?}) (hint: export it from one machine only)",
+                                machine_of(first),
+                                scopes[first.scope as usize].key,
+                                machine_of(entry),
+                                scopes[entry.scope as usize].key
+                            ),
+                        );
+                    }
+                }
+                _ => run_starts.push(index as u32),
             }
         }
         // A host equal to some machine's own name would shadow that machine.
@@ -282,7 +290,8 @@ impl<'e> Zone<'e> {
         machine_names.sort_unstable();
         machine_names.dedup();
         let mut names = machine_names.iter().peekable();
-        for entry in &entries {
+        for &start in &run_starts {
+            let entry = &entries[start as usize];
             while names.next_if(|n| n.as_str() < entry.host).is_some() {}
             if names.peek().is_some_and(|n| n.as_str() == entry.host) {
                 problems.add(
@@ -302,14 +311,21 @@ impl<'e> Zone<'e> {
             domain: domain.clone(),
             scopes,
             entries,
+            run_starts,
             skipped,
         })
     }
 
     /// The records in host order.
     pub fn records(&self) -> impl Iterator<Item = Record<'_, 'e>> {
-        self.entries
-            .chunk_by(|a, b| a.host == b.host)
+        let ends = self.run_starts[1..]
+            .iter()
+            .map(|&end| end as usize)
+            .chain(std::iter::once(self.entries.len()));
+        self.run_starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| &self.entries[start as usize..end])
             .map(|run| Record {
                 host: run[0].host,
                 machine: self.scopes[run[0].scope as usize]
@@ -321,7 +337,7 @@ impl<'e> Zone<'e> {
     }
 
     pub fn record_count(&self) -> usize {
-        self.records().count()
+        self.run_starts.len()
     }
 }
 
