@@ -318,7 +318,10 @@ impl<'e> Zone<'e> {
 
     /// The records in host order.
     pub fn records(&self) -> impl Iterator<Item = Record<'_, 'e>> {
-        let ends = self.run_starts[1..]
+        let ends = self
+            .run_starts
+            .get(1..)
+            .unwrap_or_default()
             .iter()
             .map(|&end| end as usize)
             .chain(std::iter::once(self.entries.len()));
