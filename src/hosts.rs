@@ -17,9 +17,13 @@ pub fn parse(text: &str, domain: &Domain) -> Result<Vec<(String, IpAddr)>, Strin
     let mut records = BTreeSet::new();
     for (addr, raw_name) in pairs {
         let Ok(name) = name::normalize_host(&raw_name) else {
-            // Not a DNS name (a hosts file may hold anything); only names
+            // A hosts file may hold names that are not DNS names; only those
             // claiming to be below the domain must be valid.
-            if raw_name.to_ascii_lowercase().contains(domain.as_str()) {
+            let lower = raw_name.to_ascii_lowercase();
+            if domain
+                .relative(lower.strip_suffix('.').unwrap_or(&lower))
+                .is_some()
+            {
                 return Err(format!("{raw_name:?} is not a valid host name"));
             }
             continue;
@@ -85,6 +89,7 @@ mod tests {
         assert!(parse("10.0.0 alpha.clan\n", &domain).is_err());
         assert!(parse("10.0.0.1\n", &domain).is_err());
         assert!(parse("10.0.0.1 al\"pha.clan\n", &domain).is_err());
+        assert!(parse("10.0.0.1 my_clan_box\n", &domain).unwrap().is_empty());
         assert!(parse("[1]", &domain).is_err());
     }
 }

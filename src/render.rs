@@ -194,25 +194,21 @@ pub fn write_manifest_start(
     zone: &Zone<'_>,
     exports: &Exports<'_>,
 ) -> io::Result<()> {
-    let record_count = zone.record_count();
     writeln!(out, "{{")?;
     writeln!(out, "  \"format\": {MANIFEST_FORMAT},")?;
     writeln!(out, "  \"tool\": \"dm-dns {}\",", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "  \"domain\": \"{}\",", zone.domain)?;
     writeln!(
         out,
-        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {record_count}, \"skipped\": {}}},",
+        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}}},",
         exports.scopes.len(),
         exports.host_count(),
+        zone.record_count(),
         zone.skipped.len()
     )?;
-    out.write_all(b"  \"records\": [")?;
-    for (i, r) in zone.records().enumerate() {
-        out.write_all(if i == 0 {
-            b"\n    {\"host\": "
-        } else {
-            b",\n    {\"host\": "
-        })?;
+    out.write_all(b"  \"records\": ")?;
+    write_json_lines(out, zone.records(), |out, r| {
+        out.write_all(b"{\"host\": ")?;
         json_str(out, r.host)?;
         out.write_all(b", \"machine\": ")?;
         json_str(out, r.machine)?;
@@ -223,30 +219,33 @@ pub fn write_manifest_start(
             }
             json_str(out, source)?;
         }
-        out.write_all(b"]}")?;
-    }
-    out.write_all(if record_count == 0 {
-        b"],\n"
-    } else {
-        b"\n  ],\n"
+        out.write_all(b"]}")
     })?;
-    out.write_all(b"  \"skipped\": [")?;
-    for (i, k) in zone.skipped.iter().enumerate() {
-        out.write_all(if i == 0 {
-            b"\n    {\"host\": "
-        } else {
-            b",\n    {\"host\": "
-        })?;
+    out.write_all(b",\n  \"skipped\": ")?;
+    write_json_lines(out, zone.skipped.iter(), |out, k| {
+        out.write_all(b"{\"host\": ")?;
         json_str(out, k.host)?;
         out.write_all(b", \"scope\": ")?;
         json_str(out, k.scope)?;
-        write!(out, ", \"reason\": \"{}\"}}", k.reason.as_str())?;
+        write!(out, ", \"reason\": \"{}\"}}", k.reason.as_str())
+    })?;
+    out.write_all(b",\n")
+}
+
+/// A JSON array with one item per line (`[]` when empty).
+fn write_json_lines<W: Write, T>(
+    out: &mut W,
+    items: impl Iterator<Item = T>,
+    mut write_item: impl FnMut(&mut W, T) -> io::Result<()>,
+) -> io::Result<()> {
+    out.write_all(b"[")?;
+    let mut empty = true;
+    for item in items {
+        out.write_all(if empty { b"\n    " } else { b",\n    " })?;
+        write_item(out, item)?;
+        empty = false;
     }
-    out.write_all(if zone.skipped.is_empty() {
-        b"],\n"
-    } else {
-        b"\n  ],\n"
-    })
+    out.write_all(if empty { b"]" } else { b"\n  ]" })
 }
 
 pub fn write_manifest_end(out: &mut impl Write, serial: u32, hashes: &Hashes) -> io::Result<()> {

@@ -26,16 +26,38 @@ fn exports(music_machine: &str, extra: &str) -> String {
     )
 }
 
+fn keygen(private: &Path, public: &Path) -> Command {
+    let mut cmd = dm_dns();
+    cmd.args(["keygen", "--private-key-path"])
+        .arg(private)
+        .arg("--public-key-path")
+        .arg(public);
+    cmd
+}
+
+/// `dm-dns zone` of `exports_json` into `dir/<name>-zone`.
+fn build_zone(dir: &Path, exports_json: &str, name: &str) -> PathBuf {
+    let exports_file = dir.join(format!("{name}.json"));
+    std::fs::write(&exports_file, exports_json).unwrap();
+    let zone_dir = dir.join(format!("{name}-zone"));
+    let zone = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&exports_file)
+        .arg("--out")
+        .arg(&zone_dir));
+    assert!(zone.status.success(), "{}", stderr(&zone));
+    zone_dir
+}
+
 impl Node {
     fn start() -> (tempfile::TempDir, Node) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
-        let keygen = run(dm_dns()
-            .args(["keygen", "--private-key-path"])
-            .arg(dir.join("signing.key"))
-            .arg("--public-key-path")
-            .arg(dir.join("signing.pub")));
-        assert!(keygen.status.success(), "{}", stderr(&keygen));
+        let keys = run(&mut keygen(
+            &dir.join("signing.key"),
+            &dir.join("signing.pub"),
+        ));
+        assert!(keys.status.success(), "{}", stderr(&keys));
         std::fs::write(dir.join("hosts"), HOSTS).unwrap();
         // Before unbound starts: no mesh file yet, a zone of our own records.
         let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
@@ -52,15 +74,7 @@ impl Node {
 
     /// Builds and signs a zone; returns the signed file's path.
     fn signed_zone(&self, exports_json: &str, serial: u64, name: &str) -> PathBuf {
-        let exports_file = self.dir.join(format!("{name}.json"));
-        std::fs::write(&exports_file, exports_json).unwrap();
-        let zone_dir = self.dir.join(format!("{name}-zone"));
-        let zone = run(dm_dns()
-            .args(["zone", "--domain", "clan", "--exports"])
-            .arg(&exports_file)
-            .arg("--out")
-            .arg(&zone_dir));
-        assert!(zone.status.success(), "{}", stderr(&zone));
+        let zone_dir = build_zone(&self.dir, exports_json, name);
         let out = self.dir.join(format!("{name}.signed"));
         let sign = run(dm_dns()
             .args(["sign", "--key"])
@@ -280,27 +294,14 @@ fn signed_file_stays_a_valid_unbound_include() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     assert!(
-        run(dm_dns()
-            .args(["keygen", "--private-key-path"])
-            .arg(dir.join("k"))
-            .arg("--public-key-path")
-            .arg(dir.join("k.pub")))
-        .status
-        .success()
+        run(&mut keygen(&dir.join("k"), &dir.join("k.pub")))
+            .status
+            .success()
     );
-    std::fs::write(dir.join("e.json"), exports("alpha", "")).unwrap();
-    assert!(
-        run(dm_dns()
-            .args(["zone", "--domain", "clan", "--exports"])
-            .arg(dir.join("e.json"))
-            .arg("--out")
-            .arg(dir.join("z")))
-        .status
-        .success()
-    );
+    let zone = build_zone(dir, &exports("alpha", ""), "e");
     let mut sign = dm_dns();
     sign.args(["sign", "--key", "-", "--zone"])
-        .arg(dir.join("z"))
+        .arg(&zone)
         .arg("--out")
         .arg(dir.join("cnames"))
         .stdin(std::fs::File::open(dir.join("k")).unwrap());
@@ -325,17 +326,8 @@ fn signed_file_stays_a_valid_unbound_include() {
 fn sign_refuses_a_zone_that_does_not_match_its_manifest() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(dir.join("e.json"), exports("alpha", "")).unwrap();
-    assert!(
-        run(dm_dns()
-            .args(["zone", "--domain", "clan", "--exports"])
-            .arg(dir.join("e.json"))
-            .arg("--out")
-            .arg(dir.join("z")))
-        .status
-        .success()
-    );
-    let conf = dir.join("z/zone.conf");
+    let zone = build_zone(dir, &exports("alpha", ""), "e");
+    let conf = zone.join("zone.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, text.replace("alpha.clan.", "beta.clan.")).unwrap();
     let key = dm_dns::keys::private_pem(&dm_dns::keys::generate().unwrap());
@@ -345,7 +337,7 @@ fn sign_refuses_a_zone_that_does_not_match_its_manifest() {
         .arg("--key")
         .arg(dir.join("k"))
         .arg("--zone")
-        .arg(dir.join("z"))
+        .arg(&zone)
         .arg("--out")
         .arg(dir.join("cnames")));
     assert_eq!(out.status.code(), Some(2));
@@ -360,15 +352,7 @@ fn keygen_and_pubkey_round_trip() {
         tmp.path().join("signing.key"),
         tmp.path().join("signing.pub"),
     );
-    let keygen = || {
-        let mut cmd = dm_dns();
-        cmd.args(["keygen", "--private-key-path"])
-            .arg(&private)
-            .arg("--public-key-path")
-            .arg(&public);
-        cmd
-    };
-    assert!(run(&mut keygen()).status.success());
+    assert!(run(&mut keygen(&private, &public)).status.success());
     let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(
@@ -391,10 +375,14 @@ fn keygen_and_pubkey_round_trip() {
     assert_eq!(stdout(&run(dm_dns().arg("pubkey").arg(&b64))), from_private);
 
     let before = std::fs::read(&private).unwrap();
-    let again = run(&mut keygen());
+    let again = run(&mut keygen(&private, &public));
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--force"));
     assert_eq!(std::fs::read(&private).unwrap(), before);
-    assert!(run(keygen().arg("--force")).status.success());
+    assert!(
+        run(keygen(&private, &public).arg("--force"))
+            .status
+            .success()
+    );
     assert_ne!(std::fs::read(&private).unwrap(), before);
 }

@@ -113,18 +113,13 @@ in
 
     services.resolved.settings.Resolve = dmLib.resolvedSettings { inherit (cfg) domain port; };
 
-    systemd.tmpfiles.settings.dm-dns = {
-      ${cfg.stateDir}.d = {
+    systemd.tmpfiles.settings.dm-dns = lib.genAttrs [ cfg.stateDir zoneDir ] (_: {
+      d = {
         user = "unbound";
         group = "unbound";
         mode = "0755";
       };
-      ${zoneDir}.d = {
-        user = "unbound";
-        group = "unbound";
-        mode = "0755";
-      };
-    };
+    });
 
     # Before unbound starts: a loadable zone even without a mesh file.
     systemd.services.dm-dns-prepare = {
