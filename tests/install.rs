@@ -146,6 +146,26 @@ fn signed_updates_change_answers_without_restarting_unbound() {
         .arg(&first));
     assert!(verify.status.success(), "{}", stderr(&verify));
     assert!(stdout(&verify).contains("domain clan, serial 1000, 2 records"));
+    let other = node.dir.join("other.pub");
+    assert!(
+        run(&mut keygen(&node.dir.join("other.key"), &other))
+            .status
+            .success()
+    );
+    let signing_pub = node.dir.join("signing.pub");
+    for (key, domain, reason) in [
+        (&other, "clan", "not a trusted key"),
+        (&signing_pub, "example.com", "this node serves"),
+    ] {
+        let refused = run(dm_dns()
+            .arg("verify")
+            .arg("--trusted-key")
+            .arg(key)
+            .args(["--domain", domain])
+            .arg(&first));
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(stderr(&refused).contains(reason), "{}", stderr(&refused));
+    }
 
     let out = node.deliver(&first);
     assert!(out.status.success(), "{}", stderr(&out));
