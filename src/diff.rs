@@ -67,28 +67,28 @@ pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
         retargeted: Vec::new(),
         unified: String::new(),
     };
-    for (host, machine) in &new.cnames {
-        match old.cnames.get(host) {
+    for c in new.cnames() {
+        match old.target(c.host) {
             None => diff.added.push(Change {
-                host: host.clone(),
+                host: c.host.to_owned(),
                 old: None,
-                new: target(new, machine),
+                new: target(new, c.machine),
             }),
-            Some(before) if before != machine || old.domain != new.domain => {
+            Some(before) if before != c.machine || old.domain != new.domain => {
                 diff.retargeted.push(Change {
-                    host: host.clone(),
+                    host: c.host.to_owned(),
                     old: target(old, before),
-                    new: target(new, machine),
+                    new: target(new, c.machine),
                 })
             }
             Some(_) => {}
         }
     }
-    for (host, machine) in &old.cnames {
-        if !new.cnames.contains_key(host) {
+    for c in old.cnames() {
+        if new.target(c.host).is_none() {
             diff.removed.push(Change {
-                host: host.clone(),
-                old: target(old, machine),
+                host: c.host.to_owned(),
+                old: target(old, c.machine),
                 new: None,
             });
         }

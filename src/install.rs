@@ -119,7 +119,7 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
     write_state(&config.state_dir, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
-        records: verified.zone.cnames.len(),
+        records: verified.zone.len(),
     })
 }
 
@@ -128,10 +128,7 @@ fn bootstrap(config: &Config) -> Result<Outcome, Error> {
     if config.zone_file.exists() {
         return Ok(Outcome::KeptExisting);
     }
-    let empty = ZoneData {
-        domain: config.domain.clone(),
-        cnames: Default::default(),
-    };
+    let empty = ZoneData::new(config.domain.clone());
     let text = render_checked(&empty, 1, &config.addresses).map_err(Error::input)?;
     output::write_file(&config.zone_file, text.as_bytes(), 0o644)?;
     Ok(Outcome::Bootstrapped)
@@ -144,7 +141,7 @@ pub fn render_checked(
     serial: u32,
     addresses: &[(String, IpAddr)],
 ) -> Result<String, String> {
-    if let Some((name, _)) = addresses.iter().find(|(n, _)| zone.cnames.contains_key(n)) {
+    if let Some((name, _)) = addresses.iter().find(|(n, _)| zone.target(n).is_some()) {
         return Err(format!(
             "{name} is both an endpoint CNAME in the zone and an address of this node \
              (hint: remove it from networking.hosts or from the endpoint exports)"

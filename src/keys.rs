@@ -89,7 +89,12 @@ pub fn load_public(arg: &str) -> Result<VerifyingKey, Error> {
             std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
         return parse_public(&text).map_err(|e| Error::input(format!("{path}: {e}")));
     }
-    parse_public(arg)
+    parse_public(arg).map_err(|_| {
+        Error::input(format!(
+            "{arg:?} is neither a key file nor the base64 of a raw ED25519 public key \
+             (hint: pass the path of signing.pub, or `dm-dns pubkey signing.pub`)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -84,8 +84,8 @@ struct DiffArgs {
     /// Print the comparison as JSON.
     #[arg(long)]
     json: bool,
-    /// Also write the report to FILE (a Nix check's $out: it exists only
-    /// when the zones are the same, since the check fails otherwise).
+    /// Also write the report to FILE (a Nix check's $out; the exit code
+    /// still says whether the zones differ, so a differing check fails).
     #[arg(long, value_name = "FILE")]
     report: Option<Utf8PathBuf>,
 }
@@ -108,7 +108,8 @@ struct KeygenArgs {
 /// Print the base64 of the raw public key (the form data-mesher allowlists take).
 #[derive(Args)]
 struct PubkeyArgs {
-    /// A PEM private key, a PEM public key, or the base64 form itself.
+    /// A file holding a PEM private key, a PEM public key or the base64
+    /// form; or the base64 form itself.
     keyfile: Utf8PathBuf,
 }
 
@@ -284,8 +285,7 @@ fn read_text(path: &Utf8Path) -> Result<String, Error> {
 }
 
 fn run_pubkey(args: PubkeyArgs) -> Result<ExitCode, Error> {
-    let key = keys::parse_public(&read_text(&args.keyfile)?)
-        .map_err(|e| Error::input(format!("{}: {e}", args.keyfile)))?;
+    let key = keys::load_public(args.keyfile.as_str())?;
     println!("{}", keys::public_base64(&key));
     Ok(ExitCode::SUCCESS)
 }
@@ -313,7 +313,7 @@ fn run_sign(args: SignArgs) -> Result<ExitCode, Error> {
     output::write_file(&args.out, &file, 0o644)?;
     eprintln!(
         "dm-dns: signed {} records for {} with serial {serial} -> {}",
-        zone.cnames.len(),
+        zone.len(),
         zone.domain,
         args.out
     );
@@ -377,7 +377,7 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Error> {
         "ok: domain {}, serial {}, {} records, signer {}",
         verified.zone.domain,
         verified.serial,
-        verified.zone.cnames.len(),
+        verified.zone.len(),
         keys::public_base64(&verified.signer)
     );
     Ok(ExitCode::SUCCESS)

@@ -194,7 +194,7 @@ mod tests {
         let v = verify(&signed(), &[key().verifying_key()], None).unwrap();
         assert_eq!(v.serial, 1_790_000_000);
         assert_eq!(v.body, BODY);
-        assert_eq!(v.zone.cnames["music.clan"], "alpha");
+        assert_eq!(v.zone.target("music.clan"), Some("alpha"));
         assert_eq!(
             strip_header(std::str::from_utf8(&signed()).unwrap()).as_bytes(),
             BODY

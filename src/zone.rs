@@ -59,10 +59,13 @@ impl Problems {
         });
     }
 
-    fn into_result(self) -> Result<(), Error> {
+    /// Sorted, so the report does not depend on the input's order either.
+    fn into_result(mut self) -> Result<(), Error> {
         if self.0.is_empty() {
             return Ok(());
         }
+        self.0.sort_unstable();
+        self.0.dedup();
         let total = self.0.len();
         let mut shown: Vec<String> = self.0.into_iter().take(MAX_PROBLEMS_SHOWN).collect();
         if total > MAX_PROBLEMS_SHOWN {

@@ -2,23 +2,47 @@
 //! may carry) and our `zone.db` master files. `diff` and `install` read zones
 //! only through here.
 
-use std::collections::BTreeMap;
-
 use crate::name::{self, Domain};
 use crate::render::Cname;
 
-/// A zone as read from a file: the domain and its CNAMEs, host -> machine.
+/// A zone as read from a file: the domain and its CNAMEs (host -> machine),
+/// sorted by host, each host once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneData {
     pub domain: Domain,
-    pub cnames: BTreeMap<String, String>,
+    // A sorted vector rather than a map: zones arrive sorted, and a node
+    // reads a large one on every update.
+    cnames: Vec<(String, String)>,
 }
 
 impl ZoneData {
+    pub fn new(domain: Domain) -> ZoneData {
+        ZoneData {
+            domain,
+            cnames: Vec::new(),
+        }
+    }
+
     pub fn cnames(&self) -> impl Iterator<Item = Cname<'_>> {
         self.cnames
             .iter()
             .map(|(host, machine)| Cname { host, machine })
+    }
+
+    pub fn len(&self) -> usize {
+        self.cnames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cnames.is_empty()
+    }
+
+    /// The machine `host` is a CNAME to.
+    pub fn target(&self, host: &str) -> Option<&str> {
+        self.cnames
+            .binary_search_by(|(h, _)| h.as_str().cmp(host))
+            .ok()
+            .map(|i| self.cnames[i].1.as_str())
     }
 
     /// Adds `host CNAME target`, checking names the way `zone` does.
@@ -46,12 +70,17 @@ impl ZoneData {
         if self.domain.machine_name(machine) == *checked_host {
             return Err(format!("host {host:?} is a CNAME to itself"));
         }
-        match self
-            .cnames
-            .insert(checked_host.into_owned(), machine.to_owned())
-        {
-            Some(_) => Err(format!("host {host:?} appears twice")),
-            None => Ok(()),
+        self.cnames
+            .push((checked_host.into_owned(), machine.to_owned()));
+        Ok(())
+    }
+
+    /// Sorts (cheap for the sorted files we write) and refuses a host twice.
+    fn finish(mut self) -> Result<ZoneData, String> {
+        self.cnames.sort_unstable();
+        match self.cnames.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            Some(pair) => Err(format!("host {:?} appears twice", pair[0].0)),
+            None => Ok(self),
         }
     }
 }
@@ -73,10 +102,7 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
             format!("line 1: expected `local-zone: \"<domain>.\" transparent`, found {first:?}")
         })?;
     let domain = Domain::parse(domain).map_err(|e| format!("line 1: domain: {e}"))?;
-    let mut zone = ZoneData {
-        domain,
-        cnames: BTreeMap::new(),
-    };
+    let mut zone = ZoneData::new(domain);
     for (index, line) in lines {
         let record = line
             .strip_prefix("local-data: \"")
@@ -104,7 +130,7 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
         zone.add(host, target)
             .map_err(|e| format!("line {}: {e}", index + 1))?;
     }
-    Ok(zone)
+    zone.finish()
 }
 
 /// Reads the CNAMEs of an RFC 1035 master file as `zone` and `install` write
@@ -120,10 +146,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
         let at = |e: String| format!("line {}: {e}", index + 1);
         if let Some(origin) = line.strip_prefix("$ORIGIN") {
             let domain = Domain::parse(origin.trim()).map_err(|e| at(e.to_string()))?;
-            zone.get_or_insert(ZoneData {
-                domain,
-                cnames: BTreeMap::new(),
-            });
+            zone.get_or_insert(ZoneData::new(domain));
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -136,10 +159,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
         match fields[kind_at] {
             "SOA" if zone.is_none() => {
                 let domain = Domain::parse(fields[0]).map_err(|e| at(e.to_string()))?;
-                zone = Some(ZoneData {
-                    domain,
-                    cnames: BTreeMap::new(),
-                });
+                zone = Some(ZoneData::new(domain));
             }
             "CNAME" => {
                 let zone = zone
@@ -153,7 +173,8 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
             _ => {}
         }
     }
-    zone.ok_or_else(|| "no $ORIGIN or SOA record: not a zone file".into())
+    zone.ok_or_else(|| "no $ORIGIN or SOA record: not a zone file".to_string())?
+        .finish()
 }
 
 #[cfg(test)]
@@ -167,7 +188,7 @@ mod tests {
     fn reads_conf() {
         let zone = parse_conf(CONF).unwrap();
         assert_eq!(zone.domain.as_str(), "clan");
-        assert_eq!(zone.cnames["music.clan"], "alpha");
+        assert_eq!(zone.target("music.clan"), Some("alpha"));
     }
 
     #[test]
@@ -210,10 +231,10 @@ mod tests {
             if let Ok(text) = std::str::from_utf8(&bytes)
                 && let Ok(zone) = parse_conf(text)
             {
-                for (host, machine) in &zone.cnames {
-                    proptest::prop_assert!(name::normalize_host(host).is_ok());
-                    proptest::prop_assert!(name::check_label(machine).is_ok());
-                    proptest::prop_assert!(zone.domain.relative(host).is_some());
+                for c in zone.cnames() {
+                    proptest::prop_assert!(name::normalize_host(c.host).is_ok());
+                    proptest::prop_assert!(name::check_label(c.machine).is_ok());
+                    proptest::prop_assert!(zone.domain.relative(c.host).is_some());
                 }
             }
         }
