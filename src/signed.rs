@@ -254,6 +254,15 @@ mod tests {
             let _ = verify(&bytes, &[key().verifying_key()], None);
         }
 
+        /// Any position, any other byte value: refused.
+        #[test]
+        fn any_single_byte_change_is_refused(at in any::<prop::sample::Index>(), mask in 1u8..=255) {
+            let mut file = signed();
+            let i = at.index(file.len());
+            file[i] ^= mask;
+            prop_assert!(verify(&file, &[key().verifying_key()], None).is_err());
+        }
+
         #[test]
         fn signed_header_with_random_body_never_panics(body in ".{0,300}") {
             let file = sign(&key(), &Domain::parse("clan").unwrap(), 1, body.as_bytes());
