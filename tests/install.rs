@@ -227,10 +227,13 @@ fn refused_updates_keep_the_old_answers() {
     let body = std::fs::read(node.dir.join("newer-zone/zone.conf")).unwrap();
     let wrong_key = dm_dns::signed::sign(&other_key, &domain, 8_000, &body);
 
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let same_serial = std::fs::read(node.signed_zone(&exports("beta", ""), 5_000, "same")).unwrap();
+
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         ("tampered", tampered, "signature"),
         ("truncated", truncated, ""),
-        ("older serial", older, "not newer"),
+        ("older serial", older.clone(), "not newer"),
+        ("same serial, other zone", same_serial, "not newer"),
         ("injected directive", injected, "only `local-data"),
         ("wrong key", wrong_key, "not a trusted key"),
         (
@@ -253,6 +256,42 @@ fn refused_updates_keep_the_old_answers() {
         assert_eq!(node.zone_bytes(), served, "{what} changed the zone file");
         assert_eq!(node.music(), MUSIC_ON_ALPHA, "{what} changed the answer");
     }
+
+    // An older zone goes in only when asked for on purpose.
+    std::fs::write(node.dir.join("cnames"), &older).unwrap();
+    let out = run(install_cmd(&node.dir, Some(&node.unbound)).arg("--allow-rollback"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+}
+
+#[test]
+fn a_failed_reload_puts_the_previous_zone_back() {
+    let (_tmp, node) = Node::start();
+    let good = node.signed_zone(&exports("alpha", ""), 1, "good");
+    assert!(node.deliver(&good).status.success());
+    let served = node.zone_bytes();
+    let state = std::fs::read(node.dir.join("state/installed.json")).unwrap();
+
+    let newer = node.signed_zone(&exports("beta", ""), 2, "newer");
+    std::fs::copy(&newer, node.dir.join("cnames")).unwrap();
+    let mut cmd = install_cmd(&node.dir, None);
+    let out = run(cmd.args(["--unbound-control", "false"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("auth_zone_reload"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(node.zone_bytes(), served, "the zone file was not put back");
+    assert_eq!(
+        std::fs::read(node.dir.join("state/installed.json")).unwrap(),
+        state
+    );
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+
+    // Once unbound can be reached again, the same file installs.
+    assert!(node.install().status.success());
+    assert_eq!(node.music(), MUSIC_ON_BETA);
 }
 
 #[test]
