@@ -176,6 +176,10 @@ fn signed_updates_change_answers_without_restarting_unbound() {
         vec!["git.clan. CNAME beta.clan.", "beta.clan. A 10.0.0.2"]
     );
     assert_eq!(node.unbound.dig("unknown.clan", "A").status(), "NXDOMAIN");
+    let check = run(Command::new("named-checkzone")
+        .arg("clan.")
+        .arg(node.dir.join("clan.zone")));
+    assert!(check.status.success(), "{}", stdout(&check));
 
     // The same file again changes nothing.
     let again = node.install();

@@ -37,6 +37,26 @@ fn zone_conf_is_a_valid_include_answered_as_local_data() {
 }
 
 #[test]
+fn zone_db_loads_in_another_authoritative_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone = tmp.path().join("zone");
+    build_example(&zone);
+    // BIND's zone checker: the master file is not unbound-specific.
+    let check = run(std::process::Command::new("named-checkzone")
+        .arg("clan.")
+        .arg(zone.join("zone.db")));
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "named-checkzone (bind9-utils): {report}"
+    );
+    assert!(
+        report.contains("loaded serial") && report.trim_end().ends_with("OK"),
+        "{report}"
+    );
+}
+
+#[test]
 fn zone_db_as_auth_zone_answers_cname_and_address_together() {
     let tmp = tempfile::tempdir().unwrap();
     let zone = tmp.path().join("zone");
