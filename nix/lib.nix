@@ -254,18 +254,20 @@ rec {
         [ "--no-reload" ]
     );
 
-  # Sandboxing for the install units: they run as the unbound user, may write
-  # only the state directory, and reach unbound only through its socket.
+  # Sandboxing for the install units: they run as their own user, may write
+  # only the state directory, and reach unbound only through its control
+  # socket (mode 0660, group unbound).
   installServiceConfig =
     {
       stateDir,
+      user ? "dm-dns",
       supplementaryGroups ? [ ],
     }:
     {
       Type = "oneshot";
-      User = "unbound";
-      Group = "unbound";
-      SupplementaryGroups = supplementaryGroups;
+      User = user;
+      Group = user;
+      SupplementaryGroups = [ "unbound" ] ++ supplementaryGroups;
       ReadWritePaths = [ stateDir ];
       UMask = "0022";
       ProtectSystem = "strict";

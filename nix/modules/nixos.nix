@@ -113,10 +113,18 @@ in
 
     services.resolved.settings.Resolve = dmLib.resolvedSettings { inherit (cfg) domain port; };
 
+    users.users.dm-dns = {
+      isSystemUser = true;
+      group = "dm-dns";
+      description = "dm-dns zone installer";
+    };
+    users.groups.dm-dns = { };
+
+    # Owned by the installer, readable by unbound.
     systemd.tmpfiles.settings.dm-dns = lib.genAttrs [ cfg.stateDir zoneDir ] (_: {
       d = {
-        user = "unbound";
-        group = "unbound";
+        user = "dm-dns";
+        group = "dm-dns";
         mode = "0755";
       };
     });

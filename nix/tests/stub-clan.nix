@@ -172,7 +172,8 @@ in
       (expect "NixOS module: zone before unbound" nixosConfig.systemd.services.dm-dns-prepare.before [ "unbound.service" ])
       (expect "NixOS module: prepare does not reload" (builtins.match ".*'--no-reload'.*" nixosConfig.systemd.services.dm-dns-prepare.script != null) true)
       (expect "NixOS module: install reloads through the socket" (builtins.match ".*'--unbound-control' '/nix/store/[a-z0-9]{32}-unbound/bin/unbound-control -s /run/unbound/unbound.ctl'.*" nixosConfig.systemd.services.dm-dns-install.script != null) true)
-      (expect "NixOS module: install unit reads the mesh group" nixosConfig.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups [ "data-mesher" ])
+      (expect "NixOS module: install unit has its own user" nixosConfig.systemd.services.dm-dns-install.serviceConfig.User nixosConfig.users.users.dm-dns.group)
+      (expect "NixOS module: install unit reaches the control socket and reads the mesh" nixosConfig.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups [ "unbound" "data-mesher" ])
       (expect "NixOS module: resolved" nixosConfig.services.resolved.settings.Resolve.Domains [ "~clan" ])
     ];
 }
