@@ -6,7 +6,9 @@
 #     built binary gives the same bytes as running `dm-dns zone` directly, and
 #     `nix-build --check` rebuilds it bit for bit;
 #  4. the golden check the flake runs passes for every fixture and fails,
-#     showing the diff, for a fixture whose expected zone is wrong.
+#     showing the diff, for a fixture whose expected zone is wrong;
+#  5. the flake's outputs, with a stand-in nixpkgs that provides the local
+#     binary: their structure, its golden checks, and .#dm-dns-zone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -67,3 +69,13 @@ fi
 grep -q 'retargeted  music.clan: beta.clan -> alpha.clan' "$work/broken.log" \
   || { cat "$work/broken.log" >&2; fail "failing golden check does not show the diff"; }
 pass "golden check fails and prints the diff for a wrong expected zone"
+
+flake() { nix-build nix/tests/flake.nix --no-out-link --arg packageDir "$work/package" "$@"; }
+nix-instantiate --eval --strict nix/tests/flake.nix --arg packageDir "$work/package" \
+  -A expectations >/dev/null || fail "flake outputs"
+flake -A checks >/dev/null 2>"$work/flake.log" || { cat "$work/flake.log" >&2; fail "flake golden checks"; }
+zone=$(flake -A dm-dns-zone 2>"$work/flake.log") || { cat "$work/flake.log" >&2; fail ".#dm-dns-zone"; }
+for f in zone.conf zone.db manifest.json; do
+  cmp -s "$zone/$f" "checks/example/expected/$f" || fail ".#dm-dns-zone $f differs from checks/example"
+done
+pass "flake outputs: structure, golden checks, .#dm-dns-zone equals checks/example"
