@@ -29,14 +29,24 @@ let
     directory = ./.;
     inherit exports;
   };
+  # What a machine's evaluation forces: the zone derivation and the listen
+  # restriction of its own endpoints' virtual hosts.
   viaService =
     m:
-    ((service.roles.default.perInstance {
-      mkExports = e: e;
-      machine.name = m;
-    }).nixosModule {
-      inherit (stub) pkgs lib config;
-    }).clan.core.vars.generators.dm-dns.validation.zone;
+    let
+      module =
+        (service.roles.default.perInstance {
+          mkExports = e: e;
+          machine.name = m;
+        }).nixosModule
+          {
+            inherit (stub) pkgs lib config;
+          };
+    in
+    [
+      module.clan.core.vars.generators.dm-dns.validation.zone
+      (builtins.attrNames module.services.nginx.virtualHosts.content)
+    ];
   # Each machine projecting the exports itself, as the reference does.
   naive =
     _m:
@@ -48,7 +58,7 @@ let
       }).drvPath;
 in
 {
-  one = [ (viaService (builtins.head names)) ];
+  one = viaService (builtins.head names);
   service = map viaService names;
   naive = map naive names;
 }

@@ -351,20 +351,27 @@ rec {
     in
     if builtins.length fields == 4 then builtins.elemAt fields 3 else null;
 
+  # Every machine's own exported hosts, `{ <machine> = [ host ... ]; }`.
+  # Computed once for a clan; `internalHostsOf` then costs one lookup.
+  hostsByMachine =
+    exports:
+    let
+      withMachine = filter (scope: scopeMachine scope != null && scopeMachine scope != "") (
+        attrNames exports
+      );
+    in
+    mapAttrs (_machine: scopes: concatMap (scope: hostsOf exports.${scope}) scopes) (
+      builtins.groupBy scopeMachine withMachine
+    );
+
   # The internal hosts that `machine` itself exports (its own endpoints).
   internalHostsOf =
     {
       domain,
       machine,
-      exports,
+      byMachine,
     }:
-    concatMap (
-      scope:
-      if scopeMachine scope == machine then
-        filter (hasSuffix ".${domain}") (hostsOf exports.${scope})
-      else
-        [ ]
-    ) (attrNames exports);
+    filter (hasSuffix ".${domain}") (byMachine.${machine} or [ ]);
 
   inherit hasSuffix;
 }

@@ -17,6 +17,7 @@ let
   # Evaluated once per instance, shared by every machine: the projection of
   # the whole clan's exports is the expensive part of the zone.
   exportsFile = dmLib.writeExportsFile exports;
+  hostsByMachine = dmLib.hostsByMachine exports;
 
   zoneFor =
     pkgs: domain:
@@ -115,8 +116,9 @@ in
             domain = config.clan.core.settings.domain;
             zone = zoneFor pkgs domain;
             ownHosts = dmLib.internalHostsOf {
-              inherit domain exports;
+              inherit domain;
               machine = machine.name;
+              byMachine = hostsByMachine;
             };
             listen = dmLib.internalListenAddresses config.clan.core.networking.internalListenAddresses;
           in

@@ -161,9 +161,17 @@ in
     (lib.internalHostsOf {
       domain = "clan";
       machine = "beta";
-      inherit exports;
+      byMachine = lib.hostsByMachine exports;
     })
     [ "wiki.clan" ]
+  )
+  (expect "hosts by machine, service-wide scopes left out"
+    (lib.hostsByMachine exports)
+    {
+      alpha = [ "music.clan" ];
+      beta = [ "wiki.clan" "wiki.example.org" ];
+      gamma = [ ];
+    }
   )
   (expect "listen addresses, IPv6 bracketed" (lib.internalListenAddresses [ "10.0.0.1" "fd00::1" ]) [ "10.0.0.1" "[fd00::1]" "127.0.0.1" "[::1]" ])
   (expect "keygen script" (lib.signingKeyScript "/bin/dm-dns") ''
