@@ -23,6 +23,9 @@ let
 
   concatMap = f: list: builtins.concatLists (map f list);
 
+  # The text without surrounding white space.
+  trim = text: builtins.head (builtins.match "[[:space:]]*([^[:space:]]*)[[:space:]]*" text);
+
   # Unbound's boolean settings are the words yes/no.
   yesNo = b: if b then "yes" else "no";
 in
@@ -91,6 +94,17 @@ rec {
       ];
     };
 
+  # A golden fixture's input: `{ exports; domain; }` from `exports.json` or
+  # `exports.nix` and the `domain` file.
+  readFixture = fixture: {
+    exports =
+      if builtins.pathExists (fixture + "/exports.json") then
+        builtins.fromJSON (builtins.readFile (fixture + "/exports.json"))
+      else
+        import (fixture + "/exports.nix");
+    domain = trim (builtins.readFile (fixture + "/domain"));
+  };
+
   # A check that builds the zone of a golden fixture and compares it with the
   # expected files through `dm-dns diff`; the build log shows the diff when
   # they differ. Again the dm-dns binary is the builder.
@@ -101,15 +115,7 @@ rec {
       system ? dm-dns.system,
     }:
     let
-      exports =
-        if builtins.pathExists (fixture + "/exports.json") then
-          builtins.fromJSON (builtins.readFile (fixture + "/exports.json"))
-        else
-          import (fixture + "/exports.nix");
-      domain = builtins.head (builtins.match "[[:space:]]*([^[:space:]]*)[[:space:]]*" (builtins.readFile (fixture + "/domain")));
-      zone = mkZone {
-        inherit dm-dns domain system exports;
-      };
+      zone = mkZone ({ inherit dm-dns system; } // readFixture fixture);
       expected = builtins.path {
         path = fixture + "/expected";
         name = "dm-dns-expected";
@@ -141,7 +147,6 @@ rec {
         filter builtins.isString (builtins.split "\n" key)
       );
       body = concatStringsSep "" lines;
-      trimmed = builtins.head (builtins.match "[[:space:]]*([^[:space:]]*)[[:space:]]*" key);
     in
     if substring 0 26 key == "-----BEGIN PUBLIC KEY-----" then
       (
@@ -151,7 +156,7 @@ rec {
           throw "dm-dns: the public key is not an ED25519 SPKI PEM key"
       )
     else
-      trimmed;
+      trim key;
 
   # --- Settings for the NixOS module -----------------------------------------
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::name::Domain;
-use crate::output::{self, StagedFile};
+use crate::output;
 use crate::render;
 use crate::signed;
 use crate::zonefile::{self, ZoneData};
@@ -163,10 +163,7 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
     if let Some(bytes) = current {
         output::write_file(&last_good, bytes, 0o644)?;
     }
-    let mut staged = StagedFile::create(&config.zone_file)?;
-    std::io::Write::write_all(staged.writer(), zone_text.as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", config.zone_file), e))?;
-    staged.commit()?;
+    output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644)?;
     let Some(command) = &config.reload_command else {
         return Ok(());
     };

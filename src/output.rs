@@ -96,7 +96,7 @@ fn parent_dir(path: &Utf8Path) -> &Utf8Path {
     }
 }
 
-pub fn sync_dir(dir: &Utf8Path) -> Result<(), Error> {
+fn sync_dir(dir: &Utf8Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("syncing directory {dir}"), e))

@@ -20,11 +20,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use crate::keys;
 use crate::name::Domain;
-use crate::render::hex;
+use crate::render::{hex, sha256};
 use crate::zonefile::{self, ZoneData};
 
 pub const FORMAT: u32 = 1;
@@ -43,7 +42,7 @@ pub fn sign(key: &SigningKey, domain: &Domain, serial: u64, body: &[u8]) -> Vec<
     let signed_part = format!(
         "{MAGIC}# format: {FORMAT}\n# domain: {domain}\n# serial: {serial}\n\
          # body-sha256: {}\n# signer: {}\n",
-        hex(&Sha256::digest(body)),
+        hex(&sha256(body)),
         keys::public_base64(&key.verifying_key()),
     );
     let signature = key.sign(&[signed_part.as_bytes(), body].concat());
@@ -127,7 +126,7 @@ pub fn verify(
     signer_key
         .verify_strict(&message, &signature)
         .map_err(|_| "bad signature: the file was changed after signing")?;
-    if body_sha != hex(&Sha256::digest(body)) {
+    if body_sha != hex(&sha256(body)) {
         return Err("the body hash does not match the body".into());
     }
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8")?;

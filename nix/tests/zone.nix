@@ -6,14 +6,8 @@ let
   lib = import ../lib.nix;
   dm-dns = import ./local-package.nix { inherit packageDir; };
   system = builtins.currentSystem;
-  exports =
-    if builtins.pathExists (fixture + "/exports.json") then
-      builtins.fromJSON (builtins.readFile (fixture + "/exports.json"))
-    else
-      import (fixture + "/exports.nix");
-  domain = builtins.head (builtins.match "([^\n]*)\n?" (builtins.readFile (fixture + "/domain")));
 in
 {
-  zone = lib.mkZone { inherit dm-dns domain system exports; };
+  zone = lib.mkZone ({ inherit dm-dns system; } // lib.readFixture fixture);
   golden = lib.mkGoldenCheck { inherit dm-dns fixture system; };
 }
