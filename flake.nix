@@ -6,12 +6,15 @@
   outputs =
     { self, nixpkgs }:
     let
+      # darwin too: a darwin deployer builds dm-dns for `clan vars generate`.
       systems = [
         "x86_64-linux"
         "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
       ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
-      dmLib = import ./nix/lib.nix;
+      dmLib = import ./nix/lib;
       fixtures = builtins.attrNames (
         nixpkgs.lib.filterAttrs (_: type: type == "directory") (builtins.readDir ./checks)
       );
@@ -56,6 +59,8 @@
         golden
         // {
           inherit dm-dns;
+        }
+        // nixpkgs.lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
           vm = import ./nix/tests/vm.nix {
             inherit pkgs dm-dns;
             nixosModule = self.nixosModules.dm-dns;

@@ -6,10 +6,20 @@
   machines ? 1000,
   endpoints ? 10,
   mode,
+  vendor ? ../../shared/vendor,
 }:
 let
-  lib = import ../nix/lib.nix;
-  stub = import ../nix/tests/stub-clan.nix;
+  lib = import ../nix/lib;
+  nixpkgsLib = import (vendor + "/nixpkgs-lib/lib");
+  fakePackage = {
+    outPath = "/nix/store/0000000000000000000000000000000a-dm-dns-0.1.0";
+    system = "x86_64-linux";
+  };
+  pkgs.stdenv.hostPlatform.system = "x86_64-linux";
+  config.clan.core = {
+    settings.domain = "clan";
+    networking.internalListenAddresses = [ "10.0.0.1" ];
+  };
   names = builtins.genList (i: "machine-${toString i}") machines;
   exports = builtins.listToAttrs (
     map (m: {
@@ -20,7 +30,6 @@ let
       };
     }) names
   );
-  inherit (stub) fakePackage;
   service = import ../nix/modules/clan-service.nix {
     packageFor = _: fakePackage;
     nixosModule = { };
@@ -29,8 +38,8 @@ let
     directory = ./.;
     inherit exports;
   };
-  # What a machine's evaluation forces: the zone derivation and the listen
-  # restriction of its own endpoints' virtual hosts.
+  # What a machine's evaluation forces: the zone derivation and the shared
+  # generator's validation.
   viaService =
     m:
     let
@@ -40,12 +49,13 @@ let
           machine.name = m;
         }).nixosModule
           {
-            inherit (stub) pkgs lib config;
+            inherit pkgs config;
+            lib = nixpkgsLib;
           };
     in
     [
-      module.clan.core.vars.generators.dm-dns.validation.zone
-      (builtins.attrNames module.services.nginx.virtualHosts.content)
+      (builtins.unsafeDiscardStringContext module.config.services.dm-dns.zone.drvPath)
+      module.config.clan.core.vars.generators.dm-dns.validation
     ];
   # Each machine projecting the exports itself, as the reference does.
   naive =

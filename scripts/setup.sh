@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks use (Debian/Ubuntu):
-# a real unbound, dig, named-checkzone, dnsperf and Nix. Safe to run again: it installs only
+# a real unbound, dig, named-checkzone, dnsperf, Nix, jq and shellcheck. Safe to run again: it installs only
 # what is missing, with one `apt-get update` when something is.
 set -euo pipefail
 
-packages=(unbound bind9-dnsutils bind9-utils dnsperf nix-bin)
+packages=(unbound bind9-dnsutils bind9-utils dnsperf nix-bin jq shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

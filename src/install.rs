@@ -21,6 +21,7 @@ use crate::zonefile::{self, ZoneData};
 
 const STATE_FILE: &str = "installed.json";
 const LAST_GOOD: &str = "last-good.zone";
+const KEEPS_PREVIOUS: &str = "; the previous zone stays";
 
 pub struct Config {
     pub mesh_file: Utf8PathBuf,
@@ -65,12 +66,29 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return bootstrap(config),
         Err(e) => return Err(Error::io(format!("reading {}", config.mesh_file), e)),
     };
-    let refuse = |why: String| {
-        Error::input(format!(
-            "{}: {why}; the previous zone stays",
-            config.mesh_file
-        ))
-    };
+    match install_mesh(config, &mesh) {
+        // A refused file (the old service's unsigned one left after
+        // migrating, no trusted key yet) must not keep unbound from starting:
+        // with no zone in place, this node's own records go in, and the
+        // refusal is still reported.
+        Err(Error::Invalid(mut problems)) if !config.zone_file.exists() => {
+            write_bootstrap(config)?;
+            if let Some(last) = problems.last_mut() {
+                let reason = last.strip_suffix(KEEPS_PREVIOUS).unwrap_or(last);
+                *last = format!(
+                    "{reason}; there was no zone yet, so a zone of this node's own records \
+                     was written to {} for unbound to start with",
+                    config.zone_file
+                );
+            }
+            Err(Error::Invalid(problems))
+        }
+        result => result,
+    }
+}
+
+fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
+    let refuse = |why: String| Error::input(format!("{}: {why}{KEEPS_PREVIOUS}", config.mesh_file));
 
     if config.trusted_keys.is_empty() {
         return Err(refuse(
@@ -80,8 +98,8 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         ));
     }
     let verified =
-        signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
-    let mesh_sha256 = render::hex(&render::sha256(&mesh));
+        signed::verify(mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+    let mesh_sha256 = render::hex(&render::sha256(mesh));
     let previous = read_state(&config.state_dir)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
@@ -128,10 +146,15 @@ fn bootstrap(config: &Config) -> Result<Outcome, Error> {
     if config.zone_file.exists() {
         return Ok(Outcome::KeptExisting);
     }
+    write_bootstrap(config)?;
+    Ok(Outcome::Bootstrapped)
+}
+
+/// The zone of this node's own address records alone.
+fn write_bootstrap(config: &Config) -> Result<(), Error> {
     let empty = ZoneData::new(config.domain.clone());
     let text = render_checked(&empty, 1, &config.addresses).map_err(Error::input)?;
-    output::write_file(&config.zone_file, text.as_bytes(), 0o644)?;
-    Ok(Outcome::Bootstrapped)
+    output::write_file(&config.zone_file, text.as_bytes(), 0o644)
 }
 
 /// Renders the auth-zone and reads it back: the file unbound gets must say

@@ -153,8 +153,10 @@ struct VerifyArgs {
 /// CNAMEs and this node's own address records, checks it, replaces the zone
 /// file atomically (the previous one is kept as last-good in the state
 /// directory) and reloads only that zone with unbound-control. On any failure
-/// the previous zone keeps serving. Without a mesh file yet, writes a zone of
-/// the node's own records so unbound can start.
+/// the previous zone keeps serving. Without a mesh file yet, or when the mesh
+/// file is refused (not signed by a trusted key, or no key given) and no zone
+/// is in place, writes a zone of the node's own records so unbound can start;
+/// a refusal still exits 2.
 #[derive(Args)]
 #[command(after_help = "Example:\n  \
     dm-dns install --mesh-file /var/lib/data-mesher/files/home/dns/cnames \\\n    \
@@ -166,7 +168,8 @@ struct InstallArgs {
     #[arg(long, value_name = "FILE")]
     mesh_file: Utf8PathBuf,
     /// A PEM public key file or the base64 of the raw key; repeatable. With
-    /// none, only the zone of this node's own records is ever written.
+    /// none, every mesh file is refused and only the zone of this node's own
+    /// records is written.
     #[arg(long = "trusted-key", value_name = "K")]
     trusted_keys: Vec<String>,
     /// The clan domain this node serves.

@@ -268,6 +268,68 @@ fn refused_updates_keep_the_old_answers() {
     assert_eq!(node.music(), MUSIC_ON_BETA);
 }
 
+/// After migrating from the built-in service its unsigned `dns/cnames` is
+/// still on disk, or no key is trusted yet: unbound must still get a zone.
+#[test]
+fn a_refused_mesh_file_with_no_zone_yet_writes_the_nodes_own_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert!(
+        run(&mut keygen(
+            &dir.join("signing.key"),
+            &dir.join("signing.pub")
+        ))
+        .status
+        .success()
+    );
+    std::fs::write(dir.join("hosts"), HOSTS).unwrap();
+    std::fs::write(
+        dir.join("cnames"),
+        "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. CNAME alpha.clan.\"",
+    )
+    .unwrap();
+    let out = install_cmd(dir, None).arg("--no-reload").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a dm-dns signed zone"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("own records was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("previous zone stays"),
+        "{}",
+        stderr(&out)
+    );
+    let zone = std::fs::read_to_string(dir.join("clan.zone")).unwrap();
+    assert!(zone.contains("alpha.clan. IN A 10.0.0.1"), "{zone}");
+    assert!(!zone.contains("music"), "{zone}");
+
+    // No trusted key: refused too, and the zone in place stays as it is.
+    std::fs::write(dir.join("clan.zone"), "kept").unwrap();
+    let out = dm_dns()
+        .args(["install", "--no-reload", "--domain", "clan", "--mesh-file"])
+        .arg(dir.join("cnames"))
+        .arg("--zone-file")
+        .arg(dir.join("clan.zone"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no trusted keys"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("previous zone stays"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(dir.join("clan.zone")).unwrap(), b"kept");
+}
+
 #[test]
 fn a_failed_reload_puts_the_previous_zone_back() {
     let (_tmp, node) = Node::start();

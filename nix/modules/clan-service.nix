@@ -11,19 +11,20 @@
   ...
 }:
 let
-  dmLib = import ../lib.nix;
+  dmLib = import ../lib;
   meshName = "dns/cnames";
 
-  # Evaluated once per instance, shared by every machine: the projection of
-  # the whole clan's exports is the expensive part of the zone.
+  # Evaluated once per instance and shared by every machine: the projection
+  # of the whole clan's exports is the expensive part of the zone.
+  exportsJSON = dmLib.exportsJSON exports;
   exportsFile = dmLib.writeExportsFile exports;
   hostsByMachine = dmLib.hostsByMachine exports;
 
   zoneFor =
-    pkgs: domain:
+    system: domain:
     dmLib.mkZone {
-      dm-dns = packageFor pkgs.stdenv.hostPlatform.system;
-      inherit domain exportsFile;
+      dm-dns = packageFor system;
+      inherit system domain exportsFile;
     };
 
   signingPub = clanLib.getPublicValue {
@@ -71,27 +72,35 @@ in
             ...
           }:
           let
-            dm-dns = packageFor pkgs.stdenv.hostPlatform.system;
             generators = config.clan.core.vars.generators;
           in
           {
+            # `pkgs` is the deployer's when clan runs a generator, so this
+            # runs on whatever system generates the vars.
             clan.core.vars.generators.dm-dns-signing-key = {
               share = true;
               files."signing.key" = { };
               files."signing.pub".secret = false;
-              script = dmLib.signingKeyScript (lib.getExe dm-dns);
+              runtimeInputs = [ (packageFor pkgs.stdenv.hostPlatform.system) ];
+              script = ''
+                dm-dns keygen --private-key-path "$out/signing.key" --public-key-path "$out/signing.pub"
+              '';
             };
             environment.systemPackages = [
               (pkgs.writeShellApplication {
                 name = "dm-send-dns";
-                text = dmLib.sendScript {
-                  dmDnsExe = lib.getExe dm-dns;
-                  dataMesherExe = lib.getExe config.services.data-mesher.package;
-                  zone = zoneFor pkgs config.clan.core.settings.domain;
-                  keyPath = generators.dm-dns-signing-key.files."signing.key".path;
-                  networkIdPath = generators.data-mesher-network.files."network.pub".path;
-                  inherit meshName;
+                runtimeInputs = [
+                  config.services.dm-dns.package
+                  config.services.data-mesher.package
+                ];
+                runtimeEnv = {
+                  DM_DNS_ZONE = config.services.dm-dns.zone;
+                  DM_DNS_KEY = generators.dm-dns-signing-key.files."signing.key".path;
+                  DM_DNS_NETWORK_ID = generators.data-mesher-network.files."network.pub".path;
+                  DM_DNS_MESH_NAME = meshName;
+                  DM_DNS_URL = "http://localhost:7331";
                 };
+                text = builtins.readFile ../scripts/dm-send-dns.sh;
               })
             ];
           };
@@ -114,48 +123,63 @@ in
           }:
           let
             domain = config.clan.core.settings.domain;
-            zone = zoneFor pkgs domain;
             ownHosts = dmLib.internalHostsOf {
               inherit domain;
               machine = machine.name;
               byMachine = hostsByMachine;
             };
             listen = dmLib.internalListenAddresses config.clan.core.networking.internalListenAddresses;
+            # Adds a default to the virtual hosts the user defines for this
+            # machine's own endpoints; it creates none. mkDefault: the
+            # user's own listenAddresses win.
+            restrictVhosts = lib.mkOption {
+              type = lib.types.attrsOf (
+                lib.types.submodule (
+                  { name, ... }:
+                  {
+                    config.listenAddresses = lib.mkIf (listen != [ ] && builtins.elem name ownHosts) (
+                      lib.mkDefault listen
+                    );
+                  }
+                )
+              );
+            };
           in
           {
             imports = [ nixosModule ];
-            services.dm-dns = {
-              enable = true;
-              inherit domain;
-              package = packageFor pkgs.stdenv.hostPlatform.system;
-              trustedKeys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
-              meshFile = "/var/lib/data-mesher/files/home/${meshName}";
-              meshGroup = config.services.data-mesher.group;
+            options.services.nginx.virtualHosts = restrictVhosts;
+            options.services.caddy.virtualHosts = restrictVhosts;
+
+            config = {
+              services.dm-dns = {
+                enable = true;
+                inherit domain;
+                package = lib.mkDefault (packageFor pkgs.stdenv.hostPlatform.system);
+                zone = zoneFor pkgs.stdenv.hostPlatform.system domain;
+                trustedKeys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
+                # the module's default meshFile is data-mesher's dns/cnames
+                meshGroup = config.services.data-mesher.group;
+              };
+
+              # The public zone files. Regenerated when what the zone depends
+              # on changes (the projected exports, the domain, the zone
+              # format), whichever system the deployer runs: the script
+              # builds the zone with the deployer's dm-dns, same bytes on
+              # every system.
+              clan.core.vars.generators.dm-dns = {
+                share = true;
+                files."zone.conf".secret = false;
+                files."zone.db".secret = false;
+                files."manifest.json".secret = false;
+                validation = dmLib.zoneValidation { inherit domain exportsJSON; };
+                runtimeInputs = [ (packageFor pkgs.stdenv.hostPlatform.system) ];
+                script = ''
+                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out"
+                '';
+              };
+
+              services.data-mesher.pluginDirectories = [ "dns" ];
             };
-
-            # The public zone files, regenerated whenever the zone derivation changes.
-            clan.core.vars.generators.dm-dns = {
-              share = true;
-              files."zone.conf".secret = false;
-              files."zone.db".secret = false;
-              files."manifest.json".secret = false;
-              validation.zone = builtins.unsafeDiscardStringContext zone.drvPath;
-              script = dmLib.zoneScript zone;
-            };
-
-            services.data-mesher.pluginDirectories = [ "dns" ];
-
-            # This machine's internal endpoints are served to the clan only.
-            services.nginx.virtualHosts = lib.mkIf config.services.nginx.enable (
-              lib.genAttrs ownHosts (_: {
-                listenAddresses = listen;
-              })
-            );
-            services.caddy.virtualHosts = lib.mkIf config.services.caddy.enable (
-              lib.genAttrs ownHosts (_: {
-                listenAddresses = listen;
-              })
-            );
           };
       };
   };

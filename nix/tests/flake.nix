@@ -1,9 +1,9 @@
-# The flake's outputs, evaluated with a stand-in for nixpkgs whose
-# `callPackage` yields the locally built dm-dns. `nix-build nix/tests/flake.nix
+# The flake's outputs, evaluated with a stand-in for nixpkgs (the vendored
+# nixpkgs lib, a `callPackage` that yields the locally built dm-dns). `nix-build nix/tests/flake.nix
 # --arg packageDir ... -A checks` builds the flake's golden checks as `nix
 # flake check` would, `-A dm-dns-zone` what `nix build .#dm-dns-zone` builds;
 # `-A expectations` evaluates the output structure.
-{ packageDir }:
+{ packageDir, vendor }:
 let
   system = builtins.currentSystem;
   local = import ./local-package.nix { inherit packageDir; };
@@ -11,19 +11,12 @@ let
     outPath = "${local}";
     inherit system;
   };
-  stubLib = (import ./stub-clan.nix).lib // {
-    inherit (builtins) listToAttrs;
-    filterAttrs =
-      pred: set:
-      builtins.listToAttrs (
-        map (name: {
-          inherit name;
-          value = set.${name};
-        }) (builtins.filter (name: pred name set.${name}) (builtins.attrNames set))
-      );
-  };
-  stubPkgs = {
-    stdenv.hostPlatform.system = system;
+  lib = import (vendor + "/nixpkgs-lib/lib");
+  stubPkgs = hostSystem: {
+    stdenv.hostPlatform = {
+      system = hostSystem;
+      isLinux = lib.hasSuffix "-linux" hostSystem;
+    };
     callPackage = _path: _args: dm-dns;
     nixfmt = "nixfmt";
     mkShell = attrs: attrs;
@@ -32,8 +25,13 @@ let
     dig = "dig";
   };
   nixpkgs = {
-    lib = stubLib;
-    legacyPackages = stubLib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (_: stubPkgs);
+    inherit lib;
+    legacyPackages = lib.genAttrs [
+      "x86_64-linux"
+      "aarch64-linux"
+      "x86_64-darwin"
+      "aarch64-darwin"
+    ] stubPkgs;
   };
   self = (import ../../flake.nix).outputs { inherit self nixpkgs; };
   checks = self.checks.${system};
@@ -54,11 +52,19 @@ in
       "vm"
     ])
     (expect "packages" (builtins.attrNames self.packages.${system}) [ "default" "dm-dns" "dm-dns-zone" ])
+    (expect "darwin deployers get the package" (builtins.attrNames self.packages) [
+      "aarch64-darwin"
+      "aarch64-linux"
+      "x86_64-darwin"
+      "x86_64-linux"
+    ])
+    (expect "no VM test on darwin" (self.checks.aarch64-darwin ? vm) false)
     (expect "the example zone is built by dm-dns" self.packages.${system}.dm-dns-zone.builder "${local}/bin/dm-dns")
     (expect "nixosModules" (builtins.attrNames self.nixosModules) [ "default" "dm-dns" ])
+    (expect "the NixOS module dedups by key" self.nixosModules.default.key "dm-dns/nix/modules/nixos.nix")
     (expect "clan module" (builtins.isFunction self.clan.modules.dm-dns) true)
     (expect "lib" (self.lib ? mkZone && self.lib ? projectExports) true)
-    (expect "vm test nodes" (builtins.attrNames checks.vm.nodes) [ "client" "push" ])
+    (expect "vm test nodes" (builtins.attrNames checks.vm.nodes) [ "client" "push" "upstream" ])
     (expect "formatter" self.formatter.${system} "nixfmt")
   ];
 }

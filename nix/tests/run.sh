@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
 # The Nix tests that run without nixpkgs, with Debian's nix-bin:
-#  1. every .nix file parses;
-#  2. lib.nix and both modules evaluate as expected (nix/tests/lib-test.nix);
-#  3. for every golden fixture, `nix-build` of lib.mkZone with the locally
+#  1. every .nix file parses; every shell script passes shellcheck;
+#  2. nix/lib's topic tests (nix/lib/*-tests.nix, nix-unit's shape);
+#  3. the clan service and NixOS module through clan-core's real clanLib.clan
+#     and nixpkgs' real unbound/resolved/resolvconf modules
+#     (nix/tests/clan-tests.nix), and a node rendered by them and run with a
+#     real unbound (nix/tests/node.sh);
+#  4. dm-send-dns as the push machine gets it, against a stand-in data-mesher
+#     CLI that checks its arguments the way clan-core uses them;
+#  5. for every golden fixture, `nix-build` of lib.mkZone with the locally
 #     built binary gives the same bytes as running `dm-dns zone` directly, and
-#     `nix-build --check` rebuilds it bit for bit;
-#  4. the golden check the flake runs passes for every fixture and fails,
-#     showing the diff, for a fixture whose expected zone is wrong;
-#  5. the flake's outputs, with a stand-in nixpkgs that provides the local
+#     `nix-build --check` rebuilds it bit for bit; the golden check passes,
+#     and fails with the diff for a wrong expected zone;
+#  6. the flake's outputs, with a stand-in nixpkgs that provides the local
 #     binary: their structure, its golden checks, and .#dm-dns-zone.
+#
+# Steps 3 and 6 need the vendored upstream sources (clan-core, nixpkgs' lib,
+# mininixos): ../shared/vendor from the repository root, or DM_DNS_VENDOR.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 # Root on a bare machine: no build users, no sandbox, no binary cache.
 export NIX_CONFIG=$'sandbox = false\nbuild-users-group =\nsubstituters =\n'
 command -v nix-build >/dev/null || { echo "nix-build missing: run scripts/setup.sh" >&2; exit 2; }
+vendor=${DM_DNS_VENDOR:-../shared/vendor}
+for part in clan-core nixpkgs-lib mininixos; do
+  [ -d "$vendor/$part" ] && continue
+  echo "nix tests: no vendored sources at $vendor (clan-core, nixpkgs-lib, mininixos);" \
+    "set DM_DNS_VENDOR, see README.md 'Tests'" >&2
+  exit 2
+done
+vendor=$(realpath "$vendor")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -22,6 +38,7 @@ cargo build --release --quiet
 mkdir -p "$work/package/bin"
 cp target/release/dm-dns "$work/package/bin/dm-dns"
 dm_dns=target/release/dm-dns
+public_base64=$("$dm_dns" pubkey nix/tests/vm-signing.pub)
 pass() { printf 'ok   %s\n' "$1"; }
 fail() { printf 'FAIL %s\n' "$1" >&2; exit 1; }
 
@@ -29,12 +46,59 @@ while IFS= read -r -d '' f; do
   nix-instantiate --parse "$f" >/dev/null || fail "parse $f"
 done < <(git ls-files -z '*.nix')
 pass "every .nix file parses"
+shellcheck -s bash nix/scripts/*.sh nix/tests/*.sh scripts/*.sh .ci/run || fail "shellcheck"
+pass "shellcheck: nix/scripts, nix/tests, scripts"
 
-nix-instantiate --eval --strict nix/tests/lib-test.nix \
-  --arg publicPem "builtins.readFile $PWD/nix/tests/vm-signing.pub" \
-  --argstr publicBase64 "$("$dm_dns" pubkey nix/tests/vm-signing.pub)" >"$work/lib-test.out" \
-  || fail "lib-test.nix"
-pass "lib.nix and modules: $(grep -o '"[^"]*"' "$work/lib-test.out" | wc -l) expectations"
+# Runs nix-unit shaped test files; prints each failure, fails if any.
+unit() { # label files...
+  local label=$1 files
+  shift
+  files="[ $(printf '%s ' "$@") ]"
+  nix-instantiate --read-write-mode --eval --strict --json nix/tests/unit.nix --arg files "$files" \
+    --arg args "{ vendor = $vendor; publicBase64 = \"$public_base64\";
+      fakePackage = { outPath = \"/nix/store/0000000000000000000000000000000a-dm-dns\"; system = \"x86_64-linux\"; }; }" \
+    >"$work/unit.json" || fail "$label: evaluation"
+  jq -r '.[] | select(.failure) | "FAIL \(.test): \(.failure)"' "$work/unit.json" >&2
+  jq -e 'all(.failure == null)' "$work/unit.json" >/dev/null || fail "$label"
+  pass "$label: $(jq length "$work/unit.json") tests"
+}
+unit "nix/lib" ./nix/lib/*-tests.nix
+# The runner itself must report failures.
+nix-instantiate --eval --strict --json nix/tests/unit.nix --arg files '[ ./nix/tests/unit-selftest.nix ]' \
+  | jq -e 'map(.failure != null) == [true, true, false]' >/dev/null || fail "unit.nix misses failures"
+pass "unit.nix reports a wrong value and a missing error"
+unit "clan service and NixOS module through the real clan-core and NixOS modules" ./nix/tests/clan-tests.nix
+nix/tests/node.sh "$vendor" "$work/package"
+
+# dm-send-dns with a stand-in for data-mesher's CLI (not installable here).
+mkdir -p "$work/send/bin"
+cat >"$work/send/bin/data-mesher" <<'MESHER'
+#!/usr/bin/env bash
+# Checks the call as clan-core makes it: file update PATH --network-id PATH ...
+[ "$1 $2" = "file update" ] && [ -f "$3" ] || { echo "bad call: $*" >&2; exit 9; }
+shift 3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --network-id | --key) [ -r "$2" ] || { echo "$1 is not a readable file: $2" >&2; exit 9; } ;;
+    --url | --name) ;;
+    *) echo "unknown option $1" >&2; exit 9 ;;
+  esac
+  printf '%s=%s\n' "$1" "$2" >>"$DATA_MESHER_CALLS"
+  shift 2
+done
+MESHER
+chmod +x "$work/send/bin/data-mesher"
+ln -s "$PWD/$dm_dns" "$work/send/bin/dm-dns"
+"$dm_dns" zone --exports examples/clan-exports.json --domain clan --out "$work/send/zone" 2>/dev/null
+echo "network id (public)" >"$work/send/network.pub"
+DATA_MESHER_CALLS="$work/send/calls" PATH="$work/send/bin:$PATH" DM_DNS_ZONE="$work/send/zone" \
+  DM_DNS_KEY=nix/tests/vm-signing.key DM_DNS_NETWORK_ID="$work/send/network.pub" \
+  DM_DNS_MESH_NAME=dns/cnames DM_DNS_URL=http://localhost:7331 \
+  bash -euo pipefail nix/scripts/dm-send-dns.sh --serial 7 >"$work/send/out" 2>&1 \
+  || { cat "$work/send/out" >&2; fail "dm-send-dns"; }
+grep -qx -- "--network-id=$work/send/network.pub" "$work/send/calls" || fail "dm-send-dns: --network-id is not the path"
+grep -qx -- "--name=dns/cnames" "$work/send/calls" || fail "dm-send-dns: --name"
+pass "dm-send-dns signs (--serial passed on) and calls data-mesher with file paths"
 
 build() { # fixture attr [extra nix-build args]
   nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" \
@@ -43,7 +107,7 @@ build() { # fixture attr [extra nix-build args]
 
 for fixture in checks/*/; do
   fixture=${fixture%/}
-  exports=$(ls "$fixture"/exports.* | head -n 1)
+  exports=$(ls "$fixture"/exports.*)
   direct="$work/direct-$(basename "$fixture")"
   "$dm_dns" zone --exports "$exports" --domain "$(cat "$fixture/domain")" --out "$direct" 2>/dev/null
   out=$(build "$fixture" zone 2>"$work/build.log") || { cat "$work/build.log" >&2; fail "nix-build $fixture"; }
@@ -70,8 +134,8 @@ grep -q 'retargeted  music.clan: beta.clan -> alpha.clan' "$work/broken.log" \
   || { cat "$work/broken.log" >&2; fail "failing golden check does not show the diff"; }
 pass "golden check fails and prints the diff for a wrong expected zone"
 
-flake() { nix-build nix/tests/flake.nix --no-out-link --arg packageDir "$work/package" "$@"; }
-nix-instantiate --eval --strict nix/tests/flake.nix --arg packageDir "$work/package" \
+flake() { nix-build nix/tests/flake.nix --no-out-link --arg packageDir "$work/package" --arg vendor "$vendor" "$@"; }
+nix-instantiate --eval --strict nix/tests/flake.nix --arg packageDir "$work/package" --arg vendor "$vendor" \
   -A expectations >/dev/null || fail "flake outputs"
 flake -A checks >/dev/null 2>"$work/flake.log" || { cat "$work/flake.log" >&2; fail "flake golden checks"; }
 zone=$(flake -A dm-dns-zone 2>"$work/flake.log") || { cat "$work/flake.log" >&2; fail ".#dm-dns-zone"; }

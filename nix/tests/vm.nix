@@ -1,15 +1,20 @@
 # NixOS VM test (runs with nixpkgs and KVM: `nix build .#checks.x86_64-linux.vm`).
-# A push node signs the zone; the signed file reaches both nodes where
-# data-mesher would put it; both resolve endpoint names to the CNAME and the
-# serving machine's address in one answer. The key pair here is a test
-# fixture, public on purpose.
+#
+# `push` and `client` run dm-dns with the module's defaults (systemd-resolved
+# with a dns-delegate for `clan`); `upstream` is an ordinary DNS server for
+# names outside the clan, the nodes' `networking.nameservers`. The client
+# boots with the built-in service's unsigned `dns/cnames` on disk, as after a
+# migration. A push node signs the zone; the signed file reaches both nodes
+# where data-mesher would put it. Programs resolve clan names through the
+# system resolver (getent), and other names as before. The key pair here is
+# a test fixture, public on purpose.
 {
   pkgs,
   dm-dns,
   nixosModule,
 }:
 let
-  dmLib = import ../lib.nix;
+  dmLib = import ../lib;
   zone = dmLib.mkZone {
     inherit dm-dns;
     domain = "clan";
@@ -27,6 +32,7 @@ let
         trustedKeys = [ "${./vm-signing.pub}" ];
         inherit meshFile;
       };
+      networking.nameservers = [ nodes.upstream.networking.primaryIPAddress ];
       networking.hosts = {
         ${nodes.push.networking.primaryIPAddress} = [ "push.clan" ];
         ${nodes.client.networking.primaryIPAddress} = [ "client.clan" ];
@@ -40,28 +46,63 @@ in
 pkgs.testers.runNixOSTest {
   name = "dm-dns";
   nodes.push = node;
-  nodes.client = node;
+  nodes.client = {
+    imports = [ node ];
+    # The built-in service's unsigned zone, left behind by a migration.
+    systemd.tmpfiles.rules = [
+      ''f ${meshFile} 0644 root root - local-zone: "clan." transparent\nlocal-data: "music.clan. CNAME client.clan."\n''
+    ];
+  };
+  nodes.upstream = {
+    networking.firewall.allowedUDPPorts = [ 53 ];
+    services.dnsmasq = {
+      enable = true;
+      resolveLocalQueries = false;
+      settings = {
+        address = "/outside.test/192.0.2.7";
+        no-resolv = true;
+      };
+    };
+  };
   testScript =
     { nodes, ... }:
+    let
+      port = toString nodes.push.services.dm-dns.port;
+    in
     ''
       start_all()
+      upstream.wait_for_unit("dnsmasq.service")
       for m in (push, client):
           m.wait_for_unit("unbound.service")
-          # Before any mesh file: the node's own records already resolve.
-          m.succeed("dig @127.0.0.1 -p 5353 push.clan A +short | grep -qx ${nodes.push.networking.primaryIPAddress}")
+          # Before any signed file: the node's own records already resolve.
+          m.succeed("dig @127.0.0.1 -p ${port} push.clan A +short | grep -qx ${nodes.push.networking.primaryIPAddress}")
+          # Names outside the clan: through the user's nameservers, as before.
+          m.wait_until_succeeds("getent hosts outside.test | grep -q 192.0.2.7")
+          # unbound answers only the clan: no loop back through resolved.
+          m.succeed("dig @127.0.0.1 -p ${port} outside.test A | grep -q REFUSED")
+
+      # The client booted with the old unsigned file: refused, yet unbound runs.
+      client.fail("systemctl is-failed --quiet unbound.service")
+      client.succeed("journalctl -u dm-dns-prepare.service | grep -q 'not a dm-dns signed zone'")
+      client.fail("dig @127.0.0.1 -p ${port} music.clan A | grep -q CNAME")
 
       push.succeed("dm-dns sign --key ${./vm-signing.key} --zone ${zone} --serial 100 --out /tmp/cnames")
       signed = push.succeed("cat /tmp/cnames")
       for m in (push, client):
+          # Written only once the path unit watches, as data-mesher would.
+          m.wait_for_unit("dm-dns-install.path")
           m.succeed("mkdir -p $(dirname ${meshFile})")
-          m.succeed(f"cat > ${meshFile} <<'EOF'\n{signed}EOF")
+          m.succeed(f"cat > ${meshFile}.new <<'EOF'\n{signed}EOF\nmv ${meshFile}.new ${meshFile}")
 
       for m in (push, client):
-          m.wait_until_succeeds("dig @127.0.0.1 -p 5353 music.clan A | grep -q 'music.clan.*CNAME.*push.clan.'")
-          answer = m.succeed("dig @127.0.0.1 -p 5353 music.clan A +noall +answer")
+          m.wait_until_succeeds("dig @127.0.0.1 -p ${port} music.clan A | grep -q 'music.clan.*CNAME.*push.clan.'")
+          answer = m.succeed("dig @127.0.0.1 -p ${port} music.clan A +noall +answer")
           assert "${nodes.push.networking.primaryIPAddress}" in answer, answer
-          answer = m.succeed("dig @127.0.0.1 -p 5353 wiki.clan A +noall +answer")
+          answer = m.succeed("dig @127.0.0.1 -p ${port} wiki.clan A +noall +answer")
           assert "client.clan." in answer and "${nodes.client.networking.primaryIPAddress}" in answer, answer
-          m.succeed("dig @127.0.0.1 -p 5353 nothing.clan A | grep -q NXDOMAIN")
+          m.succeed("dig @127.0.0.1 -p ${port} nothing.clan A | grep -q NXDOMAIN")
+          # Any program, through the system resolver (nss -> resolved -> delegate -> unbound).
+          m.wait_until_succeeds("getent hosts music.clan | grep -q ${nodes.push.networking.primaryIPAddress}")
+          m.succeed("getent hosts outside.test | grep -q 192.0.2.7")
     '';
 }

@@ -3,7 +3,7 @@
 # check that the flake runs for it.
 { packageDir, fixture }:
 let
-  lib = import ../lib.nix;
+  lib = import ../lib;
   dm-dns = import ./local-package.nix { inherit packageDir; };
   system = builtins.currentSystem;
 in

@@ -1,0 +1,133 @@
+# nix-unit shaped tests of node.nix (run by nix/tests/run.sh).
+let
+  lib = import ./.;
+  settings = lib.unboundSettings {
+    domain = "clan";
+    port = 5335;
+    zoneFile = "/var/lib/dm-dns/zone/clan.zone";
+  };
+  installArgs = {
+    meshFile = "/m";
+    trustedKeys = [
+      "K1"
+      "K2"
+    ];
+    domain = "clan";
+    hostsFile = "/h";
+    zoneFile = "/z";
+    stateDir = "/s";
+    unboundControl = "uc -s /run/u.ctl";
+  };
+in
+{
+  test_auth_zone_answers_cname_and_address = {
+    expr = builtins.head settings.auth-zone;
+    expected = {
+      name = "clan.";
+      zonefile = "/var/lib/dm-dns/zone/clan.zone";
+      for-downstream = "yes";
+      for-upstream = "yes";
+      fallback-enabled = "no";
+    };
+  };
+  test_unbound_answers_only_the_clan_zone = {
+    expr = settings.server.local-zone;
+    expected = [
+      ''"." refuse''
+      ''"clan." transparent''
+    ];
+  };
+  test_unbound_forwards_nothing = {
+    expr = settings ? forward-zone;
+    expected = false;
+  };
+  test_without_only_zone_no_local_zones = {
+    expr =
+      (lib.unboundSettings {
+        domain = "clan";
+        port = 5335;
+        zoneFile = "/z";
+        onlyZone = false;
+      }).server ? local-zone;
+    expected = false;
+  };
+  test_resolved_delegate_routes_only_the_domain = {
+    expr = lib.resolvedDelegate {
+      domain = "clan";
+      port = 5335;
+    };
+    expected = {
+      DNS = "127.0.0.1:5335";
+      Domains = "~clan";
+    };
+  };
+  test_install_command_line = {
+    expr = lib.installArgs installArgs;
+    expected = [
+      "install"
+      "--mesh-file"
+      "/m"
+      "--domain"
+      "clan"
+      "--hosts"
+      "/h"
+      "--zone-file"
+      "/z"
+      "--state-dir"
+      "/s"
+      "--trusted-key"
+      "K1"
+      "--trusted-key"
+      "K2"
+      "--unbound-control"
+      "uc -s /run/u.ctl"
+    ];
+  };
+  test_install_before_unbound_does_not_reload = {
+    expr = builtins.elem "--no-reload" (lib.installArgs (installArgs // { reload = false; }));
+    expected = true;
+  };
+  test_install_unit_writes_only_its_state = {
+    expr =
+      (lib.installServiceConfig {
+        stateDir = "/var/lib/dm-dns";
+        controlGroup = "unbound";
+      }).ReadWritePaths;
+    expected = [ "/var/lib/dm-dns" ];
+  };
+  test_install_unit_joins_the_control_socket_group = {
+    expr =
+      (lib.installServiceConfig {
+        stateDir = "/s";
+        controlGroup = "dns";
+        supplementaryGroups = [ "data-mesher" ];
+      }).SupplementaryGroups;
+    expected = [
+      "dns"
+      "data-mesher"
+    ];
+  };
+  test_install_unit_has_no_network = {
+    expr =
+      (lib.installServiceConfig {
+        stateDir = "/s";
+        controlGroup = "unbound";
+      }).RestrictAddressFamilies;
+    expected = [ "AF_UNIX" ];
+  };
+  test_hosts_below_the_domain = {
+    expr = lib.hostsUnderDomain "clan" {
+      "127.0.0.1" = [ "localhost" ];
+      "10.0.0.1" = [
+        "alpha.clan"
+        "alpha"
+      ];
+      "fd00::1" = [ "alpha.clan" ];
+      "10.0.0.9" = [ "other.example.org" ];
+    };
+    expected = {
+      "10.0.0.1" = [ "alpha.clan" ];
+      "fd00::1" = [ "alpha.clan" ];
+    };
+  };
+}

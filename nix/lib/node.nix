@@ -1,0 +1,147 @@
+# What a node runs: unbound's settings, the resolver route to it, the
+# `dm-dns install` command line and its sandbox. Shapes follow the NixOS
+# options they feed (`services.unbound.settings`,
+# `services.resolved.dnsDelegates`, `systemd.services.<n>.serviceConfig`).
+{ strings }:
+let
+  yesNo = b: if b then "yes" else "no";
+in
+{
+  # unbound answers the clan domain from an auth-zone on 127.0.0.1:`port`.
+  # With `onlyZone` it answers nothing else: every other name is REFUSED at
+  # once, so no query can loop back through the system resolver and unbound
+  # never recurses on the node's behalf.
+  unboundSettings =
+    {
+      domain,
+      port,
+      zoneFile,
+      onlyZone ? true,
+    }:
+    {
+      server = {
+        inherit port;
+        interface = [ "127.0.0.1" ];
+        access-control = [ "127.0.0.0/8 allow" ];
+        domain-insecure = [ "${domain}." ];
+      }
+      // (
+        if onlyZone then
+          {
+            local-zone = [
+              ''"." refuse''
+              # transparent: names below the domain fall through to the auth-zone
+              ''"${domain}." transparent''
+            ];
+          }
+        else
+          { }
+      );
+      auth-zone = [
+        {
+          name = "${domain}.";
+          zonefile = zoneFile;
+          # Answer clients from the zone directly, CNAME and address together.
+          for-downstream = yesNo true;
+          for-upstream = yesNo true;
+          fallback-enabled = yesNo false;
+        }
+      ];
+    };
+
+  # systemd-resolved sends names below the domain, and only those, to
+  # unbound: a dns-delegate is no default route (DefaultRoute= is off), unlike
+  # a global `Resolve.DNS`, and it leaves the user's own servers in place.
+  resolvedDelegate =
+    { domain, port }:
+    {
+      DNS = "127.0.0.1:${toString port}";
+      Domains = "~${domain}";
+    };
+
+  # The `dm-dns install` command line a node runs.
+  installArgs =
+    {
+      meshFile,
+      trustedKeys,
+      domain,
+      hostsFile,
+      zoneFile,
+      stateDir,
+      unboundControl,
+      reload ? true,
+    }:
+    [
+      "install"
+      "--mesh-file"
+      meshFile
+      "--domain"
+      domain
+      "--hosts"
+      hostsFile
+      "--zone-file"
+      zoneFile
+      "--state-dir"
+      stateDir
+    ]
+    ++ strings.concatMap (k: [
+      "--trusted-key"
+      k
+    ]) trustedKeys
+    ++ (
+      if reload then
+        [
+          "--unbound-control"
+          unboundControl
+        ]
+      else
+        [ "--no-reload" ]
+    );
+
+  # Sandboxing for the install units: they run as their own user, may write
+  # only the state directory, and reach unbound only through its control
+  # socket (group `controlGroup`, the group unbound runs as).
+  installServiceConfig =
+    {
+      stateDir,
+      controlGroup,
+      user ? "dm-dns",
+      supplementaryGroups ? [ ],
+    }:
+    {
+      Type = "oneshot";
+      User = user;
+      Group = user;
+      SupplementaryGroups = [ controlGroup ] ++ supplementaryGroups;
+      ReadWritePaths = [ stateDir ];
+      UMask = "0022";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateNetwork = true;
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      RestrictAddressFamilies = [ "AF_UNIX" ];
+      RestrictNamespaces = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      MemoryDenyWriteExecute = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      SystemCallArchitectures = "native";
+      SystemCallFilter = [ "@system-service" ];
+    };
+
+  # Names below `domain` from a NixOS `networking.hosts` attrset.
+  hostsUnderDomain =
+    domain: hosts:
+    let
+      keep = builtins.filter (n: strings.hasSuffix ".${domain}" n || strings.hasSuffix ".${domain}." n);
+      kept = builtins.mapAttrs (_addr: keep) hosts;
+    in
+    builtins.removeAttrs kept (builtins.filter (addr: kept.${addr} == [ ]) (builtins.attrNames kept));
+}

@@ -1,0 +1,83 @@
+# nix-unit shaped tests of zone.nix (run by nix/tests/run.sh).
+{ fakePackage }:
+let
+  lib = import ./.;
+  exports = {
+    "music:main:server:alpha".endpoints.hosts = [ "music.clan" ];
+    "web:::" = null;
+  };
+  sameExportsOtherOrder = {
+    "web:::" = null;
+    "music:main:server:alpha" = {
+      peer = throw "never forced";
+      endpoints.hosts = [ "music.clan" ];
+    };
+  };
+  zoneOf =
+    e: d:
+    lib.mkZone {
+      dm-dns = fakePackage;
+      domain = d;
+      exports = e;
+    };
+  validationOf =
+    e: d:
+    lib.zoneValidation {
+      domain = d;
+      exportsJSON = lib.exportsJSON e;
+    };
+in
+{
+  test_same_exports_same_derivation = {
+    expr = (zoneOf exports "clan").drvPath;
+    expected = (zoneOf sameExportsOtherOrder "clan").drvPath;
+  };
+  test_another_domain_another_derivation = {
+    expr = (zoneOf exports "clan").drvPath == (zoneOf exports "example.com").drvPath;
+    expected = false;
+  };
+  test_shared_exports_file_same_derivation = {
+    expr =
+      (lib.mkZone {
+        dm-dns = fakePackage;
+        domain = "clan";
+        exportsFile = lib.writeExportsFile sameExportsOtherOrder;
+      }).drvPath;
+    expected = (zoneOf exports "clan").drvPath;
+  };
+  test_builder_is_dm_dns_itself = {
+    expr = (zoneOf exports "clan").builder;
+    expected = "${fakePackage}/bin/dm-dns";
+  };
+  test_build_runs_dm_dns_zone = {
+    expr = builtins.head (zoneOf exports "clan").args;
+    expected = "zone";
+  };
+  test_mkZone_without_exports_is_an_error = {
+    expr = (lib.mkZone {
+      dm-dns = fakePackage;
+      domain = "clan";
+    }).drvPath;
+    expectedError.type = "ThrownError";
+  };
+  test_validation_holds_no_store_path_or_system = {
+    expr = validationOf exports "clan";
+    expected = {
+      domain = "clan";
+      format = 1;
+      exports = builtins.hashString "sha256" ''{"music:main:server:alpha":{"hosts":["music.clan"]},"web:::":{"hosts":[]}}'';
+    };
+  };
+  test_validation_follows_the_exports_not_their_order = {
+    expr = validationOf sameExportsOtherOrder "clan";
+    expected = validationOf exports "clan";
+  };
+  test_validation_follows_the_domain = {
+    expr = validationOf exports "clan" == validationOf exports "example.com";
+    expected = false;
+  };
+  test_zone_format_is_the_manifest_format = {
+    expr = lib.zoneFormat;
+    expected = (builtins.fromJSON (builtins.readFile ../../checks/example/expected/manifest.json)).format;
+  };
+}

@@ -1,0 +1,282 @@
+# nix-unit shaped tests of the clan service and the NixOS module through
+# clan-core's real `clanLib.clan` and nixpkgs' real DNS modules
+# (nix/tests/clan/default.nix). Run by nix/tests/run.sh with the vendored
+# sources as `vendor`.
+{ vendor, publicBase64 }:
+let
+  clanWith = args: import ./clan ({ inherit vendor; } // args);
+  base = clanWith { };
+  inherit (base) lib;
+  alpha = base.nodes.alpha;
+  beta = base.nodes.beta;
+  exports = base.clan.config.exports;
+  dmDnsGenerator = node: node.clan.core.vars.generators.dm-dns;
+  deployerOn = system: (clanWith { deployerSystem = system; }).nodes.alpha;
+  failedAssertions = node: map (a: a.message) (lib.filter (a: !a.assertion) node.assertions);
+  etcText = node: name: node.environment.etc.${name}.source.text;
+  sendScript = lib.findFirst (p: p.name == "dm-send-dns") null alpha.environment.systemPackages;
+
+  # alpha serves music.clan; the user defines vhosts for it and for a name
+  # that is not a clan endpoint.
+  withVhosts =
+    addresses: musicVhost:
+    (clanWith {
+      machines.alpha = {
+        clan.core.networking.internalListenAddresses = addresses;
+        services.nginx.enable = true;
+        services.nginx.virtualHosts."music.clan" = musicVhost;
+        services.nginx.virtualHosts."public.example.org" = { };
+        services.caddy.enable = true;
+        services.caddy.virtualHosts."music.clan" = { };
+      };
+    }).nodes.alpha;
+  vhosts = withVhosts [ "10.0.0.1" "fd00::1" ] { };
+in
+{
+  # --- exports -------------------------------------------------------------
+  test_push_exports_the_key_as_data_meshers_allowlist = {
+    expr = exports."dm-dns:dm-dns:push:alpha".dataMesher.files."dns/cnames";
+    expected = [ publicBase64 ];
+  };
+  test_push_export_without_a_key_is_an_error = {
+    expr = (clanWith { signed = false; }).clan.config.exports."dm-dns:dm-dns:push:alpha".dataMesher.files;
+    expectedError.type = "ThrownError";
+  };
+  test_endpoints_reach_the_zone_input = {
+    expr = (builtins.fromJSON (builtins.readFile ((import ../lib).writeExportsFile exports)))
+      ."endpoints:music:server:alpha".hosts;
+    expected = [ "music.clan" ];
+  };
+
+  # --- the default role on a node ------------------------------------------
+  test_every_machine_runs_dm_dns = {
+    expr = map (n: n.services.dm-dns.enable) [ alpha beta ];
+    expected = [ true true ];
+  };
+  test_default_role_trusts_the_push_key = {
+    expr = beta.services.dm-dns.trustedKeys;
+    expected = [ publicBase64 ];
+  };
+  test_no_key_yet_trusts_nothing = {
+    expr = (clanWith { signed = false; }).nodes.beta.services.dm-dns.trustedKeys;
+    expected = [ ];
+  };
+  test_mesh_file_is_data_meshers_dns_cnames = {
+    expr = beta.services.dm-dns.meshFile;
+    expected = "/var/lib/data-mesher/files/home/dns/cnames";
+  };
+  test_no_failed_assertions = {
+    expr = map failedAssertions [ alpha beta ];
+    expected = [ [ ] [ ] ];
+  };
+  test_zone_option_is_the_zone_derivation = {
+    expr = alpha.services.dm-dns.zone.builder;
+    expected = "${alpha.services.dm-dns.package}/bin/dm-dns";
+  };
+  test_one_zone_for_every_machine = {
+    expr = alpha.services.dm-dns.zone.drvPath;
+    expected = beta.services.dm-dns.zone.drvPath;
+  };
+
+  # --- vars generators (clan-core's real generator interface) ----------------
+  test_zone_generator_is_shared_and_public = {
+    expr = {
+      inherit (dmDnsGenerator alpha) share;
+      secret = lib.mapAttrs (_: f: f.secret) (dmDnsGenerator alpha).files;
+    };
+    expected = {
+      share = true;
+      secret = {
+        "manifest.json" = false;
+        "zone.conf" = false;
+        "zone.db" = false;
+      };
+    };
+  };
+  test_signing_key_generator_keeps_the_private_key_secret = {
+    expr = lib.mapAttrs (_: f: f.secret) alpha.clan.core.vars.generators.dm-dns-signing-key.files;
+    expected = {
+      "signing.key" = true;
+      "signing.pub" = false;
+    };
+  };
+  test_validation_same_from_every_deployer_system = {
+    expr = map (s: (dmDnsGenerator (deployerOn s)).validationHash) [
+      "aarch64-linux"
+      "aarch64-darwin"
+    ];
+    expected = [
+      (dmDnsGenerator alpha).validationHash
+      (dmDnsGenerator alpha).validationHash
+    ];
+  };
+  test_validation_same_on_every_machine = {
+    expr = (dmDnsGenerator beta).validationHash;
+    expected = (dmDnsGenerator alpha).validationHash;
+  };
+  test_validation_follows_the_exports = {
+    expr =
+      (dmDnsGenerator (clanWith { endpoints.music.alpha = [ "radio.clan" ]; }).nodes.alpha).validationHash
+      == (dmDnsGenerator alpha).validationHash;
+    expected = false;
+  };
+  test_generators_run_the_deployers_dm_dns = {
+    expr = map (p: p.name) (dmDnsGenerator (deployerOn "aarch64-darwin")).runtimeInputs;
+    expected = [ "dm-dns-aarch64-darwin" ];
+  };
+  test_zone_generator_builds_the_shared_exports_file = {
+    expr =
+      builtins.match ".*dm-dns zone --exports /nix/store/[a-z0-9]{32}-dm-dns-exports.json --domain clan --out \"\\$out\".*"
+        (dmDnsGenerator alpha).script
+      != null;
+    expected = true;
+  };
+
+  # --- dm-send-dns -------------------------------------------------------------
+  test_send_passes_data_meshers_network_id_as_a_path = {
+    expr = sendScript.runtimeEnv.DM_DNS_NETWORK_ID;
+    expected = alpha.clan.core.vars.generators.data-mesher-network.files."network.pub".path;
+  };
+  test_send_signs_the_zone_option = {
+    expr = sendScript.runtimeEnv.DM_DNS_ZONE;
+    expected = alpha.services.dm-dns.zone;
+  };
+  test_send_uses_the_secret_signing_key = {
+    expr = sendScript.runtimeEnv.DM_DNS_KEY;
+    expected = "/run/secrets/vars/shared/dm-dns-signing-key/signing.key";
+  };
+  test_only_push_machines_get_dm_send_dns = {
+    expr = builtins.any (p: p.name == "dm-send-dns") beta.environment.systemPackages;
+    expected = false;
+  };
+
+  # --- the resolver path (nixpkgs' real resolved, resolvconf, unbound) -------
+  test_resolved_on_by_default = {
+    expr = alpha.services.resolved.enable;
+    expected = true;
+  };
+  test_resolved_delegates_only_the_domain_to_unbound = {
+    expr = etcText alpha "systemd/dns-delegate.d/dm-dns.dns-delegate";
+    expected = "[Delegate]\nDNS=127.0.0.1:5335\nDomains=~clan\n\n";
+  };
+  test_users_nameservers_stay_the_global_servers = {
+    expr =
+      (clanWith { machines.alpha.networking.nameservers = [ "9.9.9.9" ]; })
+      .nodes.alpha.services.resolved.settings.Resolve.DNS;
+    expected = [ "9.9.9.9" ];
+  };
+  test_resolv_conf_is_resolveds_stub = {
+    expr = alpha.environment.etc."resolv.conf".source;
+    expected = "/run/systemd/resolve/stub-resolv.conf";
+  };
+  test_unbound_never_listed_in_resolv_conf = {
+    expr = map (n: n.networking.resolvconf.useLocalResolver) [
+      alpha
+      (clanWith {
+        machines.alpha = {
+          services.dm-dns.resolver = "none";
+          services.resolved.enable = false;
+        };
+      }).nodes.alpha
+    ];
+    expected = [ false false ];
+  };
+  test_unbound_port_is_neither_dns_nor_mdns = {
+    expr = alpha.services.unbound.settings.server.port;
+    expected = 5335;
+  };
+  test_port_is_an_option = {
+    expr =
+      etcText (clanWith { machines.alpha.services.dm-dns.port = 5399; }).nodes.alpha
+        "systemd/dns-delegate.d/dm-dns.dns-delegate";
+    expected = "[Delegate]\nDNS=127.0.0.1:5399\nDomains=~clan\n\n";
+  };
+  test_resolved_disabled_is_an_assertion_not_a_silent_break = {
+    expr = builtins.length (failedAssertions (clanWith { machines.alpha.services.resolved.enable = false; }).nodes.alpha);
+    expected = 1;
+  };
+  test_old_systemd_is_an_assertion = {
+    expr = builtins.length (failedAssertions (clanWith { systemdVersion = "257.9"; }).nodes.alpha);
+    expected = 1;
+  };
+  test_no_control_socket_is_an_assertion = {
+    expr =
+      builtins.length (failedAssertions (clanWith {
+        machines.alpha.services.unbound.localControlSocketPath = lib.mkForce null;
+      }).nodes.alpha);
+    expected = 1;
+  };
+  test_checkconf_set_explicitly = {
+    expr = alpha.services.unbound.checkconf;
+    expected = false;
+  };
+
+  # --- units -------------------------------------------------------------------
+  test_unbound_wants_prepare_never_requires_it = {
+    expr = {
+      inherit (alpha.systemd.services.unbound) wants requires;
+    };
+    expected = {
+      wants = [ "dm-dns-prepare.service" ];
+      requires = [ ];
+    };
+  };
+  test_install_runs_at_boot_after_the_path_unit_watches = {
+    expr = {
+      inherit (alpha.systemd.services.dm-dns-install) wantedBy;
+      afterPath = builtins.elem "dm-dns-install.path" alpha.systemd.services.dm-dns-install.after;
+    };
+    expected = {
+      wantedBy = [ "multi-user.target" ];
+      afterPath = true;
+    };
+  };
+  test_install_units_join_unbounds_group_and_data_meshers = {
+    expr =
+      (clanWith { machines.alpha.services.unbound.group = "dns"; })
+      .nodes.alpha.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups;
+    expected = [
+      "dns"
+      "data-mesher"
+    ];
+  };
+  test_module_imported_twice_declares_its_options_once = {
+    expr =
+      (clanWith { machines.alpha.imports = [ (import ../modules/nixos.nix { }) ]; })
+      .nodes.alpha.services.dm-dns.enable;
+    expected = true;
+  };
+
+  # --- web servers ---------------------------------------------------------------
+  test_own_endpoint_vhosts_listen_internally = {
+    expr = map (s: vhosts.services.${s}.virtualHosts."music.clan".listenAddresses) [
+      "nginx"
+      "caddy"
+    ];
+    expected = [
+      [ "10.0.0.1" "[fd00::1]" "127.0.0.1" "[::1]" ]
+      [ "10.0.0.1" "[fd00::1]" "127.0.0.1" "[::1]" ]
+    ];
+  };
+  test_other_vhosts_untouched = {
+    expr = vhosts.services.nginx.virtualHosts."public.example.org".listenAddresses;
+    expected = [ ];
+  };
+  test_no_vhost_is_created = {
+    expr = builtins.attrNames vhosts.services.nginx.virtualHosts;
+    expected = [
+      "music.clan"
+      "public.example.org"
+    ];
+  };
+  test_no_internal_addresses_no_restriction = {
+    expr = (withVhosts [ ] { }).services.nginx.virtualHosts."music.clan".listenAddresses;
+    expected = [ ];
+  };
+  test_users_own_listen_addresses_win = {
+    expr =
+      (withVhosts [ "10.0.0.1" ] { listenAddresses = [ "0.0.0.0" ]; })
+      .services.nginx.virtualHosts."music.clan".listenAddresses;
+    expected = [ "0.0.0.0" ];
+  };
+}

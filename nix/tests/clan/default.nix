@@ -1,0 +1,220 @@
+# A clan built by clan-core's real `clanLib.clan` from the vendored sources,
+# with dm-dns as a service of its inventory. Machines are evaluated with
+# nixpkgs' real unbound, resolved and resolvconf modules (mininixos), the
+# real clan-core machine modules that dm-dns reads (settings, networking,
+# the vars generator interface), and declarations for the few options whose
+# modules are not vendored (data-mesher, nginx, caddy: ./stubs.nix).
+#
+#   vendor          the vendored sources (../shared/vendor from the repository)
+#   deployerSystem  the system of `pkgs`, as clan's configsPerSystem gives a
+#                   deployer's pkgs to the generators
+#   packageFor      system -> dm-dns package (default: a stand-in per system)
+#   signed          whether the clan's directory holds the signing key
+#   machines        extra NixOS config per machine (`clan.machines.<name>`)
+#   exports         extra endpoints: `{ "<scope>" = [ host ... ]; }` exported
+#                   by a test service
+{
+  vendor,
+  deployerSystem ? "x86_64-linux",
+  packageFor ? null,
+  signed ? true,
+  machines ? { },
+  endpoints ? {
+    music.alpha = [ "music.clan" ];
+    docs.beta = [
+      "wiki.clan"
+      "wiki.example.org"
+    ];
+  },
+  systemdVersion ? "258.1",
+  # real store files for pkgs.writeText (needs --read-write-mode), so that
+  # rendered units can be run: nix/tests/node.sh
+  realFiles ? false,
+}:
+let
+  lib = import (vendor + "/nixpkgs-lib/lib");
+  mininixos = vendor + "/mininixos";
+  clanCore = vendor + "/clan-core";
+
+  stubPkgs = import (mininixos + "/stubs/pkgs.nix") { inherit lib; };
+  fake =
+    name: attrs:
+    stubPkgs.writeTextFile {
+      inherit name;
+      text = "";
+    }
+    // attrs;
+  pkgs =
+    stubPkgs
+    # packages clanCore/defaults.nix lists
+    // lib.genAttrs [ "nixos-facter" "tcpdump" "curl" "htop" "gitMinimal" ] (name: fake name { })
+    // {
+    stdenv = stubPkgs.stdenv // {
+      hostPlatform = {
+        system = deployerSystem;
+        isLinux = lib.hasSuffix "-linux" deployerSystem;
+        isDarwin = lib.hasSuffix "-darwin" deployerSystem;
+      };
+    };
+    systemd = stubPkgs.systemd // {
+      version = systemdVersion;
+    };
+    writeScript = name: text: fake name { inherit text; };
+    writeText = if realFiles then builtins.toFile else stubPkgs.writeText;
+    writeShellApplication =
+      { name, ... }@args:
+      fake name (removeAttrs args [ "name" ] // { meta.mainProgram = name; });
+  };
+  utils = import (mininixos + "/stubs/utils.nix") { inherit lib; };
+
+  # Stand-in for nixpkgs' `lib.nixosSystem`: lib.evalModules over the real
+  # modules named above.
+  nixosSystem =
+    {
+      modules,
+      specialArgs ? { },
+    }:
+    lib.evalModules {
+      class = "nixos";
+      inherit specialArgs;
+      modules = [
+        { _module.args = { inherit pkgs utils; }; }
+        (mininixos + "/stubs/base.nix")
+        (mininixos + "/nixpkgs/nixos/modules/services/networking/unbound.nix")
+        (mininixos + "/nixpkgs/nixos/modules/system/boot/resolved.nix")
+        (mininixos + "/nixpkgs/nixos/modules/config/resolvconf.nix")
+        (clanCore + "/nixosModules/clanCore/defaults.nix")
+        (clanCore + "/nixosModules/clanCore/settings.nix")
+        (clanCore + "/nixosModules/clanCore/state-version")
+        (clanCore + "/nixosModules/clanCore/networking.nix")
+        (clanCore + "/nixosModules/clanCore/dependencies.nix")
+        # clan.core.vars as clanCore/vars/default.nix declares it, without
+        # the secret stores
+        (
+          { config, ... }:
+          {
+            options.clan.core.vars = lib.mkOption {
+              type = lib.types.submodule {
+                imports = [
+                  (clanCore + "/nixosModules/clanCore/vars/interface.nix")
+                  {
+                    inherit pkgs;
+                    machineName = config.clan.core.settings.machine.name;
+                  }
+                ];
+              };
+            };
+          }
+        )
+        (clanCore + "/nixosModules/clanCore/vars/public/in_repo.nix")
+        ./stubs.nix
+      ]
+      ++ modules;
+    };
+
+  nixpkgs = {
+    lib = lib // {
+      inherit nixosSystem;
+    };
+    legacyPackages = lib.genAttrs [
+      "x86_64-linux"
+      "aarch64-linux"
+      "riscv64-linux"
+      "aarch64-darwin"
+    ] (_: pkgs);
+  };
+
+  # clanLib with `clan`, as clan-core's lib/flake-module.nix assembles it.
+  clanLib = lib.fix (
+    lib.extends (
+      final: _:
+      let
+        clan-core = {
+          clanLib = final;
+          modules.clan.default = lib.modules.importApply (clanCore + "/modules/clan") { inherit clan-core; };
+        };
+      in
+      {
+        clan = import (clanCore + "/lib/clan") { inherit lib clan-core; };
+      }
+    ) (import (clanCore + "/lib") { inherit lib; }).__unfix__
+  );
+
+  packageFor' =
+    if packageFor != null then
+      packageFor
+    else
+      system:
+      (stubPkgs.writeTextFile {
+        name = "dm-dns-${system}";
+        text = "";
+      })
+      // {
+        meta.mainProgram = "dm-dns";
+      };
+
+  nixosModule = import ../../modules/nixos.nix { };
+  service = import ../../modules/clan-service.nix {
+    packageFor = packageFor';
+    inherit nixosModule;
+  };
+
+  # A service that exports endpoints, as real services do.
+  endpointsService = {
+    _class = "clan.service";
+    manifest.name = "endpoints";
+    manifest.exports.out = [ "endpoints" ];
+    roles.server = {
+      interface =
+        { lib, ... }:
+        {
+          options.hosts = lib.mkOption { type = lib.types.listOf lib.types.str; };
+        };
+      perInstance =
+        { mkExports, settings, ... }:
+        {
+          exports = mkExports { endpoints.hosts = settings.hosts; };
+          nixosModule = { };
+        };
+    };
+  };
+
+  clan = clanLib.clan {
+    self = {
+      inputs = { inherit nixpkgs; };
+    };
+    directory = if signed then ./keyed else ./unkeyed;
+    meta.name = "test";
+    meta.domain = "clan";
+    machines = lib.mapAttrs (_: m: m) (
+      {
+        alpha = { };
+        beta = { };
+      }
+      // machines
+    );
+    modules.dm-dns = service;
+    modules.endpoints = endpointsService;
+    inventory.machines = {
+      alpha = { };
+      beta = { };
+    };
+    inventory.instances = {
+      dm-dns = {
+        module.name = "dm-dns";
+        module.input = "self";
+        roles.default.tags = [ "all" ];
+        roles.push.machines.alpha = { };
+      };
+    }
+    // lib.mapAttrs (_: byMachine: {
+      module.name = "endpoints";
+      module.input = "self";
+      roles.server.machines = lib.mapAttrs (_: hosts: { settings = { inherit hosts; }; }) byMachine;
+    }) endpoints;
+  };
+in
+{
+  inherit clan lib service nixosModule;
+  nodes = lib.mapAttrs (_: c: c.config) clan.config.nixosConfigurations;
+}
