@@ -1,5 +1,5 @@
 //! The one error type of dm-dns. Every error ends the command with exit code 2
-//! (see DESIGN §4); the text says what went wrong and how to fix it.
+//! (docs/architecture.md, "Contracts"); the text says what went wrong and how to fix it.
 
 use std::fmt;
 

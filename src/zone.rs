@@ -3,7 +3,7 @@
 //! `Exports::canonicalize` turns whatever was read into one canonical form
 //! (scopes sorted and merged, hosts normalised, sorted and deduplicated), so
 //! every later stage is independent of input order, formatting and duplicates.
-//! `Zone::compile` applies the rules of DESIGN §2 plus our validation and
+//! `Zone::compile` applies the reference service's CNAME rule plus our validation and
 //! never picks a silent winner: a problem is an error naming scope and host.
 
 use std::borrow::Cow;
