@@ -4,9 +4,15 @@
 //! address records) -> check it -> swap it in atomically, keeping the previous
 //! file as last-good -> reload only that zone -> record the state. Any failure
 //! leaves the previous zone file in place and unbound serving it.
+//!
+//! One install at a time per state directory (a lock held from reading the
+//! state to writing it). Whatever step a crash interrupts, the next run
+//! converges: when the zone file already holds the zone, it asks unbound
+//! which serial it serves and reloads if that differs.
 
 use std::net::IpAddr;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use ed25519_dalek::VerifyingKey;
@@ -21,6 +27,7 @@ use crate::zonefile::{self, ZoneData};
 
 const STATE_FILE: &str = "installed.json";
 const LAST_GOOD: &str = "last-good.zone";
+const LOCK: &str = "install.lock";
 const KEEPS_PREVIOUS: &str = "; the previous zone stays";
 
 pub struct Config {
@@ -34,6 +41,8 @@ pub struct Config {
     /// `unbound-control` and its arguments before the command; `None` skips
     /// the reload (before unbound starts).
     pub reload_command: Option<Vec<String>>,
+    /// How long one unbound-control call may take before it is killed.
+    pub control_timeout: Duration,
     pub allow_rollback: bool,
 }
 
@@ -61,6 +70,7 @@ pub enum Outcome {
 pub fn run(config: &Config) -> Result<Outcome, Error> {
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
+    let _lock = lock(&config.state_dir)?;
     let mesh = match std::fs::read(&config.mesh_file) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return bootstrap(config),
@@ -128,6 +138,16 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
     };
     let current = std::fs::read(&config.zone_file).ok();
     if current.as_deref() == Some(zone_text.as_bytes()) {
+        // An earlier run may have died between the swap and the reload.
+        if let Some(command) = &config.reload_command
+            && served_serial(command, config)? != Some(serial)
+        {
+            control(
+                command,
+                config,
+                &["auth_zone_reload", &format!("{}.", config.domain)],
+            )?;
+        }
         write_state(&config.state_dir, &state)?;
         return Ok(Outcome::Unchanged {
             serial: verified.serial,
@@ -190,7 +210,8 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
     let Some(command) = &config.reload_command else {
         return Ok(());
     };
-    if let Err(reload_error) = reload(command, &config.domain) {
+    let zone = format!("{}.", config.domain);
+    if let Err(reload_error) = control(command, config, &["auth_zone_reload", &zone]) {
         // unbound still serves the old zone from memory; put the old file
         // back so a later restart loads the same.
         if let Some(bytes) = current {
@@ -201,26 +222,82 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
     Ok(())
 }
 
-/// `unbound-control auth_zone_reload <domain>`: reloads one zone, keeps the cache.
-fn reload(command: &[String], domain: &Domain) -> Result<(), Error> {
-    let (program, args) = command
+/// Holds the state directory's install lock until dropped: a second
+/// install waits, then sees the first one's state.
+fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
+    let path = state_dir.join(LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening {path}"), e))?;
+    file.lock()
+        .map_err(|e| Error::io(format!("locking {path}"), e))?;
+    Ok(file)
+}
+
+/// The serial unbound serves for the domain (`list_auth_zones`), if any.
+fn served_serial(command: &[String], config: &Config) -> Result<Option<u32>, Error> {
+    let listing = control(command, config, &["list_auth_zones"])?;
+    let zone = format!("{}.", config.domain);
+    Ok(listing.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        (fields.next() == Some(zone.as_str()) && fields.next() == Some("serial"))
+            .then(|| fields.next()?.parse().ok())
+            .flatten()
+    }))
+}
+
+/// Runs `unbound-control <args>` (e.g. `auth_zone_reload <domain>.`, which
+/// reloads one zone and keeps the cache) and returns its output; killed after
+/// `control_timeout`, so a hung unbound cannot hang install.
+fn control(command: &[String], config: &Config, args: &[&str]) -> Result<String, Error> {
+    let (program, base) = command
         .split_first()
         .ok_or_else(|| Error::input("empty unbound-control command"))?;
-    let output = Command::new(program)
+    let what = format!("{program} {}", args.join(" "));
+    let failed = |detail: String| {
+        Error::input(format!(
+            "{what} failed ({detail}) (hint: is unbound running with an auth-zone for {}. \
+             and a control socket?){KEEPS_PREVIOUS}",
+            config.domain
+        ))
+    };
+    let mut child = Command::new(program)
+        .args(base)
         .args(args)
-        .arg("auth_zone_reload")
-        .arg(format!("{domain}."))
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Error::io(format!("running {program}"), e))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if output.status.success() && stdout.trim() == "ok" {
-        return Ok(());
+    let deadline = Instant::now() + config.control_timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "no answer within {} s",
+                    config.control_timeout.as_secs_f32()
+                )));
+            }
+            Err(e) => return Err(Error::io(format!("waiting for {program}"), e)),
+        }
+    };
+    let output = child
+        .wait_with_output()
+        .map_err(|e| Error::io(format!("reading the output of {program}"), e))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let answered_ok = args[0] != "auth_zone_reload" || stdout.trim() == "ok";
+    if status.success() && answered_ok {
+        return Ok(stdout);
     }
-    Err(Error::input(format!(
-        "{program} auth_zone_reload {domain}. failed ({}): {}{} \
-         (hint: is unbound running with an auth-zone for {domain}. and a control socket?); \
-         the previous zone stays",
-        output.status,
+    Err(failed(format!(
+        "{status}: {}{}",
         stdout.trim(),
         String::from_utf8_lossy(&output.stderr).trim()
     )))

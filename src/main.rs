@@ -191,6 +191,10 @@ struct InstallArgs {
     /// Do not reload unbound (use before unbound starts).
     #[arg(long)]
     no_reload: bool,
+    /// Seconds one unbound-control call may take; then it is killed and the
+    /// previous zone file is put back.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    control_timeout: f64,
     /// Accept a serial older than the installed one.
     #[arg(long)]
     allow_rollback: bool,
@@ -343,6 +347,14 @@ fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
                 .map(str::to_owned)
                 .collect()
         }),
+        control_timeout: std::time::Duration::try_from_secs_f64(args.control_timeout).map_err(
+            |_| {
+                Error::input(format!(
+                    "--control-timeout {}: not a number of seconds (hint: e.g. 5 or 0.5)",
+                    args.control_timeout
+                ))
+            },
+        )?,
         allow_rollback: args.allow_rollback,
     };
     match install::run(&config)? {

@@ -24,20 +24,36 @@ impl StagedFile {
 
     /// Stages with the given permission bits, set before any byte is written
     /// (a private key is never readable by others, not even while staged).
+    /// The temporary file gets a name no one can predict and is created with
+    /// O_EXCL, which never follows a symlink: a file or link planted beside
+    /// the target is never written through.
     pub fn create_with_mode(target: &Utf8Path, mode: u32) -> Result<StagedFile, Error> {
         let dir = parent_dir(target);
         let name = target.file_name().unwrap_or("out");
-        let temp = dir.join(format!(".{name}.dm-dns-tmp"));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&temp)
-            .map_err(|e| Error::io(format!("creating {temp}"), e))?;
-        // An earlier crash may have left the temporary file with other bits.
+        let mut attempts = 0;
+        let (temp, file) = loop {
+            let temp = dir.join(format!(".{name}.{}.dm-dns-tmp", unique_suffix()));
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&temp)
+            {
+                Ok(file) => break (temp, file),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 16 => {
+                    attempts += 1;
+                }
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("creating a temporary file next to {target}"),
+                        e,
+                    ));
+                }
+            }
+        };
+        // The umask may have cleared bits of `mode`.
         file.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io(format!("setting the mode of {temp}"), e))?;
+            .map_err(|e| Error::io(format!("setting the mode of the new {target}"), e))?;
         Ok(StagedFile {
             target: target.to_owned(),
             temp,
@@ -50,7 +66,7 @@ impl StagedFile {
     }
 
     fn flush(&mut self, sync: bool) -> Result<(), Error> {
-        let temp = &self.temp;
+        let target = &self.target;
         let mut writer = self.writer.take().expect("writer lives until commit");
         writer
             .flush()
@@ -61,12 +77,12 @@ impl StagedFile {
                     Ok(())
                 }
             })
-            .map_err(|e| Error::io(format!("writing {temp}"), e))
+            .map_err(|e| Error::io(format!("writing {target}"), e))
     }
 
     fn rename(&mut self) -> Result<(), Error> {
         fs::rename(&self.temp, &self.target)
-            .map_err(|e| Error::io(format!("renaming {} to {}", self.temp, self.target), e))?;
+            .map_err(|e| Error::io(format!("putting {} in place", self.target), e))?;
         // The temporary name is gone; nothing is left for Drop to remove.
         self.temp = Utf8PathBuf::new();
         Ok(())
@@ -87,6 +103,22 @@ impl Drop for StagedFile {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Process id, a per-process counter and the clock's nanoseconds: unique
+/// among concurrent writers, unknown in advance to anyone else.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{nanos:08x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn parent_dir(path: &Utf8Path) -> &Utf8Path {
@@ -169,5 +201,38 @@ impl Drop for OutputDir {
         if self.created {
             let _ = fs::remove_dir(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planted_links_are_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let victim = dir.join("victim");
+        fs::write(&victim, "root's file").unwrap();
+        // The fixed temporary name earlier versions used, and the target itself.
+        std::os::unix::fs::symlink(&victim, dir.join(".zone.dm-dns-tmp")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("zone")).unwrap();
+        write_file(&dir.join("zone"), b"new", 0o600).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"root's file");
+        assert_eq!(fs::read(dir.join("zone")).unwrap(), b"new");
+        assert!(!fs::symlink_metadata(dir.join("zone")).unwrap().is_symlink());
+        let mode = fs::metadata(dir.join("zone")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn concurrent_writers_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let a = StagedFile::create(&dir.join("zone")).unwrap();
+        let b = StagedFile::create(&dir.join("zone")).unwrap();
+        assert_ne!(a.temp, b.temp);
+        drop((a, b));
+        assert!(fs::read_dir(dir).unwrap().next().is_none(), "leftovers");
     }
 }

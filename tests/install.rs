@@ -107,10 +107,14 @@ impl Node {
 }
 
 fn install_cmd(dir: &Path, unbound: Option<&Unbound>) -> Command {
+    install_mesh_cmd(dir, &dir.join("cnames"), unbound)
+}
+
+fn install_mesh_cmd(dir: &Path, mesh: &Path, unbound: Option<&Unbound>) -> Command {
     let mut cmd = dm_dns();
     cmd.arg("install")
         .arg("--mesh-file")
-        .arg(dir.join("cnames"))
+        .arg(mesh)
         .arg("--trusted-key")
         .arg(dir.join("signing.pub"))
         .args(["--domain", "clan", "--hosts"])
@@ -510,4 +514,158 @@ fn keygen_and_pubkey_round_trip() {
             .success()
     );
     assert_ne!(std::fs::read(&private).unwrap(), before);
+}
+
+/// A stand-in for unbound-control that runs `before` (shell) and then the
+/// real one with the node's arguments.
+fn control_wrapper(node: &Node, name: &str, before: &str) -> String {
+    let script = node.dir.join(name);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{before}\nexec unbound-control \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let real = node.unbound.control_command();
+    let args = real.split_once(' ').map_or("", |(_, rest)| rest);
+    format!("{} {args}", script.display())
+}
+
+fn served_serial(node: &Node) -> String {
+    stdout(&node.unbound.control(&["list_auth_zones"]))
+}
+
+/// Killed between the swap and the reload: the next run reloads.
+#[test]
+fn a_run_killed_before_the_reload_is_completed_by_the_next() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
+            .status
+            .success()
+    );
+    let killer = control_wrapper(
+        &node,
+        "killing-control",
+        "case \"$*\" in *auth_zone_reload*) kill -KILL $PPID; sleep 5;; esac",
+    );
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 11, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let out = run(install_cmd(&node.dir, None).args(["--unbound-control", &killer]));
+    assert_eq!(
+        out.status.code(),
+        None,
+        "install was not killed: {}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&node.zone_bytes()).contains("beta.clan"));
+    assert_eq!(node.music(), MUSIC_ON_ALPHA, "unbound reloaded anyway");
+
+    let out = node.install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        node.music(),
+        MUSIC_ON_BETA,
+        "the next run left unbound stale"
+    );
+    assert!(
+        served_serial(&node).contains("serial 11"),
+        "{}",
+        served_serial(&node)
+    );
+    let out = node.install();
+    assert!(
+        stderr(&out).contains("already installed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The path unit and a manual run at once: one waits for the other, the
+/// newer serial wins, and the zone file, the state and unbound agree.
+#[test]
+fn concurrent_installs_serialise_and_the_newer_serial_wins() {
+    let (_tmp, node) = Node::start();
+    let slow = control_wrapper(&node, "slow-control", "sleep 0.3");
+    let older = node.signed_zone(&exports("alpha", ""), 20, "older");
+    let newer = node.signed_zone(&exports("beta", ""), 21, "newer");
+    for round in 0..3 {
+        let (first, second) = if round % 2 == 0 {
+            (&older, &newer)
+        } else {
+            (&newer, &older)
+        };
+        let mesh = |file: &Path, name: &str| {
+            let path = node.dir.join(name);
+            std::fs::copy(file, &path).unwrap();
+            let mut cmd = install_mesh_cmd(&node.dir, &path, None);
+            cmd.args(["--unbound-control", &slow]);
+            cmd
+        };
+        let mut a = mesh(first, "mesh-a").spawn().unwrap();
+        let mut b = mesh(second, "mesh-b").spawn().unwrap();
+        let a = a.wait().unwrap();
+        let b = b.wait().unwrap();
+        // The older one, if it ran second, is refused as a rollback (exit 2).
+        assert!(a.success() || b.success(), "round {round}: both failed");
+        let zone = String::from_utf8(node.zone_bytes()).unwrap();
+        assert!(
+            zone.contains("music.clan. IN CNAME beta.clan."),
+            "round {round}: {zone}"
+        );
+        let state = std::fs::read_to_string(node.dir.join("state/installed.json")).unwrap();
+        assert!(state.contains("\"serial\": 21"), "round {round}: {state}");
+        assert!(served_serial(&node).contains("serial 21"), "round {round}");
+        assert_eq!(node.music(), MUSIC_ON_BETA);
+    }
+}
+
+/// A stopped unbound: install gives up after --control-timeout and puts the
+/// previous zone file back.
+#[test]
+fn a_hung_unbound_does_not_hang_install() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 30, "a"))
+            .status
+            .success()
+    );
+    let served = node.zone_bytes();
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 31, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let pid = node.unbound.pid().to_string();
+    assert!(
+        run(Command::new("kill").args(["-STOP", &pid]))
+            .status
+            .success()
+    );
+    let started = std::time::Instant::now();
+    let out = run(install_cmd(&node.dir, Some(&node.unbound)).args(["--control-timeout", "1"]));
+    let took = started.elapsed();
+    assert!(
+        run(Command::new("kill").args(["-CONT", &pid]))
+            .status
+            .success()
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no answer within 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(took < Duration::from_secs(30), "install waited {took:?}");
+    assert_eq!(
+        node.zone_bytes(),
+        served,
+        "the previous zone file was not put back"
+    );
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+    assert!(node.install().status.success());
+    assert_eq!(node.music(), MUSIC_ON_BETA);
 }

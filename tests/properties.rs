@@ -2,7 +2,7 @@
 //! - determinism: order, formatting, duplicates, case and trailing dots of the
 //!   input never change a byte of the output;
 //! - compatibility: for valid input the CNAMEs are exactly those of the
-//!   reference service's rule (DESIGN §2).
+//!   reference service's rule (README.md, "Rules").
 
 use std::collections::BTreeSet;
 
@@ -119,7 +119,7 @@ fn build(json: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// DESIGN §2: every scope, every host ending in `.<domain>`, one line.
+/// The reference service's rule: every scope, every host ending in `.<domain>`, one line.
 fn reference_rule(clan: &[ScopeSpec]) -> BTreeSet<String> {
     clan.iter()
         .flat_map(|spec| {
