@@ -23,14 +23,21 @@ cd "$(dirname "$0")/../.."
 # Root on a bare machine: no build users, no sandbox, no binary cache.
 export NIX_CONFIG=$'sandbox = false\nbuild-users-group =\nsubstituters =\n'
 command -v nix-build >/dev/null || { echo "nix-build missing: run scripts/setup.sh" >&2; exit 2; }
-vendor=${DM_DNS_VENDOR:-../shared/vendor}
-for part in clan-core nixpkgs-lib mininixos; do
-  [ -d "$vendor/$part" ] && continue
-  echo "nix tests: no vendored sources at $vendor (clan-core, nixpkgs-lib, mininixos);" \
-    "set DM_DNS_VENDOR, see README.md 'Tests'" >&2
-  exit 2
+# The vendored sources sit next to the repository, or next to the one this
+# clone was made from (a CI clone in a scratch directory).
+origin=$(git config --get remote.origin.url || true)
+vendor=
+for candidate in ${DM_DNS_VENDOR:+"$DM_DNS_VENDOR"} ../shared/vendor ${origin:+"$origin/../shared/vendor"}; do
+  if [ -d "$candidate/clan-core" ] && [ -d "$candidate/nixpkgs-lib" ] && [ -d "$candidate/mininixos" ]; then
+    vendor=$(realpath "$candidate")
+    break
+  fi
 done
-vendor=$(realpath "$vendor")
+[ -n "$vendor" ] || {
+  echo "nix tests: no vendored sources (clan-core, nixpkgs-lib, mininixos) at \$DM_DNS_VENDOR," \
+    "../shared/vendor or next to the origin repository; see README.md 'Tests'" >&2
+  exit 2
+}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
