@@ -60,18 +60,22 @@ run_unit() { # script file; prints its stderr, returns its status
   bash "$1" 2>"$work/unit.err"
 }
 dig_() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
+start_unbound() { # from the rendered unbound.conf, as the unbound unit does
+  unbound -d -c "$work/unbound.conf" >"$work/unbound.log" 2>&1 &
+  unbound_pid=$!
+  for _ in $(seq 50); do
+    unbound-control -c "$work/unbound.conf" status >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  fail "unbound did not start"
+}
 
 # 1. No mesh file yet: prepare writes this node's own zone, unbound starts.
 mkdir -p "$(dirname "$zone_file")" # what the module's tmpfiles rule creates
 run_unit "$work/prepare.sh" || fail "prepare without a mesh file: $(cat "$work/unit.err")"
 unbound-checkconf "$work/unbound.conf" >/dev/null || fail "unbound-checkconf: $(unbound-checkconf "$work/unbound.conf" 2>&1)"
 pass "unbound-checkconf accepts the rendered unbound.conf"
-unbound -d -c "$work/unbound.conf" >"$work/unbound.log" 2>&1 &
-unbound_pid=$!
-for _ in $(seq 50); do
-  unbound-control -c "$work/unbound.conf" status >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_unbound
 [ "$(dig_ alpha.clan A +short)" = 10.0.0.1 ] || fail "alpha.clan before any mesh file"
 dig_ example.org A | grep -q 'status: REFUSED' || fail "unbound answers names outside the clan"
 pass "no mesh file: own records answer, other names REFUSED (no loop back to resolved)"
@@ -83,12 +87,7 @@ mkdir -p "$work/mesh/dns"
 printf 'local-zone: "clan." transparent\nlocal-data: "music.clan. CNAME alpha.clan."' >"$work/mesh/dns/cnames"
 if run_unit "$work/prepare.sh"; then fail "prepare accepted an unsigned file"; fi
 grep -q 'own records was written' "$work/unit.err" || fail "prepare on the unsigned file: $(cat "$work/unit.err")"
-unbound -d -c "$work/unbound.conf" >"$work/unbound.log" 2>&1 &
-unbound_pid=$!
-for _ in $(seq 50); do
-  unbound-control -c "$work/unbound.conf" status >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_unbound
 [ "$(dig_ alpha.clan A +short)" = 10.0.0.1 ] || fail "alpha.clan with the unsigned file"
 dig_ music.clan A | grep -q 'status: NXDOMAIN' || fail "the unsigned file's CNAME is served"
 pass "old unsigned file: refused, yet unbound starts and serves the node's own records"
