@@ -24,14 +24,21 @@ pub fn parse(text: &str, domain: &Domain) -> Result<Vec<(String, IpAddr)>, Strin
                 .relative(lower.strip_suffix('.').unwrap_or(&lower))
                 .is_some()
             {
-                return Err(format!("{raw_name:?} is not a valid host name"));
+                return Err(format!(
+                    "{} is not a valid host name",
+                    name::Quoted(&raw_name)
+                ));
             }
             continue;
         };
         if domain.relative(&name).is_some() {
-            let ip: IpAddr = addr
-                .parse()
-                .map_err(|_| format!("{addr:?} (for {name}) is not an IP address"))?;
+            let ip: IpAddr = addr.parse().map_err(|_| {
+                format!(
+                    "{} (for {}) is not an IP address",
+                    name::Quoted(&addr),
+                    name::Quoted(&name)
+                )
+            })?;
             records.insert((name.into_owned(), ip));
         }
     }

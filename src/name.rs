@@ -32,6 +32,27 @@ fn refuse(reason: impl Into<String>, hint: &'static str) -> NameError {
 
 const LDH_HINT: &str = "use only letters a-z, digits 0-9 and '-' in dot-separated labels";
 
+/// A name, key or line as messages show it: quoted like `{:?}`, and cut
+/// after `SHOWN_BYTES` with its length said, so a 1 MB host name does not
+/// become 1 MB of stderr for every problem it has.
+pub struct Quoted<'a>(pub &'a str);
+
+const SHOWN_BYTES: usize = 100;
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        if text.len() <= SHOWN_BYTES {
+            return write!(f, "{text:?}");
+        }
+        let mut cut = SHOWN_BYTES - 20;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        write!(f, "{:?}... ({} bytes)", &text[..cut], text.len())
+    }
+}
+
 /// Normalises and checks a host name: one trailing dot is dropped, case is
 /// folded, and the result must be an LDH hostname. Borrows when nothing changes,
 /// which is the common case and keeps large inputs cheap.
@@ -113,7 +134,10 @@ pub fn check_label(label: &str) -> Result<(), NameError> {
     }
     if label.len() > MAX_LABEL_LEN {
         return Err(refuse(
-            format!("the label {label:?} is longer than {MAX_LABEL_LEN} characters"),
+            format!(
+                "the label {} is longer than {MAX_LABEL_LEN} characters",
+                Quoted(label)
+            ),
             "shorten the label",
         ));
     }
@@ -122,13 +146,13 @@ pub fn check_label(label: &str) -> Result<(), NameError> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
         return Err(refuse(
-            format!("the label {label:?} contains the character {c:?}"),
+            format!("the label {} contains the character {c:?}", Quoted(label)),
             LDH_HINT,
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
         return Err(refuse(
-            format!("the label {label:?} starts or ends with '-'"),
+            format!("the label {} starts or ends with '-'", Quoted(label)),
             LDH_HINT,
         ));
     }
@@ -154,6 +178,25 @@ impl Domain {
         host.strip_suffix(self.0.as_str())?
             .strip_suffix('.')
             .filter(|prefix| !prefix.is_empty())
+    }
+
+    /// A machine name must be one label, and `<machine>.<domain>` (the CNAME
+    /// target and the name its address records get) a name within the length
+    /// limit: unbound refuses to load a zone with a longer one.
+    pub fn check_machine(&self, machine: &str) -> Result<(), NameError> {
+        check_label(machine)?;
+        let len = machine.len() + 1 + self.0.len();
+        if len > MAX_NAME_LEN {
+            return Err(refuse(
+                format!(
+                    "the machine's name {}.{} is {len} characters long, the limit is {MAX_NAME_LEN}",
+                    Quoted(machine),
+                    self.0
+                ),
+                "shorten the machine name or the clan domain",
+            ));
+        }
+        Ok(())
     }
 
     /// `<machine>.<domain>`: the name a machine answers to.
@@ -216,9 +259,34 @@ mod tests {
     }
 
     #[test]
+    fn messages_cut_long_names() {
+        let long = "a".repeat(1 << 20);
+        assert_eq!(Quoted("ab").to_string(), "\"ab\"");
+        let shown = Quoted(&long).to_string();
+        assert!(
+            shown.len() < 120 && shown.ends_with("(1048576 bytes)"),
+            "{shown}"
+        );
+        let err = normalize_host(&long).unwrap_err().to_string();
+        assert!(err.len() < 300, "{err}");
+        let multibyte = "ü".repeat(100);
+        assert!(Quoted(&multibyte).to_string().contains("(200 bytes)"));
+    }
+
+    #[test]
     fn punycode_hint_for_unicode() {
         let err = normalize_host("müsic.clan").unwrap_err();
         assert!(err.hint.contains("punycode"));
+    }
+
+    #[test]
+    fn machine_names_fit_the_length_limit() {
+        let domain = Domain::parse(&vec!["d".repeat(63); 3].join(".")).unwrap();
+        assert_eq!(domain.as_str().len(), 191);
+        assert!(domain.check_machine(&"m".repeat(61)).is_ok());
+        let err = domain.check_machine(&"m".repeat(62)).unwrap_err();
+        assert!(err.reason.contains("254 characters"), "{err}");
+        assert!(domain.check_machine("Alpha").is_err());
     }
 
     #[test]

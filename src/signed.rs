@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::keys;
-use crate::name::Domain;
+use crate::name::{Domain, Quoted};
 use crate::render::{hex, sha256};
 use crate::zonefile::{self, ZoneData};
 
@@ -88,7 +88,12 @@ pub fn verify(
             .strip_prefix("# ")
             .and_then(|l| l.strip_prefix(field))
             .and_then(|l| l.strip_prefix(": "))
-            .ok_or_else(|| format!("expected the header line `# {field}: ...`, found {line:?}"))?;
+            .ok_or_else(|| {
+                format!(
+                    "expected the header line `# {field}: ...`, found {}",
+                    Quoted(line)
+                )
+            })?;
         values.push(value);
         rest = &rest[end + 1..];
         if field != "signature" {
@@ -100,15 +105,21 @@ pub fn verify(
     };
     if format != FORMAT.to_string() {
         return Err(format!(
-            "unknown format version {format:?}; this dm-dns reads format {FORMAT} \
-             (hint: update dm-dns on this node)"
+            "unknown format version {}; this dm-dns reads format {FORMAT} \
+             (hint: update dm-dns on this node)",
+            Quoted(format)
         ));
     }
     let serial: u64 = serial
         .parse()
         .ok()
         .filter(|n: &u64| n.to_string() == serial)
-        .ok_or_else(|| format!("the serial {serial:?} is not a canonical decimal number"))?;
+        .ok_or_else(|| {
+            format!(
+                "the serial {} is not a canonical decimal number",
+                Quoted(serial)
+            )
+        })?;
     let signer_key = decode_exact::<32>(signer)
         .and_then(|raw| VerifyingKey::from_bytes(&raw).ok())
         .ok_or("the signer is not a base64 ED25519 public key")?;
@@ -133,7 +144,8 @@ pub fn verify(
     let zone = zonefile::parse_conf(text).map_err(|e| format!("the signed body: {e}"))?;
     if zone.domain.as_str() != domain {
         return Err(format!(
-            "the header domain {domain:?} differs from the body's {:?}",
+            "the header domain {} differs from the body's {:?}",
+            Quoted(domain),
             zone.domain.as_str()
         ));
     }

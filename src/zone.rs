@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use crate::error::Error;
 use crate::exports::ScopeHosts;
-use crate::name::{self, Domain};
+use crate::name::{self, Domain, Quoted};
 
 /// At most this many problems are printed; the rest are counted.
 const MAX_PROBLEMS_SHOWN: usize = 20;
@@ -54,8 +54,8 @@ struct Problems(Vec<String>);
 impl Problems {
     fn add(&mut self, scope: &str, host: Option<&str>, message: impl std::fmt::Display) {
         self.0.push(match host {
-            Some(host) => format!("scope {scope:?}, host {host:?}: {message}"),
-            None => format!("scope {scope:?}: {message}"),
+            Some(host) => format!("scope {}, host {}: {message}", Quoted(scope), Quoted(host)),
+            None => format!("scope {}: {message}", Quoted(scope)),
         });
     }
 
@@ -212,7 +212,8 @@ impl<'e> Zone<'e> {
                         .to_string(),
                 )
             } else {
-                name::check_label(machine)
+                domain
+                    .check_machine(machine)
                     .err()
                     .map(|e| format!("the machine name is not a DNS label: {e}"))
             };
@@ -269,12 +270,12 @@ impl<'e> Zone<'e> {
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
                             format_args!(
-                                "the host is claimed by machine {:?} (scope {:?}) and machine \
-                                 {:?} (scope {:?}) (hint: export it from one machine only)",
-                                machine_of(first),
-                                scopes[first.scope as usize].key,
-                                machine_of(entry),
-                                scopes[entry.scope as usize].key
+                                "the host is claimed by machine {} (scope {}) and machine \
+                                 {} (scope {}) (hint: export it from one machine only)",
+                                Quoted(machine_of(first)),
+                                Quoted(&scopes[first.scope as usize].key),
+                                Quoted(machine_of(entry)),
+                                Quoted(&scopes[entry.scope as usize].key)
                             ),
                         );
                     }
@@ -478,6 +479,23 @@ mod tests {
             sort_on_two_cores(&mut items);
             proptest::prop_assert_eq!(items, expected);
         }
+    }
+
+    #[test]
+    fn refuses_machine_names_over_the_length_limit() {
+        let domain = Domain::parse(&vec!["d".repeat(63); 3].join(".")).unwrap();
+        let host = format!("w.{domain}");
+        let key = format!("a:b:c:{}", "m".repeat(62));
+        let raw = vec![ScopeHosts {
+            key: Cow::Borrowed(key.as_str()),
+            hosts: vec![Cow::Borrowed(host.as_str())],
+        }];
+        let exports = Exports::canonicalize(raw).unwrap();
+        let err = Zone::compile(&exports, &domain).unwrap_err().to_string();
+        assert!(
+            err.contains("254 characters") && err.contains(&key),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! may carry) and our `zone.db` master files. `diff` and `install` read zones
 //! only through here.
 
-use crate::name::{self, Domain};
+use crate::name::{self, Domain, Quoted};
 use crate::render::Cname;
 
 /// A zone as read from a file: the domain and its CNAMEs (host -> machine),
@@ -47,41 +47,67 @@ impl ZoneData {
 
     /// Adds `host CNAME target`, checking names the way `zone` does.
     fn add(&mut self, host: &str, target: &str) -> Result<(), String> {
-        let checked_host = name::normalize_host(host).map_err(|e| format!("host {host:?}: {e}"))?;
+        let checked_host =
+            name::normalize_host(host).map_err(|e| format!("host {}: {e}", Quoted(host)))?;
         if checked_host != host.strip_suffix('.').unwrap_or(host) {
-            return Err(format!("host {host:?} is not in canonical lower case"));
+            return Err(format!(
+                "host {} is not in canonical lower case",
+                Quoted(host)
+            ));
         }
         if self.domain.relative(&checked_host).is_none() {
             return Err(format!(
-                "host {host:?} is not below the domain {:?}",
+                "host {} is not below the domain {:?}",
+                Quoted(host),
                 self.domain.as_str()
             ));
         }
         let machine = target
             .strip_suffix('.')
             .and_then(|t| self.domain.relative(t))
-            .filter(|m| name::check_label(m).is_ok())
+            .filter(|m| !m.contains('.'))
             .ok_or_else(|| {
                 format!(
-                    "target {target:?} is not <machine>.{}.",
+                    "target {} is not <machine>.{}.",
+                    Quoted(target),
                     self.domain.as_str()
                 )
             })?;
+        self.domain
+            .check_machine(machine)
+            .map_err(|e| format!("target {}: {e}", Quoted(target)))?;
         if self.domain.machine_name(machine) == *checked_host {
-            return Err(format!("host {host:?} is a CNAME to itself"));
+            return Err(format!("host {} is a CNAME to itself", Quoted(host)));
         }
         self.cnames
             .push((checked_host.into_owned(), machine.to_owned()));
         Ok(())
     }
 
-    /// Sorts (cheap for the sorted files we write) and refuses a host twice.
+    /// Sorts (cheap for the sorted files we write), refuses a host twice and
+    /// a host that is the name of a machine records point to: the same rules
+    /// as `zone`, which also rule out CNAME chains and loops.
     fn finish(mut self) -> Result<ZoneData, String> {
         self.cnames.sort_unstable();
-        match self.cnames.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            Some(pair) => Err(format!("host {:?} appears twice", pair[0].0)),
-            None => Ok(self),
+        if let Some(pair) = self.cnames.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(format!("host {} appears twice", Quoted(&pair[0].0)));
         }
+        let mut machines: Vec<&str> = self.cnames.iter().map(|(_, m)| m.as_str()).collect();
+        machines.sort_unstable();
+        machines.dedup();
+        let shadowing = self.cnames.iter().find(|(host, _)| {
+            self.domain
+                .relative(host)
+                .is_some_and(|r| machines.binary_search(&r).is_ok())
+        });
+        if let Some((host, _)) = shadowing {
+            return Err(format!(
+                "host {} is the name of a machine other records point to, and would \
+                 shadow it (a CNAME chain or loop)",
+                Quoted(host)
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -99,9 +125,21 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
         .strip_prefix("local-zone: \"")
         .and_then(|rest| rest.strip_suffix(".\" transparent"))
         .ok_or_else(|| {
-            format!("line 1: expected `local-zone: \"<domain>.\" transparent`, found {first:?}")
+            format!(
+                "line 1: expected `local-zone: \"<domain>.\" transparent`, found {}",
+                Quoted(first)
+            )
         })?;
-    let domain = Domain::parse(domain).map_err(|e| format!("line 1: domain: {e}"))?;
+    let domain = Domain::parse(domain)
+        .ok()
+        .filter(|d| d.as_str() == domain)
+        .ok_or_else(|| {
+            format!(
+                "line 1: the domain {} is not a canonical lower-case name without a \
+                 trailing dot",
+                Quoted(domain)
+            )
+        })?;
     let mut zone = ZoneData::new(domain);
     for (index, line) in lines {
         let record = line
@@ -117,14 +155,16 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
         let (host, target) = record.ok_or_else(|| {
             format!(
                 "line {}: only `local-data: \"<host>. CNAME <machine>.<domain>.\"` \
-                 may follow the local-zone line, found {line:?}",
-                index + 1
+                 may follow the local-zone line, found {}",
+                index + 1,
+                Quoted(line)
             )
         })?;
         if !host.ends_with('.') {
             return Err(format!(
-                "line {}: host {host:?} must end with '.'",
-                index + 1
+                "line {}: host {} must end with '.'",
+                index + 1,
+                Quoted(host)
             ));
         }
         zone.add(host, target)
@@ -154,7 +194,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
             .iter()
             .position(|f| matches!(*f, "SOA" | "NS" | "A" | "AAAA" | "CNAME"))
         else {
-            return Err(at(format!("unsupported record {raw:?}")));
+            return Err(at(format!("unsupported record {}", Quoted(raw))));
         };
         match fields[kind_at] {
             "SOA" if zone.is_none() => {
@@ -207,11 +247,31 @@ mod tests {
             "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan.  CNAME alpha.clan.\"\n",
             "local-zone: \"clan.\" transparent\n\n",
             "local-zone: \"clan.\" transparent\r\n",
+            "local-zone: \"clan..\" transparent\n",
+            "local-zone: \"Clan.\" transparent\n",
+            // A loop, a chain and a host shadowing a machine.
+            "local-zone: \"clan.\" transparent\nlocal-data: \"a.clan. CNAME b.clan.\"\n\
+             local-data: \"b.clan. CNAME a.clan.\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"a.clan. CNAME b.clan.\"\n\
+             local-data: \"b.clan. CNAME c.clan.\"\n",
         ] {
             assert!(parse_conf(bad).is_err(), "{bad:?} accepted");
         }
         let twice = format!("{CONF}local-data: \"music.clan. CNAME beta.clan.\"\n");
         assert!(parse_conf(&twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn refuses_targets_over_the_length_limit() {
+        let domain = vec!["d".repeat(63); 3].join(".");
+        let zone_with = |machine: &str| {
+            format!(
+                "local-zone: \"{domain}.\" transparent\nlocal-data: \"w.{domain}. CNAME {machine}.{domain}.\"\n"
+            )
+        };
+        assert!(parse_conf(&zone_with(&"m".repeat(61))).is_ok());
+        let err = parse_conf(&zone_with(&"m".repeat(62))).unwrap_err();
+        assert!(err.contains("254 characters"), "{err}");
     }
 
     proptest::proptest! {

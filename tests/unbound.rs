@@ -85,3 +85,50 @@ fn zone_db_as_auth_zone_answers_cname_and_address_together() {
     assert_eq!(unknown.status(), "NXDOMAIN", "{}", unknown.0);
     assert!(unknown.answers().is_empty());
 }
+
+/// The longest names `zone` accepts load in unbound and BIND; one character
+/// more is refused by `zone` itself, before any server could choke on it.
+#[test]
+fn longest_accepted_names_load_and_longer_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let domain = vec!["d".repeat(63); 3].join(".");
+    let host = format!("{}.{domain}", "h".repeat(61));
+    assert_eq!((domain.len(), host.len()), (191, 253));
+    let build = |machine: &str, out: &str| {
+        let exports = tmp.path().join(format!("{out}.json"));
+        let json = format!(r#"{{"web:a:server:{machine}": {{"hosts": ["{host}"]}}}}"#);
+        std::fs::write(&exports, json).unwrap();
+        run(dm_dns()
+            .args(["zone", "--domain", &domain, "--out"])
+            .arg(tmp.path().join(out))
+            .arg("--exports")
+            .arg(&exports))
+    };
+    let machine = "m".repeat(61);
+    let ok = build(&machine, "fits");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let zone = tmp.path().join("fits");
+    let check = run(std::process::Command::new("named-checkzone")
+        .arg(format!("{domain}."))
+        .arg(zone.join("zone.db")));
+    assert!(
+        check.status.success(),
+        "named-checkzone: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let include = format!("  include: \"{}\"", zone.join("zone.conf").display());
+    let unbound = Unbound::start(tmp.path(), &include, "");
+    assert_eq!(
+        unbound.dig(&host, "CNAME").answers(),
+        vec![format!("{host}. CNAME {machine}.{domain}.")]
+    );
+
+    let too_long = build(&"m".repeat(62), "too-long");
+    assert_eq!(too_long.status.code(), Some(2));
+    let message = stderr(&too_long);
+    assert!(
+        message.contains("254 characters") && message.contains("web:a:server:"),
+        "{message}"
+    );
+    assert!(!tmp.path().join("too-long").exists());
+}

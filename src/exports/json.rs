@@ -36,9 +36,9 @@ impl<'de> Visitor<'de> for ExportsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut scopes = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let value: Option<ScopeValue<'de>> = map
-                .next_value()
-                .map_err(|e| de::Error::custom(format!("scope {key:?}: {e}")))?;
+            let value: Option<ScopeValue<'de>> = map.next_value().map_err(|e| {
+                de::Error::custom(format!("scope {}: {e}", crate::name::Quoted(&key)))
+            })?;
             let hosts = value.map(ScopeValue::into_hosts).unwrap_or_default();
             scopes.push(ScopeHosts { key, hosts });
         }

@@ -6,12 +6,18 @@ use rnix::ast::{self, Attr, Entry, Expr, HasEntry, InterpolPart, LiteralKind};
 use rowan::ast::AstNode;
 use serde_json::{Map, Value};
 
+/// Exports are four levels deep (`scope.endpoints.hosts = [ ... ]`); this
+/// leaves room for any real file and keeps every recursive step below (the
+/// parser, the conversion, dropping the tree) far from the stack's end.
+const MAX_DEPTH: usize = 100;
+
 const EVAL_HINT: &str = "only plain data is read here; evaluate it first and pass \
      `builtins.toJSON` output instead (e.g. nix eval --json ... > exports.json)";
 
 /// Converts the text of a plain-data `.nix` file to JSON. Errors are
 /// `LINE:COLUMN: message`.
 pub fn to_json(text: &str) -> Result<Value, String> {
+    check_depth(text)?;
     let parse = rnix::Root::parse(text);
     if let Some(err) = parse.errors().first() {
         let at = match err {
@@ -29,6 +35,41 @@ pub fn to_json(text: &str) -> Result<Value, String> {
         .expr()
         .ok_or_else(|| format!("{}: the file holds no value", position(text, 0)))?;
     Converter { text }.value(expr)
+}
+
+/// Refuses nesting deeper than `MAX_DEPTH` before anything recursive runs.
+/// The tokenizer keeps its state on the heap; brackets, parentheses,
+/// interpolations and the dots of one attribute path each count as a level.
+fn check_depth(text: &str) -> Result<(), String> {
+    use rnix::SyntaxKind::*;
+    let mut open = 0usize;
+    let mut path_dots = 0usize;
+    let mut offset = 0;
+    for (kind, token) in rnix::tokenize(text) {
+        match kind {
+            TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_L_PAREN | TOKEN_INTERPOL_START => {
+                open += 1;
+                path_dots = 0;
+            }
+            TOKEN_R_BRACK | TOKEN_R_BRACE | TOKEN_R_PAREN | TOKEN_INTERPOL_END => {
+                open = open.saturating_sub(1);
+                path_dots = 0;
+            }
+            TOKEN_DOT => path_dots += 1,
+            TOKEN_ASSIGN | TOKEN_SEMICOLON => path_dots = 0,
+            _ => {}
+        }
+        if open + path_dots > MAX_DEPTH {
+            return Err(format!(
+                "{}: nested deeper than {MAX_DEPTH} levels (lists, sets, parentheses and \
+                 attribute path parts count; exports need four: \
+                 <scope>.endpoints.hosts = [ ... ])",
+                position(text, offset)
+            ));
+        }
+        offset += token.len();
+    }
+    Ok(())
 }
 
 /// 1-based `line:column` of a byte offset.
@@ -255,6 +296,29 @@ mod tests {
             assert!(err.starts_with(at), "{text}: {err}");
             assert!(err.contains("builtins.toJSON"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn refuses_deep_nesting_with_position() {
+        let deep_list = format!("{{ a = {}{}; }}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_path = format!("{{ a{} = 1; }}", ".a".repeat(100_000));
+        let deep_parens = format!("{{ a = {}1{}; }}", "(".repeat(150), ")".repeat(150));
+        for (text, at) in [
+            (deep_list, "1:106:"),
+            (deep_path, "1:202:"),
+            (deep_parens, "1:106:"),
+        ] {
+            let err = to_json(&text).unwrap_err();
+            assert!(err.starts_with(at), "{err}");
+            assert!(err.contains("nested deeper than 100"), "{err}");
+        }
+        let fine = format!(
+            "{{ a{} = {}1{}; }}",
+            ".a".repeat(40),
+            "[".repeat(50),
+            "]".repeat(50)
+        );
+        assert!(to_json(&fine).is_ok());
     }
 
     #[test]
