@@ -25,8 +25,6 @@ use crate::render;
 use crate::signed;
 use crate::zonefile::{self, ZoneData};
 
-const STATE_FILE: &str = "installed.json";
-const LAST_GOOD: &str = "last-good.zone";
 const LOCK: &str = "install.lock";
 const KEEPS_PREVIOUS: &str = "; the previous zone stays";
 
@@ -44,6 +42,21 @@ pub struct Config {
     /// How long one unbound-control call may take before it is killed.
     pub control_timeout: Duration,
     pub allow_rollback: bool,
+    /// A larger mesh file is refused before it is read.
+    pub max_mesh_bytes: u64,
+}
+
+/// `installed.<domain>.json`: the state of one domain, so a node moved to
+/// another domain (or a state directory shared by two) never compares serials
+/// across domains.
+pub fn state_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
+    state_dir.join(format!("installed.{domain}.json"))
+}
+
+fn last_good_path(config: &Config) -> Utf8PathBuf {
+    config
+        .state_dir
+        .join(format!("last-good.{}.zone", config.domain))
 }
 
 /// What was installed last, kept in the state directory.
@@ -71,17 +84,20 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
     let _lock = lock(&config.state_dir)?;
-    let mesh = match std::fs::read(&config.mesh_file) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return bootstrap(config),
-        Err(e) => return Err(Error::io(format!("reading {}", config.mesh_file), e)),
+    let mesh = match signed::read_limited(&config.mesh_file, config.max_mesh_bytes) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => return bootstrap(config),
+        Err(Error::Invalid(problems)) => Err(Error::Invalid(
+            problems.into_iter().map(|p| p + KEEPS_PREVIOUS).collect(),
+        )),
+        Err(e) => Err(e),
     };
-    match install_mesh(config, &mesh) {
+    match mesh.and_then(|mesh| install_mesh(config, &mesh)) {
         // A refused file (the old service's unsigned one left after
         // migrating, no trusted key yet) must not keep unbound from starting:
         // with no zone in place, this node's own records go in, and the
         // refusal is still reported.
-        Err(Error::Invalid(mut problems)) if !config.zone_file.exists() => {
+        Err(Error::Invalid(mut problems)) if read_zone_file(config)?.is_none() => {
             write_bootstrap(config)?;
             if let Some(last) = problems.last_mut() {
                 let reason = last.strip_suffix(KEEPS_PREVIOUS).unwrap_or(last);
@@ -110,7 +126,7 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
     let verified =
         signed::verify(mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
     let mesh_sha256 = render::hex(&render::sha256(mesh));
-    let previous = read_state(&config.state_dir)?;
+    let previous = read_state(&config.state_dir, &config.domain)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
     {
@@ -136,7 +152,7 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
         mesh_sha256,
         zone_sha256: render::hex(&render::sha256(zone_text.as_bytes())),
     };
-    let current = std::fs::read(&config.zone_file).ok();
+    let current = read_zone_file(config)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {
         // An earlier run may have died between the swap and the reload.
         if let Some(command) = &config.reload_command
@@ -148,13 +164,13 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
                 &["auth_zone_reload", &format!("{}.", config.domain)],
             )?;
         }
-        write_state(&config.state_dir, &state)?;
+        write_state(config, &state)?;
         return Ok(Outcome::Unchanged {
             serial: verified.serial,
         });
     }
     swap_in(config, &zone_text, current.as_deref())?;
-    write_state(&config.state_dir, &state)?;
+    write_state(config, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
         records: verified.zone.len(),
@@ -163,7 +179,7 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
 
 /// With no mesh file yet, unbound still needs a loadable zone.
 fn bootstrap(config: &Config) -> Result<Outcome, Error> {
-    if config.zone_file.exists() {
+    if read_zone_file(config)?.is_some() {
         return Ok(Outcome::KeptExisting);
     }
     write_bootstrap(config)?;
@@ -202,9 +218,8 @@ pub fn render_checked(
 }
 
 fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Error> {
-    let last_good = config.state_dir.join(LAST_GOOD);
     if let Some(bytes) = current {
-        output::write_file(&last_good, bytes, 0o644)?;
+        output::write_file(&last_good_path(config), bytes, 0o644)?;
     }
     output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644)?;
     let Some(command) = &config.reload_command else {
@@ -222,16 +237,28 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
     Ok(())
 }
 
+/// The zone file's bytes, `None` if there is none. Never read through a
+/// symlink: its target could be any file, and its bytes would end up in
+/// last-good with mode 0644.
+fn read_zone_file(config: &Config) -> Result<Option<Vec<u8>>, Error> {
+    let path = &config.zone_file;
+    match output::read_no_follow(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if output::is_symlink_refusal(&e) => Err(Error::input(format!(
+            "{path} is a symbolic link; install never reads or replaces a zone through one \
+             (hint: point --zone-file at a regular file in a directory only root can write)"
+        ))),
+        Err(e) => Err(Error::io(format!("reading {path}"), e)),
+    }
+}
+
 /// Holds the state directory's install lock until dropped: a second
 /// install waits, then sees the first one's state.
 fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
     let path = state_dir.join(LOCK);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(format!("opening {path}"), e))?;
+    let file =
+        output::open_no_follow(&path).map_err(|e| Error::io(format!("opening {path}"), e))?;
     file.lock()
         .map_err(|e| Error::io(format!("locking {path}"), e))?;
     Ok(file)
@@ -303,10 +330,10 @@ fn control(command: &[String], config: &Config, args: &[&str]) -> Result<String,
     )))
 }
 
-pub fn read_state(dir: &Utf8Path) -> Result<Option<State>, Error> {
-    let path = dir.join(STATE_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Error> {
+    let path = state_path(dir, domain);
+    match output::read_no_follow(&path) {
+        Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::input(format!(
                 "{path} is damaged ({e}); remove it to accept the next signed zone"
             ))
@@ -316,9 +343,18 @@ pub fn read_state(dir: &Utf8Path) -> Result<Option<State>, Error> {
     }
 }
 
-fn write_state(dir: &Utf8Path, state: &State) -> Result<(), Error> {
+/// Records what unbound now serves. Called only after the zone is live, so a
+/// failure here must not claim that the previous zone stays.
+fn write_state(config: &Config, state: &State) -> Result<(), Error> {
+    let path = state_path(&config.state_dir, &config.domain);
     let text = serde_json::to_string_pretty(state).expect("state serialises") + "\n";
-    output::write_file(&dir.join(STATE_FILE), text.as_bytes(), 0o644)
+    output::write_file(&path, text.as_bytes(), 0o644).map_err(|e| {
+        Error::input(format!(
+            "serial {} is installed and served, but recording it in {path} failed ({e}); \
+             the next install run records it",
+            state.serial
+        ))
+    })
 }
 
 #[cfg(test)]

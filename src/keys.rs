@@ -2,7 +2,7 @@
 //! keys as SPKI PEM, and allowlist entries as base64 of the raw 32 bytes.
 //! One key pair therefore serves data-mesher and dm-dns alike.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,6 +13,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::error::Error;
+use crate::output;
 
 /// Base64 of the raw public key, the form data-mesher allowlists take.
 pub fn public_base64(key: &VerifyingKey) -> String {
@@ -81,7 +82,9 @@ pub fn parse_public(text: &str) -> Result<VerifyingKey, Error> {
         .map_err(|_| Error::input("the base64 key is not a valid ED25519 point"))
 }
 
-/// A `--trusted-key` argument: a file holding a key, or the base64 itself.
+/// A key argument (`--trusted-key`, `pubkey`): a file holding a key, or the
+/// base64 itself. Errors never repeat an argument that may be key material
+/// (PEM text, base64): only what is plainly a path is named.
 pub fn load_public(arg: &str) -> Result<VerifyingKey, Error> {
     let path = Utf8Path::new(arg);
     if path.is_file() {
@@ -89,12 +92,68 @@ pub fn load_public(arg: &str) -> Result<VerifyingKey, Error> {
             std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
         return parse_public(&text).map_err(|e| Error::input(format!("{path}: {e}")));
     }
-    parse_public(arg).map_err(|_| {
-        Error::input(format!(
-            "{arg:?} is neither a key file nor the base64 of a raw ED25519 public key \
-             (hint: pass the path of signing.pub, or `dm-dns pubkey signing.pub`)"
-        ))
+    if arg.contains("-----") || arg.contains('\n') {
+        return Err(Error::input(
+            "the key argument holds PEM text, not a path; pass the path of the key file \
+             (its text is not repeated here: it may be a private key)",
+        ));
+    }
+    // Shorter base64 cannot hold a key; longer is never echoed.
+    if arg.len() >= 40 && STANDARD.decode(arg).is_ok() {
+        return parse_public(arg).map_err(|_| {
+            Error::input(
+                "the key argument is base64 but not of a 32-byte ED25519 public key \
+                 (hint: `dm-dns pubkey signing.pub` prints the right form)",
+            )
+        });
+    }
+    Err(Error::input(format!(
+        "the key file {} does not exist (hint: pass the path of the clan's signing.pub, \
+         or the base64 that `dm-dns pubkey signing.pub` prints)",
+        crate::name::Quoted(arg)
+    )))
+}
+
+/// Writes a new key pair: both files are staged and synced first and only
+/// then renamed into place, so a failure never leaves a new private key
+/// beside an old public key, or a private key without its public key.
+pub fn write_pair(private: &Utf8Path, public: &Utf8Path, force: bool) -> Result<SigningKey, Error> {
+    if private == "-" || public == "-" {
+        return Err(Error::input(
+            "keygen writes key files, never stdout (a private key on a terminal or in a \
+             log is a leak); pass file paths",
+        ));
+    }
+    if output::same_place(private, public)? {
+        return Err(Error::input(format!(
+            "--private-key-path and --public-key-path both name {private}; the public key \
+             would replace the private key (hint: e.g. signing.key and signing.pub)"
+        )));
+    }
+    for path in [private, public] {
+        if path.symlink_metadata().is_ok() && !force {
+            return Err(Error::input(format!(
+                "{path} exists; refusing to overwrite a key (hint: pass --force to replace \
+                 both key files)"
+            )));
+        }
+    }
+    let key = generate()?;
+    let staged = [
+        (private, private_pem(&key), 0o600),
+        (public, public_pem(&key.verifying_key()), 0o644),
+    ]
+    .into_iter()
+    .map(|(path, text, mode)| {
+        let mut file = output::StagedFile::create_with_mode(path, mode)?;
+        file.writer()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io(format!("writing {path}"), e))?;
+        Ok(file)
     })
+    .collect::<Result<Vec<_>, Error>>()?;
+    output::commit_together(staged)?;
+    Ok(key)
 }
 
 #[cfg(test)]

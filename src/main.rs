@@ -96,11 +96,13 @@ struct DiffArgs {
 /// as `data-mesher generate signing-key` writes them.
 #[derive(Args)]
 struct KeygenArgs {
-    #[arg(long, value_name = "P")]
+    /// Where the private key goes (created with mode 0600, e.g. signing.key).
+    #[arg(long, value_name = "FILE")]
     private_key_path: Utf8PathBuf,
-    #[arg(long, value_name = "Q")]
+    /// Where the public key goes (e.g. signing.pub; give it to the nodes).
+    #[arg(long, value_name = "FILE")]
     public_key_path: Utf8PathBuf,
-    /// Replace existing key files.
+    /// Replace existing key files (both are written, or neither).
     #[arg(long)]
     force: bool,
 }
@@ -128,9 +130,16 @@ struct SignArgs {
     /// A `dm-dns zone` output directory (e.g. the Nix store path).
     #[arg(long, value_name = "DIR")]
     zone: Utf8PathBuf,
-    /// Serial of this update; defaults to the current Unix time.
+    /// Serial of this update; defaults to the current Unix time. Nodes refuse
+    /// serials lower than the one they have, so it must grow with every push;
+    /// it must fit 32 bits.
     #[arg(long, value_name = "N")]
     serial: Option<u64>,
+    /// Accept a --serial more than a day ahead of the clock (every later push
+    /// then needs a serial at least as high).
+    #[arg(long)]
+    allow_future_serial: bool,
+    /// Where to write the signed mesh file (replaced atomically).
     #[arg(long, value_name = "FILE")]
     out: Utf8PathBuf,
 }
@@ -144,6 +153,9 @@ struct VerifyArgs {
     /// Refuse a zone for any other domain.
     #[arg(long)]
     domain: Option<String>,
+    #[command(flatten)]
+    limit: MeshSizeLimit,
+    /// The signed mesh file to check.
     file: Utf8PathBuf,
 }
 
@@ -195,9 +207,41 @@ struct InstallArgs {
     /// previous zone file is put back.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     control_timeout: f64,
-    /// Accept a serial older than the installed one.
+    /// Accept a serial older than the installed one: the way back after a
+    /// zone was signed with a wrong serial (see README, "Serials").
     #[arg(long)]
     allow_rollback: bool,
+    #[command(flatten)]
+    limit: MeshSizeLimit,
+}
+
+/// How large a mesh file may be; checked before it is read.
+#[derive(Args)]
+struct MeshSizeLimit {
+    /// Refuse mesh files larger than SIZE (bytes, or with K, M or G suffix;
+    /// 256M holds about four million records).
+    #[arg(long = "max-mesh-size", value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    max_mesh_bytes: u64,
+}
+
+/// `1048576`, `1024K`, `1M`, `1G` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let factor: u64 = match unit {
+        "" => 1,
+        "K" | "k" => 1 << 10,
+        "M" | "m" => 1 << 20,
+        "G" | "g" => 1 << 30,
+        _ => return Err(format!("unknown unit {unit:?} (use K, M or G, e.g. 256M)")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("{text:?} is not a size (e.g. 268435456 or 256M)"))
 }
 
 fn main() -> ExitCode {
@@ -260,24 +304,7 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_keygen(args: KeygenArgs) -> Result<ExitCode, Error> {
-    for path in [&args.private_key_path, &args.public_key_path] {
-        if path.exists() && !args.force {
-            return Err(Error::input(format!(
-                "{path} exists; refusing to overwrite a key (hint: pass --force to replace it)"
-            )));
-        }
-    }
-    let key = keys::generate()?;
-    output::write_file(
-        &args.private_key_path,
-        keys::private_pem(&key).as_bytes(),
-        0o600,
-    )?;
-    output::write_file(
-        &args.public_key_path,
-        keys::public_pem(&key.verifying_key()).as_bytes(),
-        0o644,
-    )?;
+    let key = keys::write_pair(&args.private_key_path, &args.public_key_path, args.force)?;
     eprintln!(
         "dm-dns: wrote {} and {} (public key {})",
         args.private_key_path,
@@ -309,13 +336,13 @@ fn run_sign(args: SignArgs) -> Result<ExitCode, Error> {
     };
     let key = keys::parse_private(&key_text)?;
     let (body, zone) = artifacts::read_conf_checked(&args.zone)?;
-    let serial = match args.serial {
-        Some(n) => n,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default(),
-    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let serial = args.serial.unwrap_or(now);
+    signed::check_serial(serial, now, args.allow_future_serial)
+        .map_err(|e| Error::input(format!("--serial: {e}")))?;
     let file = signed::sign(&key, &zone.domain, serial, &body);
     output::write_file(&args.out, &file, 0o644)?;
     eprintln!(
@@ -356,6 +383,7 @@ fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
             },
         )?,
         allow_rollback: args.allow_rollback,
+        max_mesh_bytes: args.limit.max_mesh_bytes,
     };
     match install::run(&config)? {
         Outcome::Installed { serial, records } => {
@@ -384,8 +412,8 @@ fn load_trusted(args: &[String]) -> Result<Vec<ed25519_dalek::VerifyingKey>, Err
 fn run_verify(args: VerifyArgs) -> Result<ExitCode, Error> {
     let trusted = load_trusted(&args.trusted_keys)?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
-    let bytes =
-        std::fs::read(&args.file).map_err(|e| Error::io(format!("reading {}", args.file), e))?;
+    let bytes = signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
+        .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?;
     let verified = signed::verify(&bytes, &trusted, domain.as_ref())
         .map_err(|e| Error::input(format!("{}: {e}", args.file)))?;
     println!(

@@ -2,7 +2,7 @@
 //! renamed over it, so readers see the old bytes or the new ones, whole.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -90,11 +90,36 @@ impl StagedFile {
 
     /// Durable replace: sync the file, rename it over the target, sync the
     /// directory. After a crash the target holds the old bytes or the new ones.
-    pub fn commit(mut self) -> Result<(), Error> {
-        self.flush(true)?;
-        self.rename()?;
-        sync_dir(parent_dir(&self.target))
+    pub fn commit(self) -> Result<(), Error> {
+        commit_together(vec![self])
     }
+}
+
+/// Commits files that belong together: every one is written and synced before
+/// the first is renamed, so a write error leaves all targets as they were.
+pub fn commit_together(mut files: Vec<StagedFile>) -> Result<(), Error> {
+    for file in &mut files {
+        file.flush(true)?;
+    }
+    for file in &mut files {
+        file.rename()?;
+    }
+    for file in &files {
+        sync_dir(parent_dir(&file.target))?;
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same directory entry (after resolving their
+/// directories), so writing one would replace the other.
+pub fn same_place(a: &Utf8Path, b: &Utf8Path) -> Result<bool, Error> {
+    let place = |path: &Utf8Path| {
+        let dir = parent_dir(path);
+        fs::canonicalize(dir)
+            .map(|d| (d, path.file_name().map(str::to_owned)))
+            .map_err(|e| Error::io(format!("resolving the directory of {path}"), e))
+    };
+    Ok(place(a)? == place(b)?)
 }
 
 impl Drop for StagedFile {
@@ -132,6 +157,35 @@ fn sync_dir(dir: &Utf8Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("syncing directory {dir}"), e))
+}
+
+/// Reads a whole file, failing (see `is_symlink_refusal`) if the path is a
+/// symbolic link.
+pub fn read_no_follow(path: &Utf8Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Opens (creating if needed) a file for writing without following a
+/// symbolic link and without truncating it: lock files.
+pub fn open_no_follow(path: &Utf8Path) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// O_NOFOLLOW on a symbolic link fails with ELOOP.
+pub fn is_symlink_refusal(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(libc::ELOOP)
 }
 
 /// Writes a whole file atomically.

@@ -21,6 +21,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
+use std::fs::File;
+use std::io::Read;
+
+use camino::Utf8Path;
+
+use crate::error::Error;
 use crate::keys;
 use crate::name::{Domain, Quoted};
 use crate::render::{hex, sha256};
@@ -36,6 +42,32 @@ const FIELDS: [&str; 6] = [
     "signer",
     "signature",
 ];
+
+/// How far ahead of the signer's clock a serial may be without
+/// `--allow-future-serial`.
+pub const MAX_SERIAL_AHEAD_SECS: u64 = 24 * 60 * 60;
+
+/// Serials are compared as plain numbers (not RFC 1982 arithmetic) and must
+/// fit the SOA's 32 bits. Because every node refuses a serial lower than the
+/// one it has, a serial far in the future would block every later update;
+/// it needs `allow_future`, and the way back is `install --allow-rollback`.
+pub fn check_serial(serial: u64, now: u64, allow_future: bool) -> Result<(), String> {
+    if u32::try_from(serial).is_err() {
+        return Err(format!(
+            "serial {serial} does not fit a DNS SOA serial (at most {}); \
+             hint: leave --serial out to use the current Unix time",
+            u32::MAX
+        ));
+    }
+    if serial > now.saturating_add(MAX_SERIAL_AHEAD_SECS) && !allow_future {
+        return Err(format!(
+            "serial {serial} is more than a day ahead of the current Unix time {now}; \
+             every node would refuse all later zones with a lower serial \
+             (hint: leave --serial out, or pass --allow-future-serial if this is on purpose)"
+        ));
+    }
+    Ok(())
+}
 
 /// Produces the signed file for `body` (a `zone.conf`).
 pub fn sign(key: &SigningKey, domain: &Domain, serial: u64, body: &[u8]) -> Vec<u8> {
@@ -164,6 +196,38 @@ pub fn verify(
     })
 }
 
+/// Reads a signed file of at most `max_bytes`, checked before reading (and
+/// while reading, should the file grow): a huge file is refused with a message
+/// instead of exhausting memory. `None` when the file does not exist.
+pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, Error> {
+    let too_large = |size: u64| {
+        Error::input(format!(
+            "{path} is {size} bytes, more than the limit of {max_bytes} bytes \
+             (hint: a larger zone needs a larger --max-mesh-size)"
+        ))
+    };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("reading {path}"), e)),
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {path}"), e))?
+        .len();
+    if size > max_bytes {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(Some(bytes))
+}
+
 /// Base64 that decodes to exactly N bytes (canonical encoding only).
 fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
     let bytes = STANDARD.decode(text).ok()?;
@@ -257,6 +321,19 @@ mod tests {
         let mut added = file.clone();
         added.extend_from_slice(b"forward-zone:\n");
         assert!(verify(&added, &trusted, None).is_err());
+    }
+
+    #[test]
+    fn serials_fit_32_bits_and_stay_near_the_clock() {
+        let now = 1_790_000_000;
+        assert!(check_serial(now, now, false).is_ok());
+        assert!(check_serial(now + MAX_SERIAL_AHEAD_SECS, now, false).is_ok());
+        let ahead = check_serial(now + MAX_SERIAL_AHEAD_SECS + 1, now, false).unwrap_err();
+        assert!(ahead.contains("--allow-future-serial"), "{ahead}");
+        assert!(check_serial(now + 10 * MAX_SERIAL_AHEAD_SECS, now, true).is_ok());
+        let wide = check_serial(1 << 32, now, true).unwrap_err();
+        assert!(wide.contains("4294967295"), "{wide}");
+        assert!(check_serial(u32::MAX.into(), u64::from(u32::MAX), false).is_ok());
     }
 
     proptest! {

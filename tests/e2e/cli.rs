@@ -1,13 +1,11 @@
 //! The `zone` and `diff` commands end to end: every bad input is exit 2 with
 //! a message naming scope and host, and leaves no files behind.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{dm_dns, listing, repo_path, run, stderr, stdout};
+use crate::common::{dm_dns, listing, repo_path, run, stderr, stdout};
 
 fn zone_with(exports: &str, domain: &str, out: &Path) -> std::process::Output {
     let mut child = dm_dns()

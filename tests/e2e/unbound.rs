@@ -1,8 +1,6 @@
 //! The zone compiler's outputs in a real unbound, queried with real dig.
 
-mod common;
-
-use common::{Unbound, dm_dns, repo_path, run, stderr};
+use crate::common::{Unbound, dm_dns, repo_path, run, stderr};
 
 fn build_example(out: &std::path::Path) {
     let result = run(dm_dns()

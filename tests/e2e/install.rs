@@ -1,14 +1,12 @@
 //! keygen -> zone -> sign -> verify -> install into a real unbound, queried
 //! with real dig; refused updates and interrupted installs never cost answers.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{Unbound, dm_dns, run, stderr, stdout};
+use crate::common::{Unbound, dm_dns, run, stderr, stdout};
 
 /// A node: keys, a zone file served by unbound's auth-zone, install state.
 struct Node {
@@ -201,10 +199,10 @@ fn signed_updates_change_answers_without_restarting_unbound() {
     assert_eq!(node.music(), MUSIC_ON_BETA);
     assert_eq!(node.unbound.pid(), pid, "unbound was restarted");
     let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(node.dir.join("state/installed.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(node.dir.join("state/installed.clan.json")).unwrap())
             .unwrap();
     assert_eq!(state["serial"], 2_000);
-    assert!(node.dir.join("state/last-good.zone").exists());
+    assert!(node.dir.join("state/last-good.clan.zone").exists());
 }
 
 #[test]
@@ -340,7 +338,7 @@ fn a_failed_reload_puts_the_previous_zone_back() {
     let good = node.signed_zone(&exports("alpha", ""), 1, "good");
     assert!(node.deliver(&good).status.success());
     let served = node.zone_bytes();
-    let state = std::fs::read(node.dir.join("state/installed.json")).unwrap();
+    let state = std::fs::read(node.dir.join("state/installed.clan.json")).unwrap();
 
     let newer = node.signed_zone(&exports("beta", ""), 2, "newer");
     std::fs::copy(&newer, node.dir.join("cnames")).unwrap();
@@ -354,7 +352,7 @@ fn a_failed_reload_puts_the_previous_zone_back() {
     );
     assert_eq!(node.zone_bytes(), served, "the zone file was not put back");
     assert_eq!(
-        std::fs::read(node.dir.join("state/installed.json")).unwrap(),
+        std::fs::read(node.dir.join("state/installed.clan.json")).unwrap(),
         state
     );
     assert_eq!(node.music(), MUSIC_ON_ALPHA);
@@ -616,7 +614,7 @@ fn concurrent_installs_serialise_and_the_newer_serial_wins() {
             zone.contains("music.clan. IN CNAME beta.clan."),
             "round {round}: {zone}"
         );
-        let state = std::fs::read_to_string(node.dir.join("state/installed.json")).unwrap();
+        let state = std::fs::read_to_string(node.dir.join("state/installed.clan.json")).unwrap();
         assert!(state.contains("\"serial\": 21"), "round {round}: {state}");
         assert!(served_serial(&node).contains("serial 21"), "round {round}");
         assert_eq!(node.music(), MUSIC_ON_BETA);

@@ -1,7 +1,6 @@
 //! Shared helpers for the end-to-end tests: running the real `dm-dns` binary,
 //! a real unbound on a free loopback port, and real `dig` queries.
 //! Missing tools fail the tests: `.ci/run` installs them.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -51,7 +50,6 @@ fn free_port() -> u16 {
 /// A real unbound serving on 127.0.0.1:`port`, stopped on drop.
 pub struct Unbound {
     pub port: u16,
-    pub dir: PathBuf,
     pub config: PathBuf,
     child: Child,
 }
@@ -92,7 +90,6 @@ impl Unbound {
                 .expect("unbound must be installed (apt-get install unbound)");
             let mut server = Unbound {
                 port,
-                dir: dir.to_owned(),
                 config: config.clone(),
                 child,
             };

@@ -2,11 +2,9 @@
 //! the expected `zone.conf`, `zone.db` and `manifest.json`. Set
 //! `DM_DNS_BLESS=1` to rewrite the expected files after a deliberate change.
 
-mod common;
-
 use std::path::Path;
 
-use common::{dm_dns, repo_path, run, stderr, stdout};
+use crate::common::{dm_dns, repo_path, run, stderr, stdout};
 
 const OUTPUTS: [&str; 3] = ["zone.conf", "zone.db", "manifest.json"];
 

@@ -1,0 +1,17 @@
+//! End-to-end tests, one binary: the real `dm-dns` binary, a real unbound
+//! answering real `dig` queries, real `named-checkzone`. Missing tools fail
+//! the tests; `scripts/setup.sh` installs them.
+
+#[path = "e2e/common.rs"]
+mod common;
+
+#[path = "e2e/cli.rs"]
+mod cli;
+#[path = "e2e/golden.rs"]
+mod golden;
+#[path = "e2e/install.rs"]
+mod install;
+#[path = "e2e/properties.rs"]
+mod properties;
+#[path = "e2e/unbound.rs"]
+mod unbound;
