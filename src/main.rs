@@ -111,7 +111,9 @@ struct KeygenArgs {
 #[derive(Args)]
 struct PubkeyArgs {
     /// A file holding a PEM private key, a PEM public key or the base64
-    /// form; or the base64 form itself.
+    /// form; or the base64 form itself. (Hyphen values are taken as given, so
+    /// pasted PEM text gets our error, which never repeats it.)
+    #[arg(allow_hyphen_values = true)]
     keyfile: Utf8PathBuf,
 }
 
@@ -148,7 +150,12 @@ struct SignArgs {
 #[derive(Args)]
 struct VerifyArgs {
     /// A PEM public key file or the base64 of the raw key; repeatable.
-    #[arg(long = "trusted-key", value_name = "K", required = true)]
+    #[arg(
+        long = "trusted-key",
+        value_name = "K",
+        required = true,
+        allow_hyphen_values = true
+    )]
     trusted_keys: Vec<String>,
     /// Refuse a zone for any other domain.
     #[arg(long)]
@@ -182,7 +189,7 @@ struct InstallArgs {
     /// A PEM public key file or the base64 of the raw key; repeatable. With
     /// none, every mesh file is refused and only the zone of this node's own
     /// records is written.
-    #[arg(long = "trusted-key", value_name = "K")]
+    #[arg(long = "trusted-key", value_name = "K", allow_hyphen_values = true)]
     trusted_keys: Vec<String>,
     /// The clan domain this node serves.
     #[arg(long)]

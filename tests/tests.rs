@@ -4,13 +4,19 @@
 
 #[path = "e2e/common.rs"]
 mod common;
+#[path = "e2e/node.rs"]
+mod node;
 
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/golden.rs"]
 mod golden;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 #[path = "e2e/install.rs"]
 mod install;
+#[path = "e2e/keys.rs"]
+mod keys;
 #[path = "e2e/properties.rs"]
 mod properties;
 #[path = "e2e/unbound.rs"]

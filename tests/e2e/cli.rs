@@ -162,6 +162,67 @@ fn bad_domain_and_bad_nix_are_exit_2() {
     assert!(!tmp.path().join("z").exists());
 }
 
+/// Absurd sizes: a clear exit 2, never a crash (stack overflow, abort) and
+/// never megabytes of message.
+#[test]
+fn deep_nesting_and_huge_names_are_exit_2_with_short_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deep_nix = tmp.path().join("deep.nix");
+    std::fs::write(
+        &deep_nix,
+        format!(
+            "{{ a = {}{}; }}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    let deep_path = tmp.path().join("path.nix");
+    std::fs::write(
+        &deep_path,
+        format!("{{ a{} = 1; }}\n", ".a".repeat(100_000)),
+    )
+    .unwrap();
+    let deep_json = tmp.path().join("deep.json");
+    std::fs::write(
+        &deep_json,
+        format!(
+            r#"{{"a:b:c:alpha": {{"hosts": {}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    for (file, needle) in [
+        (&deep_nix, "deep.nix:1:"),
+        (&deep_path, "path.nix:1:"),
+        (&deep_json, "scope \"a:b:c:alpha\""),
+    ] {
+        let out = run(dm_dns()
+            .args(["zone", "--domain", "clan", "--out"])
+            .arg(tmp.path().join("z"))
+            .arg("--exports")
+            .arg(file));
+        assert_eq!(out.status.code(), Some(2), "{file:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+    }
+    let huge = "h".repeat(1 << 20);
+    let hosts: Vec<String> = (0..20).map(|i| format!("\"{huge}{i}.clan\"")).collect();
+    let exports = format!(
+        r#"{{"web:a:server:alpha": {{"hosts": [{}]}}}}"#,
+        hosts.join(",")
+    );
+    let out = zone_with(&exports, "clan", &tmp.path().join("z"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stderr.len() < 20_000,
+        "{} bytes of message",
+        out.stderr.len()
+    );
+    assert!(stderr(&out).contains("web:a:server:alpha"));
+    assert!(!tmp.path().join("z").exists());
+}
+
 #[test]
 fn diff_reports_changes_with_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();

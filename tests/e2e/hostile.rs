@@ -1,0 +1,232 @@
+//! What a hostile user or an unlucky operator feeds `sign` and `install`:
+//! wrong serials, huge files, planted links, another domain's state, a state
+//! that cannot be written. Each is refused or recovered, with the previous
+//! zone serving.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::common::{dm_dns, run, stderr};
+use crate::node::{
+    MUSIC_ON_ALPHA, MUSIC_ON_BETA, Node, build_zone, control_wrapper, exports, install_cmd,
+};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn sign(node: &Node, zone_dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    run(dm_dns()
+        .args(["sign", "--key"])
+        .arg(node.dir.join("signing.key"))
+        .arg("--zone")
+        .arg(zone_dir)
+        .arg("--out")
+        .arg(node.dir.join("out.signed"))
+        .args(extra))
+}
+
+#[test]
+fn sign_refuses_serials_that_would_block_every_later_update() {
+    let (_tmp, node) = Node::start();
+    let zone = build_zone(&node.dir, &exports("alpha", ""), "z");
+    let two_days = (now() + 2 * 86_400).to_string();
+    for (serial, needle) in [
+        ("4294967296", "does not fit"),
+        ("99999999999", "does not fit"),
+        (two_days.as_str(), "more than a day ahead"),
+    ] {
+        let out = sign(&node, &zone, &["--serial", serial]);
+        assert_eq!(out.status.code(), Some(2), "{serial}");
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert!(!node.dir.join("out.signed").exists());
+    }
+    let out = sign(
+        &node,
+        &zone,
+        &["--serial", "4294967296", "--allow-future-serial"],
+    );
+    assert_eq!(out.status.code(), Some(2), "2^32 never fits");
+}
+
+/// A zone signed on purpose far ahead blocks later pushes; `--allow-rollback`
+/// is the documented way back.
+#[test]
+fn a_future_serial_is_recovered_with_allow_rollback() {
+    let (_tmp, node) = Node::start();
+    let zone = build_zone(&node.dir, &exports("alpha", ""), "future");
+    let far = (now() + 30 * 86_400).to_string();
+    let out = sign(&node, &zone, &["--serial", &far, "--allow-future-serial"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(node.deliver(&node.dir.join("out.signed")).status.success());
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+
+    let fixed = build_zone(&node.dir, &exports("beta", ""), "fixed");
+    assert!(sign(&node, &fixed, &[]).status.success());
+    let refused = node.deliver(&node.dir.join("out.signed"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("--allow-rollback"),
+        "{}",
+        stderr(&refused)
+    );
+    let out = run(install_cmd(&node.dir, Some(&node.unbound)).arg("--allow-rollback"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+    // And from then on, normal pushes go in again.
+    assert!(node.install().status.success());
+}
+
+#[test]
+fn an_oversized_mesh_file_is_refused_before_it_is_read() {
+    let (_tmp, node) = Node::start();
+    let good = node.signed_zone(&exports("alpha", ""), 10, "good");
+    assert!(node.deliver(&good).status.success());
+    let served = node.zone_bytes();
+    // A valid file, only larger than the limit given.
+    let newer = node.signed_zone(&exports("beta", ""), 11, "newer");
+    std::fs::copy(&newer, node.dir.join("cnames")).unwrap();
+    let out = run(install_cmd(&node.dir, Some(&node.unbound)).args(["--max-mesh-size", "100"]));
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("more than the limit of 100 bytes")
+            && message.contains("previous zone stays"),
+        "{message}"
+    );
+    assert_eq!(node.zone_bytes(), served);
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+    let verify = run(dm_dns()
+        .args(["verify", "--max-mesh-size", "1K", "--trusted-key"])
+        .arg(node.dir.join("signing.pub"))
+        .arg(&newer));
+    let size = std::fs::metadata(&newer).unwrap().len();
+    assert_eq!(verify.status.success(), size <= 1024, "{}", stderr(&verify));
+    let bad_size = run(dm_dns().args([
+        "verify",
+        "--max-mesh-size",
+        "12Q",
+        "--trusted-key",
+        "x",
+        "f",
+    ]));
+    assert_eq!(bad_size.status.code(), Some(2));
+    assert!(
+        stderr(&bad_size).contains("unknown unit"),
+        "{}",
+        stderr(&bad_size)
+    );
+}
+
+/// A zone file replaced by a link to a root-only file: never read, never
+/// copied to last-good (which is world-readable).
+#[test]
+fn a_zone_file_that_is_a_symlink_is_never_read_through() {
+    let (_tmp, node) = Node::start();
+    let secret = node.dir.join("secret");
+    std::fs::write(&secret, "root-only bytes\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::remove_file(node.dir.join("clan.zone")).unwrap();
+    std::os::unix::fs::symlink(&secret, node.dir.join("clan.zone")).unwrap();
+    let out = node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    for entry in std::fs::read_dir(node.dir.join("state")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("root-only"),
+            "{path:?}"
+        );
+    }
+    assert_eq!(std::fs::read(&secret).unwrap(), b"root-only bytes\n");
+}
+
+/// The same state directory used for another domain before: its serial
+/// does not count for this one.
+#[test]
+fn another_domains_state_does_not_block_installs() {
+    let (_tmp, node) = Node::start();
+    let other = node.dir.join("other.json");
+    std::fs::write(&other, r#"{"a:b:c:alpha": {"hosts": ["music.other"]}}"#).unwrap();
+    let zone = node.dir.join("other-zone");
+    assert!(
+        run(dm_dns()
+            .args(["zone", "--domain", "other", "--exports"])
+            .arg(&other)
+            .arg("--out")
+            .arg(&zone))
+        .status
+        .success()
+    );
+    let signed = node.dir.join("other.signed");
+    assert!(
+        run(dm_dns()
+            .args(["sign", "--serial", "900000"])
+            .arg("--key")
+            .arg(node.dir.join("signing.key"))
+            .arg("--zone")
+            .arg(&zone)
+            .arg("--out")
+            .arg(&signed))
+        .status
+        .success()
+    );
+    let out = run(dm_dns()
+        .args(["install", "--no-reload", "--domain", "other", "--mesh-file"])
+        .arg(&signed)
+        .arg("--trusted-key")
+        .arg(node.dir.join("signing.pub"))
+        .arg("--zone-file")
+        .arg(node.dir.join("other.zone"))
+        .arg("--state-dir")
+        .arg(node.dir.join("state")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node.music(), MUSIC_ON_ALPHA);
+}
+
+/// The zone is live when the state write fails: the message must say so,
+/// and the next run records it.
+#[test]
+fn a_failed_state_write_after_the_swap_says_the_zone_is_live() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
+            .status
+            .success()
+    );
+    let state = node.dir.join("state/installed.clan.json");
+    let blocker = control_wrapper(
+        &node,
+        "blocking-control",
+        &format!(
+            "case \"$*\" in *auth_zone_reload*) rm -f '{0}'; mkdir '{0}';; esac",
+            state.display()
+        ),
+    );
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 11, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let out = run(install_cmd(&node.dir, None).args(["--unbound-control", &blocker]));
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("serial 11 is installed and served"),
+        "{message}"
+    );
+    assert!(!message.contains("previous zone stays"), "{message}");
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+    std::fs::remove_dir(&state).unwrap();
+    let again = node.install();
+    assert!(again.status.success(), "{}", stderr(&again));
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(recorded["serial"], 11);
+}

@@ -1,0 +1,150 @@
+//! A node for end-to-end tests: keys, a zone file served by a real
+//! unbound's auth-zone, and `dm-dns install` run against it as the NixOS
+//! module runs it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::{Unbound, dm_dns, run, stderr, stdout};
+
+/// A node: keys, a zone file served by unbound's auth-zone, install state.
+pub struct Node {
+    pub dir: PathBuf,
+    pub unbound: Unbound,
+}
+
+pub const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.1 alpha.clan alpha\n10.0.0.2 beta.clan\n";
+
+pub fn exports(music_machine: &str, extra: &str) -> String {
+    format!(
+        r#"{{"navidrome:music:server:{music_machine}":{{"endpoints":{{"hosts":["music.clan"{extra}]}}}},
+            "gitea:forge:server:beta":{{"endpoints":{{"hosts":["git.clan"]}}}},
+            "dm:dns:default:alpha":{{"dataMesher":null}}}}"#
+    )
+}
+
+pub fn keygen(private: &Path, public: &Path) -> Command {
+    let mut cmd = dm_dns();
+    cmd.args(["keygen", "--private-key-path"])
+        .arg(private)
+        .arg("--public-key-path")
+        .arg(public);
+    cmd
+}
+
+/// `dm-dns zone` of `exports_json` into `dir/<name>-zone`.
+pub fn build_zone(dir: &Path, exports_json: &str, name: &str) -> PathBuf {
+    let exports_file = dir.join(format!("{name}.json"));
+    std::fs::write(&exports_file, exports_json).unwrap();
+    let zone_dir = dir.join(format!("{name}-zone"));
+    let zone = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&exports_file)
+        .arg("--out")
+        .arg(&zone_dir));
+    assert!(zone.status.success(), "{}", stderr(&zone));
+    zone_dir
+}
+
+impl Node {
+    pub fn start() -> (tempfile::TempDir, Node) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
+        let keys = run(&mut keygen(
+            &dir.join("signing.key"),
+            &dir.join("signing.pub"),
+        ));
+        assert!(keys.status.success(), "{}", stderr(&keys));
+        std::fs::write(dir.join("hosts"), HOSTS).unwrap();
+        // Before unbound starts: no mesh file yet, a zone of our own records.
+        let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
+        assert!(boot.status.success(), "{}", stderr(&boot));
+        assert!(stderr(&boot).contains("no "), "{}", stderr(&boot));
+        let auth = format!(
+            "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
+             for-upstream: yes\n  fallback-enabled: no",
+            dir.join("clan.zone").display()
+        );
+        let unbound = Unbound::start(&dir, "  domain-insecure: \"clan.\"", &auth);
+        (tmp, Node { dir, unbound })
+    }
+
+    /// Builds and signs a zone; returns the signed file's path.
+    pub fn signed_zone(&self, exports_json: &str, serial: u64, name: &str) -> PathBuf {
+        let zone_dir = build_zone(&self.dir, exports_json, name);
+        let out = self.dir.join(format!("{name}.signed"));
+        let sign = run(dm_dns()
+            .args(["sign", "--key"])
+            .arg(self.dir.join("signing.key"))
+            .arg("--zone")
+            .arg(&zone_dir)
+            .args(["--serial", &serial.to_string(), "--out"])
+            .arg(&out));
+        assert!(sign.status.success(), "{}", stderr(&sign));
+        out
+    }
+
+    /// Puts `file` where data-mesher would and runs `dm-dns install`.
+    pub fn deliver(&self, file: &Path) -> Output {
+        std::fs::copy(file, self.dir.join("cnames")).unwrap();
+        self.install()
+    }
+
+    pub fn install(&self) -> Output {
+        run(&mut install_cmd(&self.dir, Some(&self.unbound)))
+    }
+
+    pub fn music(&self) -> Vec<String> {
+        self.unbound.dig("music.clan", "A").answers()
+    }
+
+    pub fn zone_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("clan.zone")).unwrap()
+    }
+}
+
+pub fn install_cmd(dir: &Path, unbound: Option<&Unbound>) -> Command {
+    install_mesh_cmd(dir, &dir.join("cnames"), unbound)
+}
+
+pub fn install_mesh_cmd(dir: &Path, mesh: &Path, unbound: Option<&Unbound>) -> Command {
+    let mut cmd = dm_dns();
+    cmd.arg("install")
+        .arg("--mesh-file")
+        .arg(mesh)
+        .arg("--trusted-key")
+        .arg(dir.join("signing.pub"))
+        .args(["--domain", "clan", "--hosts"])
+        .arg(dir.join("hosts"))
+        .arg("--zone-file")
+        .arg(dir.join("clan.zone"))
+        .arg("--state-dir")
+        .arg(dir.join("state"));
+    if let Some(u) = unbound {
+        cmd.arg("--unbound-control").arg(u.control_command());
+    }
+    cmd
+}
+
+pub const MUSIC_ON_ALPHA: [&str; 2] = ["music.clan. CNAME alpha.clan.", "alpha.clan. A 10.0.0.1"];
+pub const MUSIC_ON_BETA: [&str; 2] = ["music.clan. CNAME beta.clan.", "beta.clan. A 10.0.0.2"];
+
+/// A stand-in for unbound-control that runs `before` (shell) and then the
+/// real one with the node's arguments.
+pub fn control_wrapper(node: &Node, name: &str, before: &str) -> String {
+    let script = node.dir.join(name);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{before}\nexec unbound-control \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let real = node.unbound.control_command();
+    let args = real.split_once(' ').map_or("", |(_, rest)| rest);
+    format!("{} {args}", script.display())
+}
+
+pub fn served_serial(node: &Node) -> String {
+    stdout(&node.unbound.control(&["list_auth_zones"]))
+}
