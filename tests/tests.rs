@@ -7,6 +7,8 @@ mod common;
 #[path = "e2e/node.rs"]
 mod node;
 
+#[path = "e2e/campaign.rs"]
+mod campaign;
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/golden.rs"]
