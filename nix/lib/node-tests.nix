@@ -75,6 +75,10 @@ in
       "/z"
       "--state-dir"
       "/s"
+      "--control-timeout"
+      "5"
+      "--max-mesh-size"
+      "256M"
       "--trusted-key"
       "K1"
       "--trusted-key"
@@ -82,6 +86,33 @@ in
       "--unbound-control"
       "uc -s /run/u.ctl"
     ];
+  };
+  test_install_recovery_options = {
+    expr =
+      let
+        args = lib.installArgs (
+          installArgs
+          // {
+            controlTimeout = 0.5;
+            maxMeshSize = "1G";
+            allowRollback = true;
+          }
+        );
+      in
+      {
+        rollback = builtins.elem "--allow-rollback" args;
+        timeout = builtins.elem "0.500000" args;
+        size = builtins.elem "1G" args;
+      };
+    expected = {
+      rollback = true;
+      timeout = true;
+      size = true;
+    };
+  };
+  test_install_refuses_rollbacks_by_default = {
+    expr = builtins.elem "--allow-rollback" (lib.installArgs installArgs);
+    expected = false;
   };
   test_install_before_unbound_does_not_reload = {
     expr = builtins.elem "--no-reload" (lib.installArgs (installArgs // { reload = false; }));

@@ -70,6 +70,9 @@ in
       stateDir,
       unboundControl,
       reload ? true,
+      controlTimeout ? 5,
+      maxMeshSize ? "256M",
+      allowRollback ? false,
     }:
     [
       "install"
@@ -83,7 +86,12 @@ in
       zoneFile
       "--state-dir"
       stateDir
+      "--control-timeout"
+      (toString controlTimeout)
+      "--max-mesh-size"
+      maxMeshSize
     ]
+    ++ (if allowRollback then [ "--allow-rollback" ] else [ ])
     ++ strings.concatMap (k: [
       "--trusted-key"
       k

@@ -38,7 +38,14 @@ let
         lib.escapeShellArgs (
           [ (lib.getExe cfg.package) ]
           ++ dmLib.installArgs {
-            inherit (cfg) meshFile trustedKeys domain;
+            inherit (cfg)
+              meshFile
+              trustedKeys
+              domain
+              controlTimeout
+              maxMeshSize
+              allowRollback
+              ;
             inherit hostsFile zoneFile reload;
             stateDir = cfg.stateDir;
             unboundControl = "${unbound.package}/bin/unbound-control -s ${toString unbound.localControlSocketPath}";
@@ -125,6 +132,37 @@ let
           default = dmLib.hostsUnderDomain cfg.domain config.networking.hosts;
           defaultText = lib.literalExpression "names below the domain from networking.hosts";
           description = "This node's own address records, `{ \"<address>\" = [ \"<name>\" ]; }`.";
+        };
+
+        controlTimeout = mkOption {
+          type = types.numbers.positive;
+          default = 5;
+          description = ''
+            Seconds one `unbound-control` call may take. A hung unbound is
+            given up on after this, and the previous zone file is put back.
+          '';
+        };
+
+        maxMeshSize = mkOption {
+          type = types.strMatching "[0-9]+[KMG]?";
+          default = "256M";
+          description = ''
+            The largest mesh file install reads (bytes, or with a K, M or G
+            suffix); a larger one is refused before it is read. 256M holds
+            about four million records.
+          '';
+        };
+
+        allowRollback = mkOption {
+          type = types.bool;
+          default = false;
+          description = ''
+            Accept a signed zone whose serial is lower than the installed one.
+            Only for recovering from a zone signed with a serial far in the
+            future (README, "Serials"): set it, push, and unset it again:
+            while it is set, an old signed file replayed to this node is
+            accepted too.
+          '';
         };
 
         stateDir = mkOption {

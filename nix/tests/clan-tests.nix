@@ -231,6 +231,34 @@ in
       afterPath = true;
     };
   };
+  test_install_refuses_rollbacks_unless_recovering = {
+    expr =
+      let
+        hasFlag = node: lib.hasInfix " --allow-rollback " node.systemd.services.dm-dns-install.script;
+      in
+      {
+        default = hasFlag alpha;
+        recovering = hasFlag (clanWith { machines.alpha.services.dm-dns.allowRollback = true; }).nodes.alpha;
+      };
+    expected = {
+      default = false;
+      recovering = true;
+    };
+  };
+  test_install_limits_are_options = {
+    expr =
+      let
+        script =
+          (clanWith {
+            machines.alpha.services.dm-dns = {
+              controlTimeout = 2;
+              maxMeshSize = "1G";
+            };
+          }).nodes.alpha.systemd.services.dm-dns-install.script;
+      in
+      lib.hasInfix " --control-timeout 2 --max-mesh-size 1G " script;
+    expected = true;
+  };
   test_install_units_join_unbounds_group_and_data_meshers = {
     expr =
       (clanWith { machines.alpha.services.unbound.group = "dns"; })
