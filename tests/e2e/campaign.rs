@@ -116,7 +116,7 @@ impl Campaign {
         if !served.contains(&format!("serial {}", state["serial"])) {
             tally.stale += 1;
         }
-        let machine = if newest % 2 == 0 { "alpha" } else { "beta" };
+        let machine = ["alpha", "beta"][(newest % 2) as usize];
         let answer = self.node.unbound.dig("music.clan", "A");
         if zone.is_empty()
             || answer.status() != "NOERROR"

@@ -1,0 +1,54 @@
+//! `dm-dns diff`: two zones compared, exit 1 when they differ.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use camino::Utf8PathBuf;
+use clap::Args;
+
+use dm_dns::error::Error;
+use dm_dns::{diff, output};
+
+/// Compare two zones: names added, removed and retargeted, and a unified diff.
+///
+/// OLD and NEW may each be a zone output directory, a zone.conf (signed or
+/// not) or a zone.db. Exit 0 when they are the same, 1 when they differ.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    dm-dns diff checks/example/expected ./zone\n  \
+    dm-dns diff --json old/zone.db /var/lib/data-mesher/files/home/dns/cnames")]
+pub struct DiffArgs {
+    /// The zone before: an output directory, zone.conf, signed file or zone.db.
+    old: Utf8PathBuf,
+    /// The zone after, in any of the same forms.
+    new: Utf8PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also write the report to FILE (a Nix check's $out; the exit code
+    /// still says whether the zones differ, so a differing check fails).
+    #[arg(long, value_name = "FILE")]
+    report: Option<Utf8PathBuf>,
+}
+
+pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
+    let old = diff::load(&args.old)?;
+    let new = diff::load(&args.new)?;
+    let result = diff::compare(&old, &new, args.old.as_str(), args.new.as_str());
+    let text = if args.json {
+        serde_json::to_string_pretty(&result).expect("diff serialises") + "\n"
+    } else {
+        result.to_text()
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("writing to stdout", e))?;
+    if let Some(report) = &args.report {
+        output::write_file(report, text.as_bytes(), 0o644)?;
+    }
+    Ok(if result.same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

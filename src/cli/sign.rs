@@ -1,0 +1,70 @@
+//! `dm-dns sign`: a zone output signed for the mesh (deploy time).
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use camino::Utf8PathBuf;
+use clap::Args;
+
+use super::read_text;
+use dm_dns::error::Error;
+use dm_dns::{artifacts, keys, output, signed};
+
+/// Sign a zone output for the mesh (deploy time).
+///
+/// Reads zone.conf and manifest.json from DIR, checks that they belong
+/// together, and writes header comment lines followed by the exact zone.conf
+/// bytes. The result is still a valid unbound include.
+#[derive(Args)]
+#[command(after_help = "Example:\n  \
+    pass show dm-dns/signing.key | dm-dns sign --key - --zone result --out cnames")]
+pub struct SignArgs {
+    /// PKCS#8 PEM private key file, or - to read it from stdin.
+    #[arg(long, value_name = "KEY")]
+    key: Utf8PathBuf,
+    /// A `dm-dns zone` output directory (e.g. the Nix store path).
+    #[arg(long, value_name = "DIR")]
+    zone: Utf8PathBuf,
+    /// Serial of this update; defaults to the current Unix time. Nodes refuse
+    /// serials lower than the one they have, so it must grow with every push;
+    /// it must fit 32 bits.
+    #[arg(long, value_name = "N")]
+    serial: Option<u64>,
+    /// Accept a --serial more than a day ahead of the clock (every later push
+    /// then needs a serial at least as high).
+    #[arg(long)]
+    allow_future_serial: bool,
+    /// Where to write the signed mesh file (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    out: Utf8PathBuf,
+}
+
+pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
+    let key_text = if args.key == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("reading the key from stdin", e))?;
+        text
+    } else {
+        read_text(&args.key)?
+    };
+    let key = keys::parse_private(&key_text)?;
+    let (body, zone) = artifacts::read_conf_checked(&args.zone)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let serial = args.serial.unwrap_or(now);
+    signed::check_serial(serial, now, args.allow_future_serial)
+        .map_err(|e| Error::input(format!("--serial: {e}")))?;
+    let file = signed::sign(&key, &zone.domain, serial, &body);
+    output::write_file(&args.out, &file, 0o644)?;
+    eprintln!(
+        "dm-dns: signed {} records for {} with serial {serial} -> {}",
+        zone.len(),
+        zone.domain,
+        args.out
+    );
+    Ok(ExitCode::SUCCESS)
+}

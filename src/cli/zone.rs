@@ -1,0 +1,48 @@
+//! `dm-dns zone`: exports in, zone.conf, zone.db and manifest.json out.
+
+use std::process::ExitCode;
+
+use camino::Utf8PathBuf;
+use clap::Args;
+
+use super::DomainArg;
+use dm_dns::error::Error;
+use dm_dns::zone::{Exports, Zone};
+use dm_dns::{artifacts, exports};
+
+/// Compile a clan's exports into zone.conf, zone.db and manifest.json.
+///
+/// Hosts ending in .<domain> become `<host>. CNAME <machine>.<domain>.`, where
+/// machine is the fourth field of the scope key service:instance:role:machine.
+/// Other hosts, and a host equal to its own machine's name, are skipped and
+/// listed in the manifest. Bad names, conflicting claims and names that would
+/// shadow a machine are errors (exit 2) and nothing is written.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    dm-dns zone --exports exports.json --domain clan --out ./zone\n  \
+    nix eval --json .#exports | dm-dns zone --exports - --domain clan --out ./zone\n  \
+    dm-dns zone --exports exports.nix --domain example.com --out ./zone")]
+pub struct ZoneArgs {
+    /// Exports as JSON (builtins.toJSON of the raw exports or of
+    /// { <scope> = { hosts = [...]; }; }), a plain-data .nix file, or - for stdin.
+    #[arg(long, value_name = "FILE")]
+    exports: Utf8PathBuf,
+    #[command(flatten)]
+    domain: DomainArg,
+    /// Output directory; created if missing, filled atomically.
+    #[arg(long, value_name = "DIR")]
+    out: Utf8PathBuf,
+}
+
+pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
+    let domain = args.domain.parse()?;
+    let bytes = exports::read_source(&args.exports)?;
+    let exports = Exports::canonicalize(exports::parse(&bytes)?)?;
+    let zone = Zone::compile(&exports, &domain)?;
+    let summary = artifacts::write(&args.out, &zone, &exports)?;
+    eprintln!(
+        "dm-dns: {} records, {} skipped, serial {} -> {}",
+        summary.records, summary.skipped, summary.serial, args.out
+    );
+    Ok(ExitCode::SUCCESS)
+}
