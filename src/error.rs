@@ -3,10 +3,14 @@
 
 use std::fmt;
 
+use crate::problem::{Problem, Problems};
+
 #[derive(Debug)]
 pub enum Error {
     /// Input that breaks a rule: one line per problem found.
     Invalid(Vec<String>),
+    /// Exports that `zone` refuses, sorted (see `problem`).
+    Exports(Vec<Problem>),
     /// A file or command that could not be read, written or run.
     Io {
         context: String,
@@ -31,6 +35,16 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Invalid(problems) => f.write_str(&problems.join("\nerror: ")),
+            Error::Exports(problems) => {
+                for (i, problem) in problems.iter().take(Problems::SHOWN).enumerate() {
+                    let separator = if i == 0 { "" } else { "\nerror: " };
+                    write!(f, "{separator}{problem}")?;
+                }
+                match problems.len().checked_sub(Problems::SHOWN) {
+                    Some(more) if more > 0 => write!(f, "\nerror: ... and {more} more problems"),
+                    _ => Ok(()),
+                }
+            }
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

@@ -1,7 +1,8 @@
 //! dm-dns: distributed DNS for clan networks.
 //!
 //! The data flows exports -> [`zone::Zone`] -> renderings; each stage lives in
-//! its own module and the CLI (`main.rs`) only wires them together.
+//! its own module and the CLI (`src/cli/`) only wires them together
+//! (docs/architecture.md).
 
 pub mod artifacts;
 pub mod diff;
@@ -12,6 +13,7 @@ pub mod install;
 pub mod keys;
 pub mod name;
 pub mod output;
+pub mod problem;
 pub mod render;
 pub mod signed;
 pub mod zone;

@@ -10,10 +10,8 @@ use std::borrow::Cow;
 
 use crate::error::Error;
 use crate::exports::ScopeHosts;
-use crate::name::{self, Domain, Quoted};
-
-/// At most this many problems are printed; the rest are counted.
-const MAX_PROBLEMS_SHOWN: usize = 20;
+use crate::name::{self, Domain};
+use crate::problem::{Kind, Problems};
 
 /// One scope key with its normalised hosts, sorted and deduplicated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,35 +45,12 @@ pub struct Exports<'a> {
     pub scopes: Vec<Scope<'a>>,
 }
 
-/// Collects problems so one run reports all of them, in a stable order.
-#[derive(Default)]
-struct Problems(Vec<String>);
-
-impl Problems {
-    fn add(&mut self, scope: &str, host: Option<&str>, message: impl std::fmt::Display) {
-        self.0.push(match host {
-            Some(host) => format!("scope {}, host {}: {message}", Quoted(scope), Quoted(host)),
-            None => format!("scope {}: {message}", Quoted(scope)),
-        });
+/// All problems found, or nothing.
+fn into_result(problems: Problems) -> Result<(), Error> {
+    if problems.is_empty() {
+        return Ok(());
     }
-
-    /// Sorted, so the report does not depend on the input's order either.
-    fn into_result(mut self) -> Result<(), Error> {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        self.0.sort_unstable();
-        self.0.dedup();
-        let total = self.0.len();
-        let mut shown: Vec<String> = self.0.into_iter().take(MAX_PROBLEMS_SHOWN).collect();
-        if total > MAX_PROBLEMS_SHOWN {
-            shown.push(format!(
-                "... and {} more problems",
-                total - MAX_PROBLEMS_SHOWN
-            ));
-        }
-        Err(Error::Invalid(shown))
-    }
+    Err(Error::Exports(problems.into_sorted()))
 }
 
 impl<'a> Exports<'a> {
@@ -93,12 +68,12 @@ impl<'a> Exports<'a> {
                 };
                 match normalized {
                     Ok(n) => *host = n,
-                    Err(e) => problems.add(&key, Some(host), e),
+                    Err(e) => problems.add(&key, Some(host), Kind::HostName(e)),
                 }
             }
             scopes.push(Scope::new(key, hosts));
         }
-        problems.into_result()?;
+        into_result(problems)?;
         scopes.sort_by(|a, b| a.key.cmp(&b.key));
         // Merge scopes that appear more than once (a JSON key repeated).
         let mut merged: Vec<Scope<'a>> = Vec::with_capacity(scopes.len());
@@ -195,37 +170,18 @@ impl<'e> Zone<'e> {
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
             let Some(machine) = scope.machine() else {
-                problems.add(
-                    key,
-                    None,
-                    "a scope key needs exactly four ':'-separated fields \
-                     (hint: keys look like service:instance:role:machine, with \
-                     empty fields meaning all, e.g. web:::)",
-                );
+                problems.add(key, None, Kind::ScopeKey);
                 continue;
             };
             let machine_error = if machine.is_empty() {
-                Some(
-                    "the scope names no machine, so the host has no target \
-                     (hint: export endpoints from a machine's perInstance, \
-                     not from a service-wide scope)"
-                        .to_string(),
-                )
+                Some(Kind::NoMachine)
             } else {
-                domain
-                    .check_machine(machine)
-                    .err()
-                    .map(|e| format!("the machine name is not a DNS label: {e}"))
+                domain.check_machine(machine).err().map(Kind::MachineName)
             };
             for host in &scope.hosts {
                 let host: &str = host;
                 if host == domain.as_str() {
-                    problems.add(
-                        key,
-                        Some(host),
-                        "the host is the clan domain itself, which cannot be a CNAME \
-                         (hint: export a name below it, such as www.<domain>)",
-                    );
+                    problems.add(key, Some(host), Kind::HostIsDomain);
                     continue;
                 }
                 let Some(relative) = domain.relative(host) else {
@@ -238,7 +194,7 @@ impl<'e> Zone<'e> {
                 };
                 if let Some(error) = &machine_error {
                     // Once per scope is enough to say what to fix.
-                    problems.add(key, Some(host), error);
+                    problems.add(key, Some(host), error.clone());
                     break;
                 }
                 if relative == machine {
@@ -269,14 +225,11 @@ impl<'e> Zone<'e> {
                         problems.add(
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
-                            format_args!(
-                                "the host is claimed by machine {} (scope {}) and machine \
-                                 {} (scope {}) (hint: export it from one machine only)",
-                                Quoted(machine_of(first)),
-                                Quoted(&scopes[first.scope as usize].key),
-                                Quoted(machine_of(entry)),
-                                Quoted(&scopes[entry.scope as usize].key)
-                            ),
+                            Kind::ClaimedTwice {
+                                machine: machine_of(entry).to_owned(),
+                                other_machine: machine_of(first).to_owned(),
+                                other_scope: scopes[first.scope as usize].key.to_string(),
+                            },
                         );
                     }
                 }
@@ -301,15 +254,13 @@ impl<'e> Zone<'e> {
                 problems.add(
                     &scopes[entry.scope as usize].key,
                     Some(entry.host),
-                    format_args!(
-                        "the host is the name of machine {:?} and would shadow it \
-                         (hint: rename the endpoint)",
-                        domain.relative(entry.host).unwrap_or_default()
-                    ),
+                    Kind::ShadowsMachine {
+                        machine: domain.relative(entry.host).unwrap_or_default().to_owned(),
+                    },
                 );
             }
         }
-        problems.into_result()?;
+        into_result(problems)?;
         skipped.sort_unstable();
         Ok(Zone {
             domain: domain.clone(),
@@ -467,6 +418,40 @@ mod tests {
             let err = compile_err(list);
             assert!(err.contains(needle), "{list:?}: {err}");
             assert!(err.contains(list[0].0), "{list:?}: {err}");
+        }
+    }
+
+    /// Every refusal is typed: its code names the rule, its scope and host
+    /// where it was found.
+    #[test]
+    fn problems_carry_stable_codes() {
+        for (list, code) in [
+            (&[("web:::", &["web.clan"][..])][..], "no-machine"),
+            (&[("a:b:c", &["web.clan"][..])][..], "scope-key"),
+            (&[("a:b:c:Al_pha", &["web.clan"][..])][..], "machine-name"),
+            (&[("a:b:c:alpha", &["clan"][..])][..], "host-is-domain"),
+            (&[("a:b:c:alpha", &["bad\"name.clan"][..])][..], "host-name"),
+            (
+                &[("a:b:c:alpha", &["beta.clan"][..]), ("d:e:f:beta", &[][..])][..],
+                "shadows-machine",
+            ),
+            (
+                &[
+                    ("a:b:c:alpha", &["w.clan"][..]),
+                    ("d:e:f:beta", &["w.clan"][..]),
+                ][..],
+                "claimed-twice",
+            ),
+        ] {
+            let exports = Exports::canonicalize(scopes(list));
+            let domain = Domain::parse("clan").unwrap();
+            let error = exports.and_then(|e| Zone::compile(&e, &domain).map(|_| ()));
+            let Err(Error::Exports(problems)) = error else {
+                panic!("{list:?}: not a typed problem: {error:?}");
+            };
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].kind.code(), code);
+            assert!(problems[0].to_string().ends_with(&format!("[{code}]")));
         }
     }
 

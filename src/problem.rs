@@ -1,0 +1,166 @@
+//! What `zone` refuses in the exports, typed: the scope key, the host, and a
+//! kind with a stable code. Error text (and, as they come, `--json` output and
+//! `dm-dns explain`) is rendered from here only. The codes are listed in
+//! docs/architecture.md, "Problem codes".
+
+use std::fmt;
+
+use crate::name::{NameError, Quoted};
+
+/// One problem with one scope (and host, where there is one).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub scope: String,
+    pub host: Option<String>,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// `host-name`: not an LDH host name (characters, lengths, wildcards).
+    HostName(NameError),
+    /// `scope-key`: the key is not `service:instance:role:machine`.
+    ScopeKey,
+    /// `no-machine`: a service-wide scope exports a host inside the domain.
+    NoMachine,
+    /// `machine-name`: the machine field is no DNS label, or
+    /// `<machine>.<domain>` is longer than a name may be.
+    MachineName(NameError),
+    /// `host-is-domain`: the host is the clan domain itself.
+    HostIsDomain,
+    /// `claimed-twice`: two machines export the same host.
+    ClaimedTwice {
+        machine: String,
+        other_machine: String,
+        other_scope: String,
+    },
+    /// `shadows-machine`: the host is another machine's own name.
+    ShadowsMachine { machine: String },
+}
+
+impl Kind {
+    /// A stable identifier: scripts and docs may rely on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Kind::HostName(_) => "host-name",
+            Kind::ScopeKey => "scope-key",
+            Kind::NoMachine => "no-machine",
+            Kind::MachineName(_) => "machine-name",
+            Kind::HostIsDomain => "host-is-domain",
+            Kind::ClaimedTwice { .. } => "claimed-twice",
+            Kind::ShadowsMachine { .. } => "shadows-machine",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::HostName(e) => write!(f, "{e}"),
+            Kind::ScopeKey => f.write_str(
+                "a scope key needs exactly four ':'-separated fields (hint: keys look like \
+                 service:instance:role:machine, with empty fields meaning all, e.g. web:::)",
+            ),
+            Kind::NoMachine => f.write_str(
+                "the scope names no machine, so the host has no target (hint: export \
+                 endpoints from a machine's perInstance, not from a service-wide scope)",
+            ),
+            Kind::MachineName(e) => write!(f, "the machine name cannot be used in DNS: {e}"),
+            Kind::HostIsDomain => f.write_str(
+                "the host is the clan domain itself, which cannot be a CNAME (hint: export \
+                 a name below it, such as www.<domain>)",
+            ),
+            Kind::ClaimedTwice {
+                machine,
+                other_machine,
+                other_scope,
+            } => write!(
+                f,
+                "the host is claimed by machine {} (scope {}) and machine {} (this scope) \
+                 (hint: export it from one machine only)",
+                Quoted(other_machine),
+                Quoted(other_scope),
+                Quoted(machine),
+            ),
+            Kind::ShadowsMachine { machine } => write!(
+                f,
+                "the host is the name of machine {} and would shadow it (hint: rename the \
+                 endpoint)",
+                Quoted(machine)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scope {}", Quoted(&self.scope))?;
+        if let Some(host) = &self.host {
+            write!(f, ", host {}", Quoted(host))?;
+        }
+        write!(f, ": {} [{}]", self.kind, self.kind.code())
+    }
+}
+
+/// Every problem of one run, sorted and deduplicated, so the report depends
+/// on neither input order nor repetition. Shown up to a limit; all are kept.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// At most this many are printed; the rest are counted.
+    pub const SHOWN: usize = 20;
+
+    pub fn add(&mut self, scope: &str, host: Option<&str>, kind: Kind) {
+        self.0.push(Problem {
+            scope: scope.to_owned(),
+            host: host.map(str::to_owned),
+            kind,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_sorted(mut self) -> Vec<Problem> {
+        self.0.sort_unstable();
+        self.0.dedup();
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_scope_host_message_and_code() {
+        let problem = Problem {
+            scope: "b:x:server:beta".into(),
+            host: Some("music.clan".into()),
+            kind: Kind::ClaimedTwice {
+                machine: "beta".into(),
+                other_machine: "alpha".into(),
+                other_scope: "a:x:server:alpha".into(),
+            },
+        };
+        assert_eq!(
+            problem.to_string(),
+            "scope \"b:x:server:beta\", host \"music.clan\": the host is claimed by machine \
+             \"alpha\" (scope \"a:x:server:alpha\") and machine \"beta\" (this scope) \
+             (hint: export it from one machine only) [claimed-twice]"
+        );
+    }
+
+    #[test]
+    fn sorted_and_deduplicated() {
+        let mut problems = Problems::default();
+        problems.add("b", None, Kind::ScopeKey);
+        problems.add("a", Some("x"), Kind::HostIsDomain);
+        problems.add("b", None, Kind::ScopeKey);
+        let sorted = problems.into_sorted();
+        assert_eq!(sorted.len(), 2);
+        assert_eq!(sorted[0].scope, "a");
+    }
+}
