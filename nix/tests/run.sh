@@ -75,6 +75,23 @@ nix-instantiate --eval --strict --json nix/tests/unit.nix --arg files '[ ./nix/t
   | jq -e 'map(.failure != null) == [true, true, false]' >/dev/null || fail "unit.nix misses failures"
 pass "unit.nix reports a wrong value and a missing error"
 unit "clan service and NixOS module through the real clan-core and NixOS modules" ./nix/tests/clan-tests.nix
+# The shell the modules render (vars generators, unit scripts), as a machine
+# gets it.
+mkdir -p "$work/rendered"
+nix-instantiate --eval --strict --json -E "
+  let alpha = (import ./nix/tests/clan { vendor = $vendor; }).nodes.alpha; in {
+    generator-zone = alpha.clan.core.vars.generators.dm-dns.script;
+    generator-signing-key = alpha.clan.core.vars.generators.dm-dns-signing-key.script;
+    unit-prepare = alpha.systemd.services.dm-dns-prepare.script;
+    unit-install = alpha.systemd.services.dm-dns-install.script;
+  }" >"$work/rendered.json" || fail "rendering the module's scripts"
+for name in $(jq -r 'keys[]' "$work/rendered.json"); do
+  jq -r --arg n "$name" '.[$n]' "$work/rendered.json" >"$work/rendered/$name.sh"
+done
+# $out is set by clan's vars runner (SC2154: referenced but not assigned).
+shellcheck -s bash -e SC2154 "$work"/rendered/generator-*.sh || fail "shellcheck of the generators"
+shellcheck -s bash "$work"/rendered/unit-*.sh || fail "shellcheck of the unit scripts"
+pass "shellcheck: the generators' and units' scripts as rendered"
 nix/tests/node.sh "$vendor" "$work/package"
 
 # dm-send-dns with a stand-in for data-mesher's CLI (not installable here).
