@@ -4,6 +4,7 @@
 //! its own module and the CLI (`src/cli/`) only wires them together
 //! (docs/architecture.md).
 
+pub mod addresses;
 pub mod artifacts;
 pub mod diff;
 pub mod error;

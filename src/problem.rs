@@ -36,6 +36,12 @@ pub enum Kind {
     },
     /// `shadows-machine`: the host is another machine's own name.
     ShadowsMachine { machine: String },
+    /// `networks-disagree`: two networks of the same rank give one machine
+    /// different addresses.
+    NetworksDisagree {
+        machine: String,
+        other_scope: String,
+    },
 }
 
 impl Kind {
@@ -49,6 +55,7 @@ impl Kind {
             Kind::HostIsDomain => "host-is-domain",
             Kind::ClaimedTwice { .. } => "claimed-twice",
             Kind::ShadowsMachine { .. } => "shadows-machine",
+            Kind::NetworksDisagree { .. } => "networks-disagree",
         }
     }
 }
@@ -81,6 +88,17 @@ impl fmt::Display for Kind {
                 Quoted(other_machine),
                 Quoted(other_scope),
                 Quoted(machine),
+            ),
+            Kind::NetworksDisagree {
+                machine,
+                other_scope,
+            } => write!(
+                f,
+                "machine {} gets other addresses here than from scope {}, a network of the \
+                 same priority (hint: give the networks different networking.priority, or \
+                 choose with the service's `networks` setting)",
+                Quoted(machine),
+                Quoted(other_scope)
             ),
             Kind::ShadowsMachine { machine } => write!(
                 f,

@@ -9,28 +9,42 @@
 use std::borrow::Cow;
 
 use crate::error::Error;
-use crate::exports::ScopeHosts;
+use crate::exports::{Peer, ScopeHosts};
 use crate::name::{self, Domain};
 use crate::problem::{Kind, Problems};
 
-/// One scope key with its normalised hosts, sorted and deduplicated.
+/// One scope key with its normalised hosts and its peer addresses, each
+/// sorted and deduplicated, and its network priority.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope<'a> {
     pub key: Cow<'a, str>,
     pub hosts: Vec<Cow<'a, str>>,
+    pub peers: Vec<Peer<'a>>,
+    pub priority: Option<i64>,
     /// Where the machine field starts in `key`, if the key has four fields.
     machine_at: Option<usize>,
 }
 
 impl<'a> Scope<'a> {
-    fn new(key: Cow<'a, str>, hosts: Vec<Cow<'a, str>>) -> Scope<'a> {
-        let colons: Vec<usize> = key.match_indices(':').map(|(i, _)| i).collect();
+    fn new(raw: ScopeHosts<'a>) -> Scope<'a> {
+        let colons: Vec<usize> = raw.key.match_indices(':').map(|(i, _)| i).collect();
         let machine_at = (colons.len() == 3).then(|| colons[2] + 1);
         Scope {
-            key,
-            hosts,
+            key: raw.key,
+            hosts: raw.hosts,
+            peers: raw.peers,
+            priority: raw.priority,
             machine_at,
         }
+    }
+
+    /// `service:instance` of a four-field key: the network a peer scope
+    /// belongs to, and the key of its instance scope without `::`.
+    pub fn network(&self) -> Option<&str> {
+        self.machine_at.map(|at| {
+            let role_at = self.key[..at - 1].rfind(':').unwrap_or(0);
+            &self.key[..role_at]
+        })
     }
 
     /// The fourth field of `service:instance:role:machine`, if the key has four.
@@ -59,19 +73,20 @@ impl<'a> Exports<'a> {
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut problems = Problems::default();
         let mut scopes: Vec<Scope<'a>> = Vec::with_capacity(raw.len());
-        for ScopeHosts { key, mut hosts } in raw {
+        for mut scope in raw {
+            let key = &scope.key;
             // In place: most names are already canonical and stay borrowed.
-            for host in &mut hosts {
+            for host in &mut scope.hosts {
                 let normalized = match host {
                     Cow::Borrowed(s) => name::normalize_host(s),
                     Cow::Owned(s) => name::normalize_host(s).map(|n| Cow::Owned(n.into_owned())),
                 };
                 match normalized {
                     Ok(n) => *host = n,
-                    Err(e) => problems.add(&key, Some(host), Kind::HostName(e)),
+                    Err(e) => problems.add(key, Some(host), Kind::HostName(e)),
                 }
             }
-            scopes.push(Scope::new(key, hosts));
+            scopes.push(Scope::new(scope));
         }
         into_result(problems)?;
         scopes.sort_by(|a, b| a.key.cmp(&b.key));
@@ -79,13 +94,19 @@ impl<'a> Exports<'a> {
         let mut merged: Vec<Scope<'a>> = Vec::with_capacity(scopes.len());
         for scope in scopes {
             match merged.last_mut() {
-                Some(last) if last.key == scope.key => last.hosts.extend(scope.hosts),
+                Some(last) if last.key == scope.key => {
+                    last.hosts.extend(scope.hosts);
+                    last.peers.extend(scope.peers);
+                    last.priority = last.priority.max(scope.priority);
+                }
                 _ => merged.push(scope),
             }
         }
         for scope in &mut merged {
             scope.hosts.sort_unstable();
             scope.hosts.dedup();
+            scope.peers.sort_unstable();
+            scope.peers.dedup();
         }
         Ok(Exports { scopes: merged })
     }
@@ -339,6 +360,7 @@ mod tests {
             .map(|(key, hosts)| ScopeHosts {
                 key: Cow::Borrowed(key),
                 hosts: hosts.iter().map(|h| Cow::Borrowed(*h)).collect(),
+                ..ScopeHosts::default()
             })
             .collect()
     }
@@ -474,6 +496,7 @@ mod tests {
         let raw = vec![ScopeHosts {
             key: Cow::Borrowed(key.as_str()),
             hosts: vec![Cow::Borrowed(host.as_str())],
+            ..ScopeHosts::default()
         }];
         let exports = Exports::canonicalize(raw).unwrap();
         let err = Zone::compile(&exports, &domain).unwrap_err().to_string();

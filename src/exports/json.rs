@@ -1,5 +1,6 @@
-//! Streaming JSON reader for exports: only `endpoints.hosts` (raw exports) or
-//! `hosts` (projected exports) is read; every other value is skipped unparsed.
+//! Streaming JSON reader for exports: only `endpoints.hosts`, `peer.hosts` and
+//! `networking.priority` (raw exports) or `hosts`, `peers` and `priority`
+//! (projected exports) are read; every other value is skipped unparsed.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,7 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::ScopeHosts;
+use super::{Peer, ScopeHosts};
 use crate::error::Error;
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, Error> {
@@ -39,20 +40,78 @@ impl<'de> Visitor<'de> for ExportsVisitor {
             let value: Option<ScopeValue<'de>> = map.next_value().map_err(|e| {
                 de::Error::custom(format!("scope {}: {e}", crate::name::Quoted(&key)))
             })?;
-            let hosts = value.map(ScopeValue::into_hosts).unwrap_or_default();
-            scopes.push(ScopeHosts { key, hosts });
+            let scope = match value {
+                Some(value) => value.into_scope(key),
+                None => ScopeHosts {
+                    key,
+                    ..ScopeHosts::default()
+                },
+            };
+            scopes.push(scope);
         }
         Ok(scopes)
     }
 }
 
-/// A scope's value: raw exports carry `endpoints.hosts`, projected ones `hosts`.
+/// A scope's value: raw exports carry `endpoints.hosts`, `peer.hosts` and
+/// `networking.priority`; projected ones `hosts`, `peers` and `priority`.
 #[derive(Deserialize)]
 struct ScopeValue<'a> {
     #[serde(borrow, default)]
     hosts: Option<Hosts<'a>>,
     #[serde(borrow, default)]
     endpoints: Option<Endpoints<'a>>,
+    #[serde(borrow, default)]
+    peers: Option<Vec<ProjectedPeer<'a>>>,
+    #[serde(borrow, default)]
+    peer: Option<RawPeer<'a>>,
+    #[serde(default)]
+    priority: Option<i64>,
+    #[serde(default)]
+    networking: Option<Networking>,
+}
+
+#[derive(Deserialize)]
+struct RawPeer<'a> {
+    #[serde(borrow, default)]
+    hosts: Option<Vec<RawPeerHost<'a>>>,
+}
+
+/// clan-core's `peer.hosts` entry: `{ plain = ...; }` or `{ var = { ... }; }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawPeerHost<'a> {
+    #[serde(borrow)]
+    Plain(Cow<'a, str>),
+    Var(VarRef<'a>),
+}
+
+#[derive(Deserialize)]
+struct VarRef<'a> {
+    #[serde(borrow)]
+    machine: Cow<'a, str>,
+    #[serde(borrow)]
+    generator: Cow<'a, str>,
+    #[serde(borrow)]
+    file: Cow<'a, str>,
+}
+
+/// The projection's `peers` entry: the value, or `{ "missing": why }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProjectedPeer<'a> {
+    #[serde(borrow)]
+    Value(Cow<'a, str>),
+    Missing {
+        #[serde(borrow)]
+        missing: Cow<'a, str>,
+    },
+}
+
+#[derive(Deserialize)]
+struct Networking {
+    #[serde(default)]
+    priority: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -66,18 +125,65 @@ struct Endpoints<'a> {
 struct Hosts<'a>(#[serde(borrow)] Vec<Cow<'a, str>>);
 
 impl<'a> ScopeValue<'a> {
-    fn into_hosts(self) -> Vec<Cow<'a, str>> {
+    fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
         let mut hosts = self.hosts.map(|h| h.0).unwrap_or_default();
         if let Some(Hosts(more)) = self.endpoints.and_then(|e| e.hosts) {
             hosts.extend(more);
         }
-        hosts
+        let projected = self.peers.into_iter().flatten().map(|p| match p {
+            ProjectedPeer::Value(v) => Peer::Value(v),
+            ProjectedPeer::Missing { missing } => Peer::Unavailable(missing),
+        });
+        let raw = self
+            .peer
+            .and_then(|p| p.hosts)
+            .into_iter()
+            .flatten()
+            .map(|h| match h {
+                RawPeerHost::Plain(v) => Peer::Value(v),
+                RawPeerHost::Var(v) => Peer::Unavailable(Cow::Owned(format!(
+                    "var {}/{}/{} (read by the Nix projection, not from raw exports)",
+                    v.machine, v.generator, v.file
+                ))),
+            });
+        ScopeHosts {
+            key,
+            hosts,
+            peers: projected.chain(raw).collect(),
+            priority: self.priority.or(self.networking.and_then(|n| n.priority)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_peers_and_priorities_raw_and_projected() {
+        let raw = r#"{
+            "ygg:net::": {"networking": {"priority": 2000, "module": "clan_lib.network.direct"}},
+            "ygg:net:default:alpha": {"peer": {"hosts": [{"plain": "200::1"},
+                {"var": {"machine": "alpha", "generator": "ygg", "file": "address", "flake": "/x"}}],
+                "port": 22}},
+            "myc:net:peer:beta": {"peers": ["4ab::2", {"missing": "var beta/myc/ip is not generated"}]},
+            "myc:net::": {"priority": 800}
+        }"#;
+        let scopes = parse(raw.as_bytes()).unwrap();
+        assert_eq!(scopes[0].priority, Some(2000));
+        assert_eq!(scopes[1].peers[0], Peer::Value("200::1".into()));
+        assert!(
+            matches!(&scopes[1].peers[1], Peer::Unavailable(why) if why.contains("alpha/ygg/address"))
+        );
+        assert_eq!(
+            scopes[2].peers,
+            vec![
+                Peer::Value("4ab::2".into()),
+                Peer::Unavailable("var beta/myc/ip is not generated".into())
+            ]
+        );
+        assert_eq!(scopes[3].priority, Some(800));
+    }
 
     fn hosts_of(json: &str) -> Vec<(String, Vec<String>)> {
         parse(json.as_bytes())

@@ -1,7 +1,9 @@
 //! Reading the clan's exports: JSON (raw or projected) or a plain-data `.nix` file.
 //!
 //! Whatever the source, the result is the same small model: scope keys with the
-//! host strings they export. Nothing here judges the names; `zone` does.
+//! host strings they export, the peer addresses network services export for
+//! their machines, and a network instance's priority. Nothing here judges the
+//! values; `zone` and `addresses` do.
 
 mod json;
 mod nix_data;
@@ -13,11 +15,26 @@ use camino::Utf8Path;
 
 use crate::error::Error;
 
-/// One export scope (`service:instance:role:machine`) and its `endpoints.hosts`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One export scope (`service:instance:role:machine`): its `endpoints.hosts`,
+/// its `peer.hosts` and, for a network instance (`service:instance::`), its
+/// `networking.priority`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScopeHosts<'a> {
     pub key: Cow<'a, str>,
     pub hosts: Vec<Cow<'a, str>>,
+    pub peers: Vec<Peer<'a>>,
+    pub priority: Option<i64>,
+}
+
+/// One `peer.hosts` entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer<'a> {
+    /// A plain value: an address, or a name (which `zone` skips).
+    Value(Cow<'a, str>),
+    /// A value that is not available: a var reference in raw exports (only
+    /// the Nix projection reads vars), or a var not generated yet. The text
+    /// says which.
+    Unavailable(Cow<'a, str>),
 }
 
 /// Reads the exports source into JSON bytes: a `.nix` data file is converted,
