@@ -54,15 +54,22 @@ pub fn write(dir: &Utf8Path, zone: &Zone<'_>, exports: &Exports<'_>) -> Result<S
 type Hashed = (StagedFile, [u8; 32]);
 
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
+    let addresses = render::zone_addresses(zone);
     let conf = out.stage(CONF, |w| {
         let mut w = HashingWriter::new(w);
-        render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone))?;
+        render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone), &addresses)?;
         Ok(w.finish().1)
     })?;
     let serial = render::content_serial(&conf.1);
     let db = out.stage(DB, |w| {
         let mut w = HashingWriter::new(w);
-        render::write_db(&mut w, &zone.domain, serial, render::zone_cnames(zone), &[])?;
+        render::write_db(
+            &mut w,
+            &zone.domain,
+            serial,
+            render::zone_cnames(zone),
+            &addresses,
+        )?;
         Ok(w.finish().1)
     })?;
     Ok((conf, db, serial))

@@ -32,7 +32,8 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
 
 pub fn canonical_text(zone: &ZoneData) -> String {
     let mut out = Vec::new();
-    render::write_conf(&mut out, &zone.domain, zone.cnames()).expect("writing to memory");
+    render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses())
+        .expect("writing to memory");
     String::from_utf8(out).expect("zone text is ASCII")
 }
 
@@ -53,7 +54,28 @@ pub struct ZoneDiff {
     pub added: Vec<Change>,
     pub removed: Vec<Change>,
     pub retargeted: Vec<Change>,
+    /// Address records (`<name> A|AAAA <address>`) only in the new zone.
+    pub addresses_added: Vec<String>,
+    /// Address records only in the old zone.
+    pub addresses_removed: Vec<String>,
     pub unified: String,
+}
+
+/// `<name> A|AAAA <address>` of each record in `zone` and not in `other`.
+fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<String> {
+    zone.addresses()
+        .iter()
+        .filter(|record| {
+            other
+                .addresses()
+                .binary_search_by(|r| render::address_order(r, record))
+                .is_err()
+        })
+        .map(|(name, address)| {
+            let family = if address.is_ipv4() { "A" } else { "AAAA" };
+            format!("{name} {family} {address}")
+        })
+        .collect()
 }
 
 pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
@@ -65,6 +87,8 @@ pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
         added: Vec::new(),
         removed: Vec::new(),
         retargeted: Vec::new(),
+        addresses_added: addresses_missing_from(new, old),
+        addresses_removed: addresses_missing_from(old, new),
         unified: String::new(),
     };
     for c in new.cnames() {
@@ -120,6 +144,14 @@ impl ZoneDiff {
             self.removed.len(),
             self.retargeted.len()
         );
+        if !(self.addresses_added.is_empty() && self.addresses_removed.is_empty()) {
+            let _ = writeln!(
+                out,
+                "{} address records added, {} removed",
+                self.addresses_added.len(),
+                self.addresses_removed.len()
+            );
+        }
         let none = String::new();
         for c in &self.added {
             let _ = writeln!(
@@ -145,6 +177,12 @@ impl ZoneDiff {
                 c.old.as_ref().unwrap_or(&none),
                 c.new.as_ref().unwrap_or(&none)
             );
+        }
+        for record in &self.addresses_added {
+            let _ = writeln!(out, "  added       {record}");
+        }
+        for record in &self.addresses_removed {
+            let _ = writeln!(out, "  removed     {record}");
         }
         out.push('\n');
         out.push_str(&self.unified);
@@ -180,5 +218,25 @@ mod tests {
         );
         assert!(d.to_text().starts_with("1 added, 1 removed, 1 retargeted"));
         assert!(compare(&old, &old, "x", "y").same);
+    }
+
+    #[test]
+    fn compares_address_records() {
+        let old = zone("local-data: \"alpha.clan. A 10.0.0.1\"\n");
+        let new = zone(
+            "local-data: \"alpha.clan. A 10.0.0.2\"\nlocal-data: \"alpha.clan. AAAA 200::1\"\n",
+        );
+        let d = compare(&old, &new, "old", "new");
+        assert!(!d.same);
+        assert_eq!(
+            d.addresses_added,
+            ["alpha.clan A 10.0.0.2", "alpha.clan AAAA 200::1"]
+        );
+        assert_eq!(d.addresses_removed, ["alpha.clan A 10.0.0.1"]);
+        assert!(
+            d.to_text().contains("2 address records added, 1 removed"),
+            "{}",
+            d.to_text()
+        );
     }
 }

@@ -194,24 +194,42 @@ fn write_bootstrap(config: &Config) -> Result<(), Error> {
 }
 
 /// Renders the auth-zone and reads it back: the file unbound gets must say
-/// exactly what was verified.
+/// exactly what was verified. The node's own address records (`--hosts`)
+/// replace the zone's for the names they give: the node knows best how it
+/// reaches itself and its neighbours.
 pub fn render_checked(
     zone: &ZoneData,
     serial: u32,
-    addresses: &[(String, IpAddr)],
+    own: &[(String, IpAddr)],
 ) -> Result<String, String> {
-    if let Some((name, _)) = addresses.iter().find(|(n, _)| zone.target(n).is_some()) {
+    if let Some((name, _)) = own.iter().find(|(n, _)| zone.target(n).is_some()) {
         return Err(format!(
             "{name} is both an endpoint CNAME in the zone and an address of this node \
              (hint: remove it from networking.hosts or from the endpoint exports)"
         ));
     }
+    let mut merged: Vec<(String, IpAddr)> = zone
+        .addresses()
+        .iter()
+        .filter(|(name, _)| !own.iter().any(|(n, _)| n == name))
+        .chain(own)
+        .cloned()
+        .collect();
+    merged.sort_unstable_by(render::address_order);
+    merged.dedup();
+    let expected = zone.clone().with_addresses(merged);
     let mut out = Vec::new();
-    render::write_db(&mut out, &zone.domain, serial, zone.cnames(), addresses)
-        .expect("writing to memory");
+    render::write_db(
+        &mut out,
+        &expected.domain,
+        serial,
+        expected.cnames(),
+        expected.addresses(),
+    )
+    .expect("writing to memory");
     let text = String::from_utf8(out).expect("zone text is ASCII");
     let reread = zonefile::parse_db(&text).map_err(|e| format!("rendered zone is invalid: {e}"))?;
-    if reread != *zone {
+    if reread != expected {
         return Err("rendered zone does not read back as the verified zone".into());
     }
     Ok(text)

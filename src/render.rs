@@ -7,11 +7,12 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
+use crate::exports::Peer;
 use crate::name::Domain;
 use crate::zone::{Exports, Zone};
 
-/// Version of the `manifest.json` layout.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// Version of the `manifest.json` layout (2: address records).
+pub const MANIFEST_FORMAT: u32 = 2;
 /// TTL of every record we publish: short, so a retargeted endpoint moves fast.
 pub const TTL: u32 = 300;
 /// SOA timers (refresh, retry, expire, minimum); only secondaries read them.
@@ -87,11 +88,39 @@ pub fn zone_cnames<'z>(zone: &'z Zone<'_>) -> impl Iterator<Item = Cname<'z>> + 
     })
 }
 
-/// `zone.conf`: unbound `local-data`, a drop-in for the reference service's file.
+/// Address records as every rendering takes them: full name (no trailing
+/// dot) and address, in `address_order`.
+pub type AddressList = [(String, IpAddr)];
+
+/// The one order of address records in every file: by name, A before AAAA,
+/// then by address.
+pub fn address_order(a: &(String, IpAddr), b: &(String, IpAddr)) -> std::cmp::Ordering {
+    (&a.0, a.1.is_ipv6(), a.1).cmp(&(&b.0, b.1.is_ipv6(), b.1))
+}
+
+/// The zone's machine address records as renderings take them.
+pub fn zone_addresses(zone: &Zone<'_>) -> Vec<(String, IpAddr)> {
+    let mut list: Vec<(String, IpAddr)> = zone
+        .addresses
+        .records
+        .iter()
+        .map(|r| (zone.domain.machine_name(r.machine), r.address))
+        .collect();
+    list.sort_unstable_by(address_order);
+    list
+}
+
+fn family(address: &IpAddr) -> &'static str {
+    if address.is_ipv4() { "A" } else { "AAAA" }
+}
+
+/// `zone.conf`: unbound `local-data`, a drop-in for the reference service's
+/// file: the CNAMEs, then the machines' address records.
 pub fn write_conf<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
+    addresses: &AddressList,
 ) -> io::Result<()> {
     writeln!(out, "local-zone: \"{domain}.\" transparent")?;
     // Plain write_all, no formatting machinery: this loop runs once per record.
@@ -103,18 +132,21 @@ pub fn write_conf<'a>(
         out.write_all(c.machine.as_bytes())?;
         out.write_all(suffix.as_bytes())?;
     }
+    for (name, address) in addresses {
+        writeln!(out, "local-data: \"{name}. {} {address}\"", family(address))?;
+    }
     Ok(())
 }
 
 /// `zone.db`: an RFC 1035 master file with absolute names, so it reads the
-/// same whatever `$ORIGIN` a server assumes. `addresses` are the node's own
-/// A/AAAA records (empty for the build output).
+/// same whatever `$ORIGIN` a server assumes. `addresses` are the machines'
+/// A/AAAA records (on a node, merged with its own).
 pub fn write_db<'a>(
     out: &mut impl Write,
     domain: &Domain,
     serial: u32,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &[(String, IpAddr)],
+    addresses: &AddressList,
 ) -> io::Result<()> {
     writeln!(out, "$ORIGIN {domain}.")?;
     writeln!(out, "$TTL {TTL}")?;
@@ -123,9 +155,8 @@ pub fn write_db<'a>(
         "{domain}. IN SOA localhost. nobody.invalid. {serial} {SOA_TIMERS}"
     )?;
     writeln!(out, "{domain}. IN NS localhost.")?;
-    for (name, addr) in addresses {
-        let kind = if addr.is_ipv4() { "A" } else { "AAAA" };
-        writeln!(out, "{name}. IN {kind} {addr}")?;
+    for (name, address) in addresses {
+        writeln!(out, "{name}. IN {} {address}", family(address))?;
     }
     let suffix = format!(".{domain}.\n");
     for c in cnames {
@@ -153,7 +184,29 @@ pub fn write_canonical_input(out: &mut impl Write, exports: &Exports<'_>) -> io:
             }
             json_str(out, host)?;
         }
-        out.write_all(b"]}")?;
+        out.write_all(b"]")?;
+        // Only where present, so an input without networks hashes as before.
+        if !scope.peers.is_empty() {
+            out.write_all(b",\"peers\":[")?;
+            for (j, peer) in scope.peers.iter().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                match peer {
+                    Peer::Value(v) => json_str(out, v)?,
+                    Peer::Unavailable(why) => {
+                        out.write_all(b"{\"missing\":")?;
+                        json_str(out, why)?;
+                        out.write_all(b"}")?;
+                    }
+                }
+            }
+            out.write_all(b"]")?;
+        }
+        if let Some(priority) = scope.priority {
+            write!(out, ",\"priority\":{priority}")?;
+        }
+        out.write_all(b"}")?;
     }
     out.write_all(b"}")
 }
@@ -200,11 +253,14 @@ pub fn write_manifest_start(
     writeln!(out, "  \"domain\": \"{}\",", zone.domain)?;
     writeln!(
         out,
-        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}}},",
+        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}, \
+         \"addresses\": {}, \"skipped_addresses\": {}}},",
         exports.scopes.len(),
         exports.host_count(),
         zone.record_count(),
-        zone.skipped.len()
+        zone.skipped.len(),
+        zone.addresses.records.len(),
+        zone.addresses.skipped.len()
     )?;
     out.write_all(b"  \"records\": ")?;
     write_json_lines(out, zone.records(), |out, r| {
@@ -227,6 +283,33 @@ pub fn write_manifest_start(
         json_str(out, k.host)?;
         out.write_all(b", \"scope\": ")?;
         json_str(out, k.scope)?;
+        write!(out, ", \"reason\": \"{}\"}}", k.reason.as_str())
+    })?;
+    out.write_all(b",\n  \"addresses\": ")?;
+    write_json_lines(out, zone.addresses.records.iter(), |out, r| {
+        out.write_all(b"{\"machine\": ")?;
+        json_str(out, r.machine)?;
+        write!(
+            out,
+            ", \"family\": \"{}\", \"address\": \"{}\", \"scope\": ",
+            r.family(),
+            r.address
+        )?;
+        json_str(out, r.scope)?;
+        out.write_all(b", \"network\": ")?;
+        json_str(out, r.network)?;
+        out.write_all(b"}")
+    })?;
+    out.write_all(b",\n  \"skipped_addresses\": ")?;
+    write_json_lines(out, zone.addresses.skipped.iter(), |out, k| {
+        out.write_all(b"{\"machine\": ")?;
+        json_str(out, k.machine)?;
+        out.write_all(b", \"value\": ")?;
+        json_str(out, k.value)?;
+        out.write_all(b", \"scope\": ")?;
+        json_str(out, k.scope)?;
+        out.write_all(b", \"network\": ")?;
+        json_str(out, k.network)?;
         write!(out, ", \"reason\": \"{}\"}}", k.reason.as_str())
     })?;
     out.write_all(b",\n")

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+use crate::addresses::{self, Addresses, NetworkChoice};
 use crate::error::Error;
 use crate::exports::{Peer, ScopeHosts};
 use crate::name::{self, Domain};
@@ -150,7 +151,8 @@ struct Entry<'e> {
     scope: u32,
 }
 
-/// The compiled zone: CNAMEs sorted by host, and what was left out and why.
+/// The compiled zone: CNAMEs sorted by host, the machines' address records,
+/// and what was left out and why.
 #[derive(Debug)]
 pub struct Zone<'e> {
     pub domain: Domain,
@@ -159,6 +161,7 @@ pub struct Zone<'e> {
     /// Index in `entries` where each record's run begins.
     run_starts: Vec<u32>,
     pub skipped: Vec<Skipped<'e>>,
+    pub addresses: Addresses<'e>,
 }
 
 /// `<host>. CNAME <machine>.<domain>.`, with every scope that exported it.
@@ -179,7 +182,16 @@ impl<'e> Record<'_, 'e> {
 }
 
 impl<'e> Zone<'e> {
+    /// The zone with the default choice of address records.
     pub fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Result<Zone<'e>, Error> {
+        Zone::compile_with(exports, domain, &NetworkChoice::default())
+    }
+
+    pub fn compile_with(
+        exports: &'e Exports<'e>,
+        domain: &Domain,
+        networks: &NetworkChoice,
+    ) -> Result<Zone<'e>, Error> {
         let mut problems = Problems::default();
         let scopes = &exports.scopes[..];
         if u32::try_from(scopes.len()).is_err() {
@@ -281,6 +293,7 @@ impl<'e> Zone<'e> {
                 );
             }
         }
+        let addresses = addresses::select(exports, domain, networks, &mut problems);
         into_result(problems)?;
         skipped.sort_unstable();
         Ok(Zone {
@@ -289,6 +302,7 @@ impl<'e> Zone<'e> {
             entries,
             run_starts,
             skipped,
+            addresses,
         })
     }
 

@@ -2,17 +2,21 @@
 //! may carry) and our `zone.db` master files. `diff` and `install` read zones
 //! only through here.
 
-use crate::name::{self, Domain, Quoted};
-use crate::render::Cname;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A zone as read from a file: the domain and its CNAMEs (host -> machine),
-/// sorted by host, each host once.
+use crate::name::{self, Domain, Quoted};
+use crate::render::{self, Cname};
+
+/// A zone as read from a file: the domain, its CNAMEs (host -> machine),
+/// sorted by host, each host once, and its address records in
+/// `render::address_order`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneData {
     pub domain: Domain,
     // A sorted vector rather than a map: zones arrive sorted, and a node
     // reads a large one on every update.
     cnames: Vec<(String, String)>,
+    addresses: Vec<(String, IpAddr)>,
 }
 
 impl ZoneData {
@@ -20,7 +24,20 @@ impl ZoneData {
         ZoneData {
             domain,
             cnames: Vec::new(),
+            addresses: Vec::new(),
         }
+    }
+
+    /// Address records: full name (no trailing dot) and address.
+    pub fn addresses(&self) -> &[(String, IpAddr)] {
+        &self.addresses
+    }
+
+    /// The same zone with other address records (sorted here).
+    pub fn with_addresses(mut self, mut addresses: Vec<(String, IpAddr)>) -> ZoneData {
+        addresses.sort_unstable_by(render::address_order);
+        self.addresses = addresses;
+        self
     }
 
     pub fn cnames(&self) -> impl Iterator<Item = Cname<'_>> {
@@ -84,11 +101,85 @@ impl ZoneData {
         Ok(())
     }
 
+    /// Adds `name A|AAAA text`. `machine_only`: the name must be
+    /// `<machine>.<domain>` (what a signed zone may carry); a node's zone file
+    /// also holds its own records, any name below the domain.
+    fn add_address(
+        &mut self,
+        name: &str,
+        kind: &str,
+        text: &str,
+        machine_only: bool,
+    ) -> Result<(), String> {
+        let bare = name
+            .strip_suffix('.')
+            .ok_or_else(|| format!("name {} must end with '.'", Quoted(name)))?;
+        let checked =
+            name::normalize_host(bare).map_err(|e| format!("name {}: {e}", Quoted(name)))?;
+        if checked != bare {
+            return Err(format!(
+                "name {} is not in canonical lower case",
+                Quoted(name)
+            ));
+        }
+        let relative = self.domain.relative(bare).ok_or_else(|| {
+            format!(
+                "name {} is not below the domain {:?}",
+                Quoted(name),
+                self.domain.as_str()
+            )
+        })?;
+        if machine_only {
+            if relative.contains('.') {
+                return Err(format!(
+                    "address records are only for machine names <machine>.{}, not {}",
+                    self.domain.as_str(),
+                    Quoted(name)
+                ));
+            }
+            self.domain
+                .check_machine(relative)
+                .map_err(|e| format!("name {}: {e}", Quoted(name)))?;
+        }
+        let address = match kind {
+            "A" => text.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
+            _ => text.parse::<Ipv6Addr>().map(IpAddr::V6).ok(),
+        }
+        .filter(|a| a.to_string() == text)
+        .ok_or_else(|| {
+            format!(
+                "{} is not an {kind} address in canonical form",
+                Quoted(text)
+            )
+        })?;
+        self.addresses.push((bare.to_owned(), address));
+        Ok(())
+    }
+
     /// Sorts (cheap for the sorted files we write), refuses a host twice and
     /// a host that is the name of a machine records point to: the same rules
-    /// as `zone`, which also rule out CNAME chains and loops.
+    /// as `zone`, which also rule out CNAME chains and loops. A name has
+    /// either a CNAME or addresses.
     fn finish(mut self) -> Result<ZoneData, String> {
+        self.addresses.sort_unstable_by(render::address_order);
+        if let Some(pair) = self.addresses.windows(2).find(|p| p[0] == p[1]) {
+            return Err(format!(
+                "the address record {} {} appears twice",
+                Quoted(&pair[0].0),
+                pair[0].1
+            ));
+        }
         self.cnames.sort_unstable();
+        if let Some((name, _)) = self
+            .addresses
+            .iter()
+            .find(|(name, _)| self.target(name).is_some())
+        {
+            return Err(format!(
+                "{} has both a CNAME and an address record",
+                Quoted(name)
+            ));
+        }
         if let Some(pair) = self.cnames.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(format!("host {} appears twice", Quoted(&pair[0].0)));
         }
@@ -113,8 +204,9 @@ impl ZoneData {
 
 /// Parses a `zone.conf` body strictly: exactly one leading
 /// `local-zone: "<domain>." transparent` line, then only
-/// `local-data: "<host>. CNAME <machine>.<domain>."` lines, each ending in a
-/// newline. Any other unbound directive is refused.
+/// `local-data: "<host>. CNAME <machine>.<domain>."` and
+/// `local-data: "<machine>.<domain>. A|AAAA <address>"` lines, each ending in
+/// a newline. Any other unbound directive is refused.
 pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
     if !text.ends_with('\n') {
         return Err("the zone does not end with a newline (truncated?)".into());
@@ -148,18 +240,26 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
             .and_then(|rr| {
                 let mut parts = rr.split(' ');
                 match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                    (Some(host), Some("CNAME"), Some(target), None) => Some((host, target)),
+                    (Some(name), Some(kind @ ("CNAME" | "A" | "AAAA")), Some(value), None) => {
+                        Some((name, kind, value))
+                    }
                     _ => None,
                 }
             });
-        let (host, target) = record.ok_or_else(|| {
+        let (host, kind, target) = record.ok_or_else(|| {
             format!(
-                "line {}: only `local-data: \"<host>. CNAME <machine>.<domain>.\"` \
-                 may follow the local-zone line, found {}",
+                "line {}: only `local-data: \"<host>. CNAME <machine>.<domain>.\"` and \
+                 `local-data: \"<machine>.<domain>. A|AAAA <address>\"` may follow the \
+                 local-zone line, found {}",
                 index + 1,
                 Quoted(line)
             )
         })?;
+        if kind != "CNAME" {
+            zone.add_address(host, kind, target, true)
+                .map_err(|e| format!("line {}: {e}", index + 1))?;
+            continue;
+        }
         if !host.ends_with('.') {
             return Err(format!(
                 "line {}: host {} must end with '.'",
@@ -173,9 +273,9 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
     zone.finish()
 }
 
-/// Reads the CNAMEs of an RFC 1035 master file as `zone` and `install` write
-/// them (absolute names, one record per line). SOA, NS, A and AAAA records are
-/// accepted and not compared.
+/// Reads the CNAMEs and address records of an RFC 1035 master file as `zone`
+/// and `install` write them (absolute names, one record per line). SOA and NS
+/// records are accepted and not compared.
 pub fn parse_db(text: &str) -> Result<ZoneData, String> {
     let mut zone: Option<ZoneData> = None;
     for (index, raw) in text.lines().enumerate() {
@@ -210,6 +310,16 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
                     .ok_or_else(|| at("a CNAME without target".into()))?;
                 zone.add(fields[0], target).map_err(at)?;
             }
+            kind @ ("A" | "AAAA") => {
+                let zone = zone
+                    .as_mut()
+                    .ok_or_else(|| at("an address before $ORIGIN or SOA".into()))?;
+                let value = fields
+                    .get(kind_at + 1)
+                    .ok_or_else(|| at("an address record without address".into()))?;
+                zone.add_address(fields[0], kind, value, false)
+                    .map_err(at)?;
+            }
             _ => {}
         }
     }
@@ -238,7 +348,16 @@ mod tests {
             "local-zone: \"clan.\" transparent",
             "local-zone: \"clan.\" static\n",
             "local-zone: \"clan.\" transparent\nforward-zone:\n",
-            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. A 1.2.3.4\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"a.b.clan. A 1.2.3.4\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. A 1.2.3\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. A 200::1\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. AAAA 0200::1\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. AAAA 200:0::1\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.org. A 1.2.3.4\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. A 1.2.3.4\"\n\
+             local-data: \"alpha.clan. A 1.2.3.4\"\n",
+            "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. CNAME alpha.clan.\"\n\
+             local-data: \"music.clan. A 1.2.3.4\"\n",
             "local-zone: \"clan.\" transparent\nlocal-data: \"music.clan. CNAME alpha.org.\"\n",
             "local-zone: \"clan.\" transparent\nlocal-data: \"music.org. CNAME alpha.clan.\"\n",
             "local-zone: \"clan.\" transparent\nlocal-data: \"alpha.clan. CNAME alpha.clan.\"\n",
@@ -305,7 +424,8 @@ mod tests {
         let db = "$ORIGIN clan.\n$TTL 300\nclan. IN SOA localhost. nobody.invalid. 1 2 3 4 5\n\
                   clan. IN NS localhost.\nalpha.clan. IN A 10.0.0.1\n\
                   music.clan. 300 IN CNAME alpha.clan. ; comment\n";
-        assert_eq!(parse_db(db).unwrap(), parse_conf(CONF).unwrap());
+        let with_address = format!("{CONF}local-data: \"alpha.clan. A 10.0.0.1\"\n");
+        assert_eq!(parse_db(db).unwrap(), parse_conf(&with_address).unwrap());
         assert!(parse_db("hello\n").is_err());
     }
 }

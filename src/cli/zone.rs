@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::DomainArg;
 use dm_dns::error::Error;
+use dm_dns::addresses::NetworkChoice;
 use dm_dns::zone::{Exports, Zone};
 use dm_dns::{artifacts, exports};
 
@@ -17,6 +18,12 @@ use dm_dns::{artifacts, exports};
 /// Other hosts, and a host equal to its own machine's name, are skipped and
 /// listed in the manifest. Bad names, conflicting claims and names that would
 /// shadow a machine are errors (exit 2) and nothing is written.
+///
+/// Each machine name <machine>.<domain> also gets A/AAAA records from the
+/// addresses the clan's network services export (peer.hosts): by default
+/// from the internal network with the highest networking.priority
+/// (internet and tor are left out; only IP literals count), or from the
+/// first network of --networks that has one.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     dm-dns zone --exports exports.json --domain clan --out ./zone\n  \
@@ -32,17 +39,31 @@ pub struct ZoneArgs {
     /// Output directory; created if missing, filled atomically.
     #[arg(long, value_name = "DIR")]
     out: Utf8PathBuf,
+    /// Network services that give machine names their addresses, preferred
+    /// first (e.g. yggdrasil,mycelium; the full name clan-core/yggdrasil
+    /// works too). Default: every network except internet and tor, by
+    /// networking.priority.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    networks: Option<Vec<String>>,
 }
 
 pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
     let domain = args.domain.parse()?;
     let bytes = exports::read_source(&args.exports)?;
     let exports = Exports::canonicalize(exports::parse(&bytes)?)?;
-    let zone = Zone::compile(&exports, &domain)?;
+    let networks = match args.networks {
+        Some(list) => NetworkChoice::Ordered(list),
+        None => NetworkChoice::ByPriority,
+    };
+    let zone = Zone::compile_with(&exports, &domain, &networks)?;
     let summary = artifacts::write(&args.out, &zone, &exports)?;
     eprintln!(
-        "dm-dns: {} records, {} skipped, serial {} -> {}",
-        summary.records, summary.skipped, summary.serial, args.out
+        "dm-dns: {} records, {} address records, {} skipped, serial {} -> {}",
+        summary.records,
+        zone.addresses.records.len(),
+        summary.skipped,
+        summary.serial,
+        args.out
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -77,13 +77,21 @@ struct RawPeer<'a> {
     hosts: Option<Vec<RawPeerHost<'a>>>,
 }
 
-/// clan-core's `peer.hosts` entry: `{ plain = ...; }` or `{ var = { ... }; }`.
+/// clan-core's `peer.hosts` entry: `{ plain = ...; }` or `{ var = { ... }; }`;
+/// a bare string is taken as plain, anything else is not an address.
 #[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(untagged)]
 enum RawPeerHost<'a> {
-    #[serde(borrow)]
-    Plain(Cow<'a, str>),
-    Var(VarRef<'a>),
+    Bare(#[serde(borrow)] Cow<'a, str>),
+    Plain {
+        #[serde(borrow)]
+        plain: Cow<'a, str>,
+    },
+    Var {
+        #[serde(borrow)]
+        var: VarRef<'a>,
+    },
+    Other(de::IgnoredAny),
 }
 
 #[derive(Deserialize)]
@@ -140,11 +148,14 @@ impl<'a> ScopeValue<'a> {
             .into_iter()
             .flatten()
             .map(|h| match h {
-                RawPeerHost::Plain(v) => Peer::Value(v),
-                RawPeerHost::Var(v) => Peer::Unavailable(Cow::Owned(format!(
+                RawPeerHost::Bare(v) | RawPeerHost::Plain { plain: v } => Peer::Value(v),
+                RawPeerHost::Var { var: v } => Peer::Unavailable(Cow::Owned(format!(
                     "var {}/{}/{} (read by the Nix projection, not from raw exports)",
                     v.machine, v.generator, v.file
                 ))),
+                RawPeerHost::Other(_) => {
+                    Peer::Unavailable(Cow::Borrowed("a peer.hosts entry of unknown shape"))
+                }
             });
         ScopeHosts {
             key,
