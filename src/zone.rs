@@ -106,6 +106,16 @@ impl<'a> Exports<'a> {
         for scope in &mut merged {
             scope.hosts.sort_unstable();
             scope.hosts.dedup();
+            // As the Nix projection does: var files end in a newline.
+            for peer in &mut scope.peers {
+                if let Peer::Value(Cow::Borrowed(v)) = peer {
+                    *v = v.trim();
+                } else if let Peer::Value(Cow::Owned(v)) = peer
+                    && v.trim().len() != v.len()
+                {
+                    *v = v.trim().to_owned();
+                }
+            }
             scope.peers.sort_unstable();
             scope.peers.dedup();
         }

@@ -12,13 +12,72 @@ let
     ];
     "dm-dns:dm-dns:default:gamma".endpoints = null;
     "web:::" = null;
-    "peer:vpn:peer:alpha".peer = throw "other export types are never forced";
+    "peer:vpn:peer:alpha".peer = {
+      hosts = [ { plain = "200::1"; } ];
+      port = throw "other peer fields are never forced";
+    };
   };
+  # clan-core's shapes: a network instance's priority, plain values (one that
+  # throws, as getPublicValue does for a var not generated yet), var
+  # references.
+  networks = {
+    "ygg:net::".networking = {
+      priority = 2000;
+      module = throw "never forced";
+    };
+    "ygg:net:default:alpha".peer.hosts = [
+      { plain = "200::1\n"; }
+      { plain = throw "Public value alpha/ygg/address not found!"; }
+      {
+        var = {
+          machine = "alpha";
+          generator = "ygg";
+          file = "address";
+          flake = /clan;
+        };
+      }
+      {
+        var = {
+          machine = "alpha";
+          generator = "ygg";
+          file = "missing";
+          flake = /clan;
+        };
+      }
+    ];
+  };
+  readVar = ref: if ref.file == "address" then "200::2\n" else null;
 in
 {
-  test_projection_forces_only_endpoint_hosts = {
+  test_projection_forces_only_endpoint_and_peer_hosts = {
     expr = lib.exportsJSON exports;
-    expected = ''{"dm-dns:dm-dns:default:gamma":{"hosts":[]},"music:main:server:alpha":{"hosts":["music.clan"]},"peer:vpn:peer:alpha":{"hosts":[]},"web:::":{"hosts":[]},"wiki:main:server:beta":{"hosts":["wiki.clan","wiki.example.org"]}}'';
+    expected = ''{"dm-dns:dm-dns:default:gamma":{"hosts":[]},"music:main:server:alpha":{"hosts":["music.clan"]},"peer:vpn:peer:alpha":{"hosts":[],"peers":["200::1"]},"web:::":{"hosts":[]},"wiki:main:server:beta":{"hosts":["wiki.clan","wiki.example.org"]}}'';
+  };
+  test_projection_reads_vars_and_never_throws = {
+    expr = lib.projectExportsWith { inherit readVar; } networks;
+    expected = {
+      "ygg:net::" = {
+        hosts = [ ];
+        priority = 2000;
+      };
+      "ygg:net:default:alpha" = {
+        hosts = [ ];
+        peers = [
+          "200::1"
+          { missing = "a plain value that could not be evaluated (a var not generated yet?)"; }
+          "200::2"
+          { missing = "var alpha/ygg/missing: not generated yet"; }
+        ];
+      };
+    };
+  };
+  test_projection_without_a_reader_leaves_vars_unread = {
+    expr = builtins.elemAt (lib.projectExports networks)."ygg:net:default:alpha".peers 2;
+    expected.missing = "var alpha/ygg/address: not read (only the clan service's projection reads vars)";
+  };
+  test_projected_networks_project_to_themselves = {
+    expr = lib.projectExports (lib.projectExportsWith { inherit readVar; } networks);
+    expected = lib.projectExportsWith { inherit readVar; } networks;
   };
   test_projected_exports_project_to_themselves = {
     expr = lib.projectExports (lib.projectExports exports);

@@ -1,7 +1,10 @@
 # The clan's exports as dm-dns reads them: the projection to
-# `{ <scope> = { hosts = [ ... ]; }; }` and per-machine lookups. Forces
-# `endpoints.hosts` and nothing else: other export types (a dataMesher key not
-# generated yet, say) may throw without breaking the zone.
+# `{ <scope> = { hosts = [ ... ]; peers = [ ... ]; priority = N; }; }` and
+# per-machine lookups. Forces `endpoints.hosts`, `peer.hosts` and
+# `networking.priority` and nothing else: other export types (a dataMesher
+# key not generated yet, say) may throw without breaking the zone, and a peer
+# address that cannot be evaluated becomes `{ missing = "<why>"; }`, which
+# `dm-dns zone` lists as skipped.
 { strings }:
 let
   inherit (builtins)
@@ -21,15 +24,101 @@ rec {
     in
     if isAttrs value then listOr value ++ (if value ? endpoints then listOr value.endpoints else [ ]) else [ ];
 
-  projectExports = exports: mapAttrs (_scope: value: { hosts = hostsOf value; }) exports;
+  # The addresses of one scope's `peer.hosts` (raw) or `peers` (projected).
+  # `readVar` reads a var reference `{ machine; generator; file; flake; }`
+  # (null when it is not generated); without one, var references stay
+  # unread. Texts of `missing` match what `dm-dns zone` says for raw exports.
+  peersOf =
+    readVar: value:
+    let
+      raw = builtins.tryEval (
+        if isAttrs value && value ? peer && isAttrs value.peer && value.peer ? hosts then
+          value.peer.hosts
+        else
+          [ ]
+      );
+      projected = if isAttrs value && value ? peers then value.peers else [ ];
+      evaluated =
+        text:
+        let
+          result = builtins.tryEval (builtins.deepSeq text text);
+        in
+        if result.success && builtins.isString result.value then
+          strings.trim result.value
+        else
+          { missing = "a plain value that could not be evaluated (a var not generated yet?)"; };
+      entry =
+        e:
+        if builtins.isString e then
+          e
+        else if isAttrs e && e ? missing then
+          e
+        else if isAttrs e && e ? plain then
+          evaluated e.plain
+        else if isAttrs e && e ? var then
+          let
+            ref = e.var;
+            id = "var ${ref.machine}/${ref.generator}/${ref.file}";
+            read = readVar ref;
+          in
+          if readVar == null then
+            { missing = "${id}: not read (only the clan service's projection reads vars)"; }
+          else if read == null then
+            { missing = "${id}: not generated yet"; }
+          else
+            strings.trim read
+        else
+          { missing = "a peer.hosts entry of unknown shape"; };
+    in
+    map entry projected
+    ++ (if raw.success then map entry raw.value else [ { missing = "peer.hosts could not be evaluated"; } ]);
+
+  # `networking.priority` (raw) or `priority` (projected), or null.
+  priorityOf =
+    value:
+    let
+      raw = builtins.tryEval (
+        if isAttrs value && value ? networking && isAttrs value.networking then
+          value.networking.priority or null
+        else
+          null
+      );
+    in
+    if isAttrs value && value ? priority then
+      value.priority
+    else if raw.success then
+      raw.value
+    else
+      null;
+
+  projectScopeWith =
+    readVar: value:
+    let
+      peers = peersOf readVar value;
+      priority = priorityOf value;
+    in
+    {
+      hosts = hostsOf value;
+    }
+    // (if peers == [ ] then { } else { inherit peers; })
+    // (if priority == null then { } else { inherit priority; });
+
+  # `{ readVar ? null }`: see `peersOf`.
+  projectExportsWith = { readVar ? null }: mapAttrs (_scope: projectScopeWith readVar);
+  projectExports = projectExportsWith { };
 
   # The projection as JSON: the zone build's only input, and what the shared
   # vars generator's validation hashes. Host names carry no store references.
-  exportsJSON = exports: builtins.unsafeDiscardStringContext (builtins.toJSON (projectExports exports));
+  exportsJSONWith =
+    args: exports:
+    builtins.unsafeDiscardStringContext (builtins.toJSON (projectExportsWith args exports));
+  exportsJSON = exportsJSONWith { };
 
   # The projection as a store file. Its path depends on the exports alone (not
   # on a machine or system), so every machine of a clan shares one.
-  writeExportsFile = exports: builtins.toFile "dm-dns-exports.json" (exportsJSON exports);
+  writeExportsFileWith =
+    args: exports: builtins.toFile "dm-dns-exports.json" (exportsJSONWith args exports);
+  writeExportsFile = writeExportsFileWith { };
 
   # The machine field of a scope key `service:instance:role:machine`, or null.
   scopeMachine =

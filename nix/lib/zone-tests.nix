@@ -9,7 +9,7 @@ let
   sameExportsOtherOrder = {
     "web:::" = null;
     "music:main:server:alpha" = {
-      peer = throw "never forced";
+      dataMesher = throw "never forced";
       endpoints.hosts = [ "music.clan" ];
     };
   };
@@ -45,6 +45,43 @@ in
       }).drvPath;
     expected = (zoneOf exports "clan").drvPath;
   };
+  test_networks_reach_the_build_and_the_validation = {
+    expr = {
+      lastArgs =
+        let
+          args =
+            (lib.mkZone {
+              dm-dns = fakePackage;
+              domain = "clan";
+              inherit exports;
+              networks = [
+                "yggdrasil"
+                "mycelium"
+              ];
+            }).args;
+          n = builtins.length args;
+        in
+        [
+          (builtins.elemAt args (n - 2))
+          (builtins.elemAt args (n - 1))
+        ];
+      validation =
+        (lib.zoneValidation {
+          domain = "clan";
+          exportsJSON = "{}";
+          networks = [ "yggdrasil" ];
+        }).networks;
+      byPriority = (zoneOf exports "clan").args == (zoneOf exports "clan").args ++ lib.networksArgs null;
+    };
+    expected = {
+      lastArgs = [
+        "--networks"
+        "yggdrasil,mycelium"
+      ];
+      validation = [ "yggdrasil" ];
+      byPriority = true;
+    };
+  };
   test_builder_is_dm_dns_itself = {
     expr = (zoneOf exports "clan").builder;
     expected = "${fakePackage}/bin/dm-dns";
@@ -64,7 +101,7 @@ in
     expr = validationOf exports "clan";
     expected = {
       domain = "clan";
-      format = 1;
+      format = 2;
       exports = builtins.hashString "sha256" ''{"music:main:server:alpha":{"hosts":["music.clan"]},"web:::":{"hosts":[]}}'';
     };
   };

@@ -18,6 +18,9 @@ rec {
       exportsFile ? null,
       system ? dm-dns.system,
       name ? "dm-dns-zone",
+      # Network services that give machine names their addresses, preferred
+      # first (`dm-dns zone --networks`); null: by networking.priority.
+      networks ? null,
     }@args:
     let
       input =
@@ -39,20 +42,36 @@ rec {
         domain
         "--out"
         (builtins.placeholder "out")
-      ];
+      ]
+      ++ networksArgs networks;
     };
+
+  networksArgs =
+    networks:
+    if networks == null then
+      [ ]
+    else
+      [
+        "--networks"
+        (builtins.concatStringsSep "," networks)
+      ];
 
   # The validation of the shared `dm-dns` vars generator: what the zone
   # depends on and nothing else. No store path or system enters it, so every
   # deployer (x86_64-linux, aarch64-linux, darwin) computes the same value,
   # and a dm-dns release that does not change the zone regenerates nothing.
   zoneValidation =
-    { domain, exportsJSON }:
+    {
+      domain,
+      exportsJSON,
+      networks ? null,
+    }:
     {
       inherit domain;
       format = zoneFormat;
       exports = builtins.hashString "sha256" exportsJSON;
-    };
+    }
+    // (if networks == null then { } else { inherit networks; });
 
   # A golden fixture's input: `{ exports; domain; }` from `exports.json` or
   # `exports.nix` and the `domain` file.

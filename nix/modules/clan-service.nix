@@ -15,16 +15,30 @@ let
   meshName = "dns/cnames";
 
   # Evaluated once per instance and shared by every machine: the projection
-  # of the whole clan's exports is the expensive part of the zone.
-  exportsJSON = dmLib.exportsJSON exports;
-  exportsFile = dmLib.writeExportsFile exports;
+  # of the whole clan's exports is the expensive part of the zone. Var
+  # references in peer exports are read from the clan's public vars (never
+  # secrets); one not generated yet is skipped, not an error.
+  projection.readVar =
+    ref:
+    clanLib.getPublicValue {
+      inherit (ref) machine generator file;
+      flake = ref.flake or directory;
+      default = null;
+    };
+  exportsJSON = dmLib.exportsJSONWith projection exports;
+  exportsFile = dmLib.writeExportsFileWith projection exports;
   hostsByMachine = dmLib.hostsByMachine exports;
 
   zoneFor =
-    system: domain:
+    system: domain: networks:
     dmLib.mkZone {
       dm-dns = packageFor system;
-      inherit system domain exportsFile;
+      inherit
+        system
+        domain
+        exportsFile
+        networks
+        ;
     };
 
   signingPub = clanLib.getPublicValue {
@@ -42,7 +56,11 @@ in
     categories = [ "Network" ];
     readme = builtins.readFile ../../README.md;
     exports.out = [ "dataMesher" ];
-    exports.inputs = [ "endpoints" ];
+    exports.inputs = [
+      "endpoints"
+      "peer"
+      "networking"
+    ];
   };
 
   roles.push = {
@@ -109,9 +127,32 @@ in
 
   roles.default = {
     description = "Resolves the clan's endpoint names with a local unbound fed by data-mesher";
-    interface = { };
+    interface =
+      { lib, ... }:
+      {
+        options.networks = lib.mkOption {
+          type = lib.types.nullOr (lib.types.listOf lib.types.str);
+          default = null;
+          example = [
+            "yggdrasil"
+            "mycelium"
+          ];
+          description = ''
+            Network services whose exported addresses (`peer.hosts`) machine
+            names get, preferred first (`clan-core/yggdrasil` or `yggdrasil`).
+            null: every network except `internet` and `tor`, highest
+            `networking.priority` first; only IP literals count. Set it on
+            the role, not per machine: every machine shares one zone.
+          '';
+        };
+      };
     perInstance =
-      { mkExports, machine, ... }:
+      {
+        mkExports,
+        machine,
+        settings,
+        ...
+      }:
       {
         exports = mkExports { };
         nixosModule =
@@ -155,7 +196,7 @@ in
                 enable = true;
                 inherit domain;
                 package = lib.mkDefault (packageFor pkgs.stdenv.hostPlatform.system);
-                zone = zoneFor pkgs.stdenv.hostPlatform.system domain;
+                zone = zoneFor pkgs.stdenv.hostPlatform.system domain settings.networks;
                 trustedKeys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
                 # the module's default meshFile is data-mesher's dns/cnames
                 meshGroup = config.services.data-mesher.group;
@@ -171,10 +212,13 @@ in
                 files."zone.conf".secret = false;
                 files."zone.db".secret = false;
                 files."manifest.json".secret = false;
-                validation = dmLib.zoneValidation { inherit domain exportsJSON; };
+                validation = dmLib.zoneValidation {
+                  inherit domain exportsJSON;
+                  inherit (settings) networks;
+                };
                 runtimeInputs = [ (packageFor pkgs.stdenv.hostPlatform.system) ];
                 script = ''
-                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out"
+                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out" ${lib.escapeShellArgs (dmLib.networksArgs settings.networks)}
                 '';
               };
 

@@ -150,7 +150,8 @@ impl<'a> ScopeValue<'a> {
             .map(|h| match h {
                 RawPeerHost::Bare(v) | RawPeerHost::Plain { plain: v } => Peer::Value(v),
                 RawPeerHost::Var { var: v } => Peer::Unavailable(Cow::Owned(format!(
-                    "var {}/{}/{} (read by the Nix projection, not from raw exports)",
+                    // Word for word what the Nix projection says without a reader.
+                    "var {}/{}/{}: not read (only the clan service's projection reads vars)",
                     v.machine, v.generator, v.file
                 ))),
                 RawPeerHost::Other(_) => {
