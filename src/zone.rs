@@ -60,6 +60,24 @@ pub struct Exports<'a> {
     pub scopes: Vec<Scope<'a>>,
 }
 
+/// Trims a peer value (var files end in a newline, and the Nix projection
+/// trims too) and writes an IP literal in its canonical form, so that
+/// `200:0:0::1` and `200::1` are one input.
+fn normalize_peer(value: &mut Cow<'_, str>) {
+    let trimmed = value.trim();
+    if let Ok(address) = trimmed.parse::<std::net::IpAddr>() {
+        let canonical = address.to_string();
+        if canonical != **value {
+            *value = Cow::Owned(canonical);
+        }
+    } else if trimmed.len() != value.len() {
+        *value = match value {
+            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
+        };
+    }
+}
+
 /// All problems found, or nothing.
 fn into_result(problems: Problems) -> Result<(), Error> {
     if problems.is_empty() {
@@ -106,14 +124,9 @@ impl<'a> Exports<'a> {
         for scope in &mut merged {
             scope.hosts.sort_unstable();
             scope.hosts.dedup();
-            // As the Nix projection does: var files end in a newline.
             for peer in &mut scope.peers {
-                if let Peer::Value(Cow::Borrowed(v)) = peer {
-                    *v = v.trim();
-                } else if let Peer::Value(Cow::Owned(v)) = peer
-                    && v.trim().len() != v.len()
-                {
-                    *v = v.trim().to_owned();
+                if let Peer::Value(value) = peer {
+                    normalize_peer(value);
                 }
             }
             scope.peers.sort_unstable();

@@ -78,7 +78,7 @@ in
         "--networks"
         "yggdrasil,mycelium"
       ];
-      validation = [ "yggdrasil" ];
+      validation = "yggdrasil";
       byPriority = true;
     };
   };

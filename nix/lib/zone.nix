@@ -71,7 +71,9 @@ rec {
       format = zoneFormat;
       exports = builtins.hashString "sha256" exportsJSON;
     }
-    // (if networks == null then { } else { inherit networks; });
+    # clan-core's validation takes strings, numbers and booleans only
+    # (clanCore/vars/interface.nix).
+    // (if networks == null then { } else { networks = builtins.concatStringsSep "," networks; });
 
   # A golden fixture's input: `{ exports; domain; }` from `exports.json` or
   # `exports.nix` and the `domain` file.

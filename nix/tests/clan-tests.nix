@@ -12,6 +12,9 @@ let
   exports = base.clan.config.exports;
   dmDnsGenerator = node: node.clan.core.vars.generators.dm-dns;
   deployerOn = system: (clanWith { deployerSystem = system; }).nodes.alpha;
+  # The projected exports file the zone is built from (`dm-dns zone --exports`).
+  zoneInputFile = node: builtins.elemAt node.services.dm-dns.zone.args 2;
+  zoneInput = node: builtins.fromJSON (builtins.readFile (zoneInputFile node));
   failedAssertions = node: map (a: a.message) (lib.filter (a: !a.assertion) node.assertions);
   etcText = node: name: node.environment.etc.${name}.source.text;
   sendScript = lib.findFirst (p: p.name == "dm-send-dns") null alpha.environment.systemPackages;
@@ -43,9 +46,56 @@ in
     expectedError.type = "ThrownError";
   };
   test_endpoints_reach_the_zone_input = {
-    expr = (builtins.fromJSON (builtins.readFile ((import ../lib).writeExportsFile exports)))
-      ."endpoints:music:server:alpha".hosts;
+    expr = (zoneInput alpha)."endpoints:music:server:alpha".hosts;
     expected = [ "music.clan" ];
+  };
+  test_peer_addresses_and_priorities_reach_the_zone_input = {
+    expr = {
+      inherit (zoneInput alpha)
+        "clan-core/yggdrasil:yggdrasil::"
+        "clan-core/yggdrasil:yggdrasil:peer:alpha"
+        "clan-core/wireguard:wireguard:peer:beta"
+        ;
+    };
+    expected = {
+      "clan-core/yggdrasil:yggdrasil::" = {
+        hosts = [ ];
+        priority = 2000;
+      };
+      # read from the clan's public vars, trimmed
+      "clan-core/yggdrasil:yggdrasil:peer:alpha" = {
+        hosts = [ ];
+        peers = [ "200:1111:2222::a" ];
+      };
+      "clan-core/wireguard:wireguard:peer:beta" = {
+        hosts = [ ];
+        peers = [ "beta.wg.example" ];
+      };
+    };
+  };
+  test_a_var_not_generated_is_skipped_not_an_error = {
+    expr = (zoneInput alpha)."clan-core/yggdrasil:yggdrasil:peer:beta".peers;
+    expected = [ { missing = "var beta/yggdrasil/address: not generated yet"; } ];
+  };
+  test_every_machine_builds_the_same_zone_input = {
+    expr = zoneInputFile alpha == zoneInputFile beta;
+    expected = true;
+  };
+  test_networks_setting_reaches_the_generator_and_its_validation = {
+    expr =
+      let
+        node = (clanWith { dmDnsSettings.networks = [ "mycelium" ]; }).nodes.alpha;
+      in
+      {
+        script = lib.hasInfix "--networks mycelium" (dmDnsGenerator node).script;
+        inherit ((dmDnsGenerator node).validation) networks;
+        default = (dmDnsGenerator alpha).validation ? networks;
+      };
+    expected = {
+      script = true;
+      networks = "mycelium";
+      default = false;
+    };
   };
 
   # --- the default role on a node ------------------------------------------

@@ -92,6 +92,36 @@ done
 shellcheck -s bash -e SC2154 "$work"/rendered/generator-*.sh || fail "shellcheck of the generators"
 shellcheck -s bash "$work"/rendered/unit-*.sh || fail "shellcheck of the unit scripts"
 pass "shellcheck: the generators' and units' scripts as rendered"
+# Address records: the zone input of a clan evaluated by the real clan-core
+# (vars read through clanLib.getPublicValue), built by the real binary.
+clan_zone() { # harness-arguments output-dir
+  local input
+  input=$(nix-instantiate --read-write-mode --eval --strict --json -E "
+    let c = import ./nix/tests/clan ({ vendor = $vendor; } // $1); in
+    builtins.elemAt c.nodes.alpha.services.dm-dns.zone.args 2" | jq -r .) || fail "evaluating the clan"
+  local networks
+  networks=$(nix-instantiate --eval --strict --json -E "
+    let c = import ./nix/tests/clan ({ vendor = $vendor; } // $1); in
+    c.nodes.alpha.clan.core.vars.generators.dm-dns.validation.networks or \"\"" | jq -r .)
+  "$dm_dns" zone --exports "$input" --domain clan --out "$2" ${networks:+--networks "$networks"} 2>/dev/null \
+    || fail "dm-dns zone on the clan's exports"
+}
+addresses() { grep -E '^local-data: "[a-z]+\.clan\. A' "$1/zone.conf" | tr '\n' ' '; }
+clan_zone '{ }' "$work/clan-default"
+[ "$(addresses "$work/clan-default")" = 'local-data: "alpha.clan. AAAA 200:1111:2222::a" local-data: "beta.clan. AAAA 4ab:1::b" ' ] \
+  || fail "clan addresses by priority: $(addresses "$work/clan-default")"
+jq -e '[.skipped_addresses[] | "\(.machine) \(.reason)"]
+  == ["alpha outside-network", "alpha lower-priority", "beta not-an-address", "beta unavailable"]' \
+  "$work/clan-default/manifest.json" >/dev/null || fail "clan skipped addresses"
+pass "addresses: highest internal priority per machine, internet left out, names and missing vars skipped"
+clan_zone '{ networks = { yggdrasil = { priority = 2000; peers.alpha = [ { var = "address"; } ]; };
+  mycelium = { priority = 3000; peers.alpha = [ { plain = "4ab:1::a"; } ]; }; }; }' "$work/clan-priority"
+[ "$(addresses "$work/clan-priority")" = 'local-data: "alpha.clan. AAAA 4ab:1::a" ' ] \
+  || fail "a changed priority: $(addresses "$work/clan-priority")"
+clan_zone '{ dmDnsSettings.networks = [ "internet" ]; }' "$work/clan-setting"
+[ "$(addresses "$work/clan-setting")" = 'local-data: "alpha.clan. A 203.0.113.1" ' ] \
+  || fail "the networks setting: $(addresses "$work/clan-setting")"
+pass "addresses: a changed priority and the role's networks setting change the choice"
 nix/tests/node.sh "$vendor" "$work/package"
 
 # dm-send-dns with a stand-in for data-mesher's CLI (not installable here).

@@ -6,8 +6,8 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use super::DomainArg;
-use dm_dns::error::Error;
 use dm_dns::addresses::NetworkChoice;
+use dm_dns::error::Error;
 use dm_dns::zone::{Exports, Zone};
 use dm_dns::{artifacts, exports};
 

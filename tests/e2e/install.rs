@@ -530,3 +530,49 @@ fn a_hung_unbound_does_not_hang_install() {
     assert!(node.install().status.success());
     assert_eq!(node.music(), MUSIC_ON_BETA);
 }
+
+/// Machine names resolve from the zone's own address records: a node that
+/// knows no other machine answers CNAME and address in one response.
+#[test]
+fn machine_addresses_come_from_the_zone() {
+    let (_tmp, node) = Node::start_with_hosts("");
+    let example =
+        std::fs::read_to_string(crate::common::repo_path("examples/clan-exports.json")).unwrap();
+    let signed = node.signed_zone(&example, 40, "example");
+    let out = node.deliver(&signed);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let music = node.unbound.dig("music.clan", "AAAA");
+    assert_eq!(
+        music.answers(),
+        [
+            "music.clan. CNAME alpha.clan.",
+            "alpha.clan. AAAA 200:1111:2222:3333::1"
+        ],
+        "{}",
+        music.0
+    );
+    assert_eq!(
+        node.unbound.dig("gamma.clan", "AAAA").answers(),
+        ["gamma.clan. AAAA 4ab:1:2:3::3"]
+    );
+    // internet's public address is not an internal one.
+    assert!(node.unbound.dig("beta.clan", "A").answers().is_empty());
+    assert_eq!(
+        node.unbound.dig("nothing.clan", "AAAA").status(),
+        "NXDOMAIN"
+    );
+    let check = run(Command::new("named-checkzone")
+        .arg("clan.")
+        .arg(node.dir.join("clan.zone")));
+    assert!(check.status.success(), "{}", stdout(&check));
+
+    // The node's own records win for the names they give.
+    std::fs::write(node.dir.join("hosts"), "10.9.9.9 alpha.clan\n").unwrap();
+    let out = node.install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        node.unbound.dig("alpha.clan", "A").answers(),
+        ["alpha.clan. A 10.9.9.9"]
+    );
+    assert!(node.unbound.dig("alpha.clan", "AAAA").answers().is_empty());
+}

@@ -49,6 +49,11 @@ pub fn build_zone(dir: &Path, exports_json: &str, name: &str) -> PathBuf {
 
 impl Node {
     pub fn start() -> (tempfile::TempDir, Node) {
+        Node::start_with_hosts(HOSTS)
+    }
+
+    /// A node whose own address records (`--hosts`) are `hosts`.
+    pub fn start_with_hosts(hosts: &str) -> (tempfile::TempDir, Node) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
         let keys = run(&mut keygen(
@@ -56,7 +61,7 @@ impl Node {
             &dir.join("signing.pub"),
         ));
         assert!(keys.status.success(), "{}", stderr(&keys));
-        std::fs::write(dir.join("hosts"), HOSTS).unwrap();
+        std::fs::write(dir.join("hosts"), hosts).unwrap();
         // Before unbound starts: no mesh file yet, a zone of our own records.
         let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
         assert!(boot.status.success(), "{}", stderr(&boot));

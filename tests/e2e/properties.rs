@@ -149,3 +149,131 @@ proptest! {
         prop_assert_eq!(ours, reference_rule(&clan));
     }
 }
+
+/// Peer addresses: (machine index, network index, address picks). Network 0
+/// has the higher priority.
+type PeerSpec = (usize, usize, Vec<u8>);
+const NETWORKS: [(&str, i64); 2] = [
+    ("clan-core/yggdrasil:ygg", 2000),
+    ("clan-core/mycelium:myc", 800),
+];
+
+fn peers() -> impl Strategy<Value = Vec<PeerSpec>> {
+    prop::collection::vec(
+        (
+            0usize..MACHINES.len(),
+            0usize..NETWORKS.len(),
+            prop::collection::vec(0u8..6, 1..4),
+        ),
+        0..10,
+    )
+}
+
+/// Address `pick` of `machine` in `network`: IPv4 for even picks, IPv6 for
+/// odd ones; `expanded` writes IPv6 in a non-canonical long form.
+fn address(machine: usize, network: usize, pick: u8, expanded: bool) -> String {
+    match (pick % 2, expanded) {
+        (0, _) => format!("10.{network}.{machine}.{pick}"),
+        (_, false) => format!("200:{network}::{machine}:{pick}"),
+        (_, true) => format!("0200:{network}:0:0:0:0:{machine}:{pick}"),
+    }
+}
+
+/// Raw exports in clan-core's shapes, one scope per (machine, network).
+fn peers_raw_json(peers: &[PeerSpec]) -> String {
+    let mut map = serde_json::Map::new();
+    for (network, priority) in NETWORKS {
+        map.insert(
+            format!("{network}::"),
+            serde_json::json!({ "networking": { "priority": priority, "module": "direct" } }),
+        );
+    }
+    let mut merged: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (machine, network, picks) in peers {
+        merged
+            .entry(format!(
+                "{}:peer:{}",
+                NETWORKS[*network].0, MACHINES[*machine]
+            ))
+            .or_default()
+            .extend(picks.iter().map(|p| address(*machine, *network, *p, false)));
+    }
+    for (key, addresses) in merged {
+        let hosts: Vec<_> = addresses
+            .iter()
+            .map(|a| serde_json::json!({ "plain": a }))
+            .collect();
+        map.insert(
+            key,
+            serde_json::json!({ "peer": { "hosts": hosts, "port": 22 } }),
+        );
+    }
+    serde_json::to_string(&map).unwrap()
+}
+
+/// The same in the projected form: scopes repeated, addresses reversed,
+/// duplicated, written long and with the newline a var file ends in.
+fn peers_projected_json(peers: &[PeerSpec]) -> String {
+    let mut parts: Vec<String> = NETWORKS
+        .iter()
+        .rev()
+        .map(|(network, priority)| {
+            format!("{:?}: {{\"priority\": {priority}}}", format!("{network}::"))
+        })
+        .collect();
+    for (machine, network, picks) in peers.iter().rev() {
+        let values: Vec<String> = picks
+            .iter()
+            .rev()
+            .flat_map(|p| {
+                [
+                    address(*machine, *network, *p, true),
+                    format!("{}\n", address(*machine, *network, *p, false)),
+                ]
+            })
+            .collect();
+        parts.push(format!(
+            "{:?}: {{\"hosts\": [], \"peers\": {}}}",
+            format!("{}:peer:{}", NETWORKS[*network].0, MACHINES[*machine]),
+            serde_json::to_string(&values).unwrap()
+        ));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// Per machine: the addresses of the highest-priority network it has.
+fn address_rule(peers: &[PeerSpec]) -> BTreeSet<String> {
+    let mut best: std::collections::BTreeMap<usize, usize> = Default::default();
+    for (machine, network, _) in peers {
+        let entry = best.entry(*machine).or_insert(*network);
+        *entry = (*entry).min(*network);
+    }
+    peers
+        .iter()
+        .filter(|(machine, network, _)| best[machine] == *network)
+        .flat_map(|(machine, network, picks)| {
+            picks.iter().map(move |p| {
+                let text: std::net::IpAddr =
+                    address(*machine, *network, *p, false).parse().unwrap();
+                let family = if p % 2 == 0 { "A" } else { "AAAA" };
+                format!(
+                    "local-data: \"{}.clan. {family} {text}\"",
+                    MACHINES[*machine]
+                )
+            })
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn addresses_same_input_same_bytes_and_the_priority_rule(peers in peers()) {
+        let original = build(&peers_raw_json(&peers));
+        prop_assert_eq!(&original, &build(&peers_projected_json(&peers)));
+        let conf = String::from_utf8(original[0].clone()).unwrap();
+        let ours: BTreeSet<String> = conf.lines().skip(1).map(str::to_owned).collect();
+        prop_assert_eq!(ours, address_rule(&peers));
+    }
+}

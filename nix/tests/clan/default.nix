@@ -11,8 +11,13 @@
 #   packageFor      system -> dm-dns package (default: a stand-in per system)
 #   signed          whether the clan's directory holds the signing key
 #   machines        extra NixOS config per machine (`clan.machines.<name>`)
-#   exports         extra endpoints: `{ "<scope>" = [ host ... ]; }` exported
-#                   by a test service
+#   endpoints       endpoints exported by a test service:
+#                   `{ <instance> = { <machine> = [ host ... ]; }; }`
+#   networks        network services in clan-core's export shapes:
+#                   `{ <service> = { priority; peers = { <machine> = [ entry ]; }; }; }`,
+#                   entries `{ plain = ...; }` or `{ var = <file>; }` (a var of
+#                   generator <service>, read from ./keyed/vars)
+#   dmDnsSettings   settings of dm-dns's default role
 {
   vendor,
   deployerSystem ? "x86_64-linux",
@@ -26,6 +31,30 @@
       "wiki.example.org"
     ];
   },
+  networks ? {
+    # IP literals from a var (beta's is not generated: skipped).
+    yggdrasil = {
+      priority = 2000;
+      peers.alpha = [ { var = "address"; } ];
+      peers.beta = [ { var = "address"; } ];
+    };
+    mycelium = {
+      priority = 800;
+      peers.alpha = [ { plain = "4ab:1::a"; } ];
+      peers.beta = [ { plain = "4ab:1::b"; } ];
+    };
+    # Reaches machines from outside: left out by default.
+    internet = {
+      priority = 2000;
+      peers.alpha = [ { plain = "203.0.113.1"; } ];
+    };
+    # Names, not addresses.
+    wireguard = {
+      priority = 1000;
+      peers.beta = [ { plain = "beta.wg.example"; } ];
+    };
+  },
+  dmDnsSettings ? { },
   systemdVersion ? "258.1",
   # real store files for pkgs.writeText (needs --read-write-mode), so that
   # rendered units can be run: nix/tests/node.sh
@@ -179,6 +208,48 @@ let
     };
   };
 
+  # A network service as clan-core's exports it: the instance's
+  # `networking.priority`, each machine's `peer.hosts`.
+  networkService =
+    serviceName: network:
+    { config, directory, ... }:
+    {
+      _class = "clan.service";
+      manifest.name = "clan-core/${serviceName}";
+      manifest.exports.out = [
+        "networking"
+        "peer"
+      ];
+      exports = lib.mapAttrs' (instanceName: _: {
+        name = clanLib.buildScopeKey {
+          inherit instanceName;
+          serviceName = config.manifest.name;
+        };
+        value.networking.priority = network.priority;
+      }) config.instances;
+      roles.peer.perInstance =
+        { mkExports, machine, ... }:
+        {
+          exports = mkExports {
+            peer.hosts = map (
+              entry:
+              if entry ? var then
+                {
+                  var = {
+                    machine = machine.name;
+                    generator = serviceName;
+                    file = entry.var;
+                    flake = directory;
+                  };
+                }
+              else
+                entry
+            ) (network.peers.${machine.name} or [ ]);
+          };
+          nixosModule = { };
+        };
+    };
+
   clan = clanLib.clan {
     self = {
       inputs = { inherit nixpkgs; };
@@ -193,8 +264,11 @@ let
       }
       // machines
     );
-    modules.dm-dns = service;
-    modules.endpoints = endpointsService;
+    modules = {
+      dm-dns = service;
+      endpoints = endpointsService;
+    }
+    // lib.mapAttrs networkService networks;
     inventory.machines = {
       alpha = { };
       beta = { };
@@ -204,9 +278,15 @@ let
         module.name = "dm-dns";
         module.input = "self";
         roles.default.tags = [ "all" ];
+        roles.default.settings = dmDnsSettings;
         roles.push.machines.alpha = { };
       };
     }
+    // lib.mapAttrs (name: network: {
+      module.name = name;
+      module.input = "self";
+      roles.peer.machines = lib.mapAttrs (_: _: { }) network.peers;
+    }) networks
     // lib.mapAttrs (_: byMachine: {
       module.name = "endpoints";
       module.input = "self";
