@@ -4,8 +4,11 @@
 Generates raw exports (as builtins.toJSON writes them) for N machines with 10
 endpoints each, runs the release binary REPEAT times per size and prints the
 best wall time and the peak RSS. Sizes default to 10k, 100k and 1M endpoints.
+With --addresses, every machine also exports two addresses (an IPv4 and an
+IPv6) in a yggdrasil-like network and one in a lower-priority network, as
+clan-core's network services do, and both runs are printed side by side.
 
-    python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3]
+    python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3] [--addresses]
 """
 import argparse
 import json
@@ -20,9 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "target", "release", "dm-dns")
 
 
-def write_exports(path, machines, per_machine=10):
+def write_exports(path, machines, per_machine=10, addresses=False):
     """Raw exports as builtins.toJSON writes them (keys sorted): one endpoints
-    scope and one dataMesher scope per machine."""
+    scope and one dataMesher scope per machine; with `addresses`, peer scopes
+    of two networks and their priorities."""
     names = [f"machine-{m:06d}" for m in range(machines)]
     with open(path, "w") as out:
         out.write("{")
@@ -31,6 +35,17 @@ def write_exports(path, machines, per_machine=10):
             hosts = [f"service{s}-{n}.clan" for s in range(per_machine)]
             out.write(f',"webapps:main:server:{n}":')
             out.write(json.dumps({"endpoints": {"hosts": hosts}}, separators=(",", ":")))
+        if addresses:
+            out.write(',"clan-core/yggdrasil:ygg::":{"networking":{"priority":2000}}')
+            out.write(',"clan-core/mycelium:myc::":{"networking":{"priority":800}}')
+            for m, n in enumerate(names):
+                ygg = [f"10.{m >> 16 & 255}.{m >> 8 & 255}.{m & 255}", f"200:1:2:3::{m:x}"]
+                myc = [f"4ab:1::{m:x}"]
+                for scope, values in ((f"clan-core/yggdrasil:ygg:default:{n}", ygg),
+                                      (f"clan-core/mycelium:myc:peer:{n}", myc)):
+                    peer = {"peer": {"hosts": [{"plain": v} for v in values], "port": 22}}
+                    out.write(f',"{scope}":')
+                    out.write(json.dumps(peer, separators=(",", ":")))
         out.write("}")
 
 
@@ -64,14 +79,17 @@ def main():
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="endpoint counts, comma-separated (10 per machine)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--addresses", action="store_true",
+                        help="also run with two addresses per machine (and one lower-priority)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    print(f"{'endpoints':>10} {'machines':>9} {'json MB':>8} {'wall s':>8} {'peak RSS MB':>12} {'us/endpoint':>12}")
+    print(f"{'endpoints':>10} {'machines':>9} {'addresses':>9} {'json MB':>8} {'wall s':>8} {'peak RSS MB':>12} {'us/endpoint':>12}")
+    variants = [False, True] if args.addresses else [False]
     with tempfile.TemporaryDirectory() as tmp:
-        for endpoints in [int(s) for s in args.sizes.split(",")]:
+        for endpoints, with_addresses in [(int(s), a) for s in args.sizes.split(",") for a in variants]:
             machines = endpoints // 10
             exports = os.path.join(tmp, f"exports-{endpoints}.json")
-            write_exports(exports, machines)
+            write_exports(exports, machines, addresses=with_addresses)
             size_mb = os.path.getsize(exports) / 1e6
             out_dir = os.path.join(tmp, f"zone-{endpoints}")
             walls = []
@@ -81,7 +99,8 @@ def main():
             subprocess.run(["rm", "-rf", out_dir], check=True)
             rss = measure_peak_rss(exports, out_dir)
             best = min(walls)
-            print(f"{endpoints:>10} {machines:>9} {size_mb:>8.1f} {best:>8.3f} {rss:>12.1f} {best / endpoints * 1e6:>12.3f}")
+            count = 2 * machines if with_addresses else 0
+            print(f"{endpoints:>10} {machines:>9} {count:>9} {size_mb:>8.1f} {best:>8.3f} {rss:>12.1f} {best / endpoints * 1e6:>12.3f}")
             os.remove(exports)
 
 

@@ -114,13 +114,18 @@ pub fn select<'e>(
     choice: &NetworkChoice,
     problems: &mut Problems,
 ) -> Addresses<'e> {
+    // Network instances (`service:instance::`) with a priority.
+    let mut priorities: Vec<(&str, i64)> = exports
+        .scopes
+        .iter()
+        .filter_map(|s| Some((s.key.strip_suffix("::")?, s.priority?)))
+        .filter(|(network, _)| network.matches(':').count() == 1)
+        .collect();
+    priorities.sort_unstable();
     let priority_of = |network: &str| {
-        exports
-            .scopes
-            .binary_search_by(|s| s.key.as_ref().cmp(&format!("{network}::")))
-            .ok()
-            .and_then(|i| exports.scopes[i].priority)
-            .unwrap_or(DEFAULT_PRIORITY)
+        priorities
+            .binary_search_by(|(n, _)| n.cmp(&network))
+            .map_or(DEFAULT_PRIORITY, |i| priorities[i].1)
     };
     let mut out = Addresses::default();
     let mut candidates = Vec::new();
@@ -379,7 +384,7 @@ mod tests {
             ]
         );
         assert!(skipped.contains(&"alpha 203.0.113.5 lower-priority".to_string()));
-        assert!(skipped.contains(&"alpha 200:0:0::1 not-selected".to_string()));
+        assert!(skipped.contains(&"alpha 200::1 not-selected".to_string()));
     }
 
     #[test]

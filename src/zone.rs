@@ -64,11 +64,16 @@ pub struct Exports<'a> {
 /// trims too) and writes an IP literal in its canonical form, so that
 /// `200:0:0::1` and `200::1` are one input.
 fn normalize_peer(value: &mut Cow<'_, str>) {
+    use std::io::Write as _;
     let trimmed = value.trim();
     if let Ok(address) = trimmed.parse::<std::net::IpAddr>() {
-        let canonical = address.to_string();
-        if canonical != **value {
-            *value = Cow::Owned(canonical);
+        // Compared in a stack buffer: most values are canonical already.
+        let mut buffer = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+        write!(cursor, "{address}").expect("an address fits 48 bytes");
+        let len = cursor.position() as usize;
+        if buffer[..len] != *value.as_bytes() {
+            *value = Cow::Owned(address.to_string());
         }
     } else if trimmed.len() != value.len() {
         *value = match value {

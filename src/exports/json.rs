@@ -78,21 +78,81 @@ struct RawPeer<'a> {
 }
 
 /// clan-core's `peer.hosts` entry: `{ plain = ...; }` or `{ var = { ... }; }`;
-/// a bare string is taken as plain, anything else is not an address.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// a bare string is taken as plain, anything else is not an address. Read
+/// by hand rather than as an untagged enum, which would buffer every entry.
 enum RawPeerHost<'a> {
-    Bare(#[serde(borrow)] Cow<'a, str>),
-    Plain {
-        #[serde(borrow)]
-        plain: Cow<'a, str>,
-    },
-    Var {
-        #[serde(borrow)]
-        var: VarRef<'a>,
-    },
-    Other(de::IgnoredAny),
+    Plain(Cow<'a, str>),
+    Var(VarRef<'a>),
+    Other,
 }
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawPeerHost<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawPeerHostVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RawPeerHostVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RawPeerHostVisitor<'a> {
+    type Value = RawPeerHost<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a peer.hosts entry")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Plain(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Plain(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entry = RawPeerHost::Other;
+        while let Some(key) = map.next_key::<Cow<'_, str>>()? {
+            match key.as_ref() {
+                "plain" => entry = RawPeerHost::Plain(map.next_value::<Text<'a>>()?.0),
+                "var" => entry = RawPeerHost::Var(map.next_value()?),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(entry)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(RawPeerHost::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Other)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(RawPeerHost::Other)
+    }
+}
+
+/// A string borrowed from the input where it has no escapes.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct VarRef<'a> {
@@ -148,13 +208,13 @@ impl<'a> ScopeValue<'a> {
             .into_iter()
             .flatten()
             .map(|h| match h {
-                RawPeerHost::Bare(v) | RawPeerHost::Plain { plain: v } => Peer::Value(v),
-                RawPeerHost::Var { var: v } => Peer::Unavailable(Cow::Owned(format!(
+                RawPeerHost::Plain(v) => Peer::Value(v),
+                RawPeerHost::Var(v) => Peer::Unavailable(Cow::Owned(format!(
                     // Word for word what the Nix projection says without a reader.
                     "var {}/{}/{}: not read (only the clan service's projection reads vars)",
                     v.machine, v.generator, v.file
                 ))),
-                RawPeerHost::Other(_) => {
+                RawPeerHost::Other => {
                     Peer::Unavailable(Cow::Borrowed("a peer.hosts entry of unknown shape"))
                 }
             });
