@@ -6,8 +6,10 @@
 # boots with the built-in service's unsigned `dns/cnames` on disk, as after a
 # migration. A push node signs the zone; the signed file reaches both nodes
 # where data-mesher would put it. Programs resolve clan names through the
-# system resolver (getent), and other names as before. The key pair here is
-# a test fixture, public on purpose.
+# system resolver (getent), and other names as before. Each node's hosts list
+# only itself: the other machine's address comes from the zone (a
+# mycelium-like network export). The key pair here is a test fixture, public
+# on purpose.
 {
   pkgs,
   dm-dns,
@@ -15,14 +17,25 @@
 }:
 let
   dmLib = import ../lib;
-  zone = dmLib.mkZone {
-    inherit dm-dns;
-    domain = "clan";
-    exports = builtins.fromJSON (builtins.readFile ./vm-exports.json);
-  };
+  # The machines' addresses as a network service exports them.
+  zoneOf =
+    nodes:
+    dmLib.mkZone {
+      inherit dm-dns;
+      domain = "clan";
+      exports = builtins.fromJSON (builtins.readFile ./vm-exports.json) // {
+        "clan-core/mycelium:vm::".networking.priority = 800;
+        "clan-core/mycelium:vm:peer:push".peer.hosts = [
+          { plain = nodes.push.networking.primaryIPAddress; }
+        ];
+        "clan-core/mycelium:vm:peer:client".peer.hosts = [
+          { plain = nodes.client.networking.primaryIPAddress; }
+        ];
+      };
+    };
   meshFile = "/var/lib/data-mesher/files/home/dns/cnames";
   node =
-    { nodes, ... }:
+    { config, nodes, ... }:
     {
       imports = [ nixosModule ];
       services.dm-dns = {
@@ -33,10 +46,9 @@ let
         inherit meshFile;
       };
       networking.nameservers = [ nodes.upstream.networking.primaryIPAddress ];
-      networking.hosts = {
-        ${nodes.push.networking.primaryIPAddress} = [ "push.clan" ];
-        ${nodes.client.networking.primaryIPAddress} = [ "client.clan" ];
-      };
+      networking.hosts.${config.networking.primaryIPAddress} = [
+        "${config.networking.hostName}.clan"
+      ];
       environment.systemPackages = [
         dm-dns
         pkgs.dig
@@ -68,14 +80,17 @@ pkgs.testers.runNixOSTest {
     { nodes, ... }:
     let
       port = toString nodes.push.services.dm-dns.port;
+      zone = zoneOf nodes;
     in
     ''
       start_all()
       upstream.wait_for_unit("dnsmasq.service")
       for m in (push, client):
           m.wait_for_unit("unbound.service")
+      own = {"push": "${nodes.push.networking.primaryIPAddress}", "client": "${nodes.client.networking.primaryIPAddress}"}
+      for m in (push, client):
           # Before any signed file: the node's own records already resolve.
-          m.succeed("dig @127.0.0.1 -p ${port} push.clan A +short | grep -qx ${nodes.push.networking.primaryIPAddress}")
+          m.succeed(f"dig @127.0.0.1 -p ${port} {m.name}.clan A +short | grep -qx {own[m.name]}")
           # Names outside the clan: through the user's nameservers, as before.
           m.wait_until_succeeds("getent hosts outside.test | grep -q 192.0.2.7")
           # unbound answers only the clan: no loop back through resolved.
@@ -101,6 +116,9 @@ pkgs.testers.runNixOSTest {
           answer = m.succeed("dig @127.0.0.1 -p ${port} wiki.clan A +noall +answer")
           assert "client.clan." in answer and "${nodes.client.networking.primaryIPAddress}" in answer, answer
           m.succeed("dig @127.0.0.1 -p ${port} nothing.clan A | grep -q NXDOMAIN")
+          # The other machine's name, from the zone's address records.
+          for other in ("push", "client"):
+              m.succeed(f"dig @127.0.0.1 -p ${port} {other}.clan A +short | grep -qx {own[other]}")
           # Any program, through the system resolver (nss -> resolved -> delegate -> unbound).
           m.wait_until_succeeds("getent hosts music.clan | grep -q ${nodes.push.networking.primaryIPAddress}")
           m.succeed("getent hosts outside.test | grep -q 192.0.2.7")
