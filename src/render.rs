@@ -224,13 +224,11 @@ pub struct Hashes {
     pub db: [u8; 32],
 }
 
-/// Writes a JSON string. Host and machine names are validated LDH and need
-/// no escaping; scope keys are free-form and go through serde_json.
+/// Writes a JSON string. Only quotes, backslashes and control characters
+/// need escaping (as serde_json escapes them, so the bytes are the same);
+/// names and ordinary scope keys have none and are copied as they are.
 fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
-    if text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.write_all(b"\"")?;
         out.write_all(text.as_bytes())?;
         out.write_all(b"\"")
