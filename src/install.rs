@@ -11,13 +11,13 @@
 //! which serial it serves and reloads if that differs.
 
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
+use crate::control::Control;
 use crate::error::Error;
 use crate::name::Domain;
 use crate::output;
@@ -36,11 +36,8 @@ pub struct Config {
     pub addresses: Vec<(String, IpAddr)>,
     pub zone_file: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
-    /// `unbound-control` and its arguments before the command; `None` skips
-    /// the reload (before unbound starts).
-    pub reload_command: Option<Vec<String>>,
-    /// How long one unbound-control call may take before it is killed.
-    pub control_timeout: Duration,
+    /// How to reach unbound; `None` skips the reload (before unbound starts).
+    pub control: Option<Control>,
     pub allow_rollback: bool,
     /// A larger mesh file is refused before it is read.
     pub max_mesh_bytes: u64,
@@ -59,13 +56,41 @@ fn last_good_path(config: &Config) -> Utf8PathBuf {
         .join(format!("last-good.{}.zone", config.domain))
 }
 
-/// What was installed last, kept in the state directory.
+/// What was installed last, kept in the state directory (`status` reads it).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct State {
     pub domain: String,
     pub serial: u64,
     pub mesh_sha256: String,
     pub zone_sha256: String,
+    /// Base64 of the key that signed it.
+    #[serde(default)]
+    pub signer: String,
+    #[serde(default)]
+    pub cnames: usize,
+    #[serde(default)]
+    pub addresses: usize,
+    /// Unix time of the install (of the last run that found it in place).
+    #[serde(default)]
+    pub installed_at: u64,
+}
+
+/// The last mesh file this node refused, until one is installed again.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: u64,
+    pub mesh_sha256: String,
+    pub reason: String,
+}
+
+pub fn refusal_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
+    state_dir.join(format!("refused.{domain}.json"))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -92,7 +117,10 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         )),
         Err(e) => Err(e),
     };
-    match mesh.and_then(|mesh| install_mesh(config, &mesh)) {
+    let mesh_sha256 = mesh.as_ref().ok().map(|m| render::hex(&render::sha256(m)));
+    let result = mesh.and_then(|mesh| install_mesh(config, &mesh));
+    let result = record_outcome(config, mesh_sha256, result);
+    match result {
         // A refused file (the old service's unsigned one left after
         // migrating, no trusted key yet) must not keep unbound from starting:
         // with no zone in place, this node's own records go in, and the
@@ -110,6 +138,39 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
             Err(Error::Invalid(problems))
         }
         result => result,
+    }
+}
+
+/// Keeps the last refusal for `status` (or removes it once a zone is in);
+/// a failure to do so is added to the report, never hides it.
+fn record_outcome(
+    config: &Config,
+    mesh_sha256: Option<String>,
+    result: Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    let path = refusal_path(&config.state_dir, &config.domain);
+    match (result, mesh_sha256) {
+        (Err(Error::Invalid(mut problems)), Some(mesh_sha256)) => {
+            let refusal = Refusal {
+                at: now(),
+                mesh_sha256,
+                reason: problems.join("; "),
+            };
+            let text = serde_json::to_string_pretty(&refusal).expect("refusal serialises") + "\n";
+            if let Err(e) = output::write_file(&path, text.as_bytes(), 0o644) {
+                problems.push(format!(
+                    "recording this refusal for `dm-dns status` failed: {e}"
+                ));
+            }
+            Err(Error::Invalid(problems))
+        }
+        (Ok(outcome), _) => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("removing the old refusal {path}"), e))
+            }
+            _ => Ok(outcome),
+        },
+        (result, _) => result,
     }
 }
 
@@ -151,18 +212,23 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
         serial: verified.serial,
         mesh_sha256,
         zone_sha256: render::hex(&render::sha256(zone_text.as_bytes())),
+        signer: crate::keys::public_base64(&verified.signer),
+        cnames: verified.zone.len(),
+        addresses: verified.zone.addresses().len(),
+        installed_at: now(),
     };
     let current = read_zone_file(config)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {
         // An earlier run may have died between the swap and the reload.
-        if let Some(command) = &config.reload_command
-            && served_serial(command, config)? != Some(serial)
+        if let Some(control) = &config.control
+            && control
+                .served_serial(&config.domain)
+                .map_err(|e| control_failed(config, e))?
+                != Some(serial)
         {
-            control(
-                command,
-                config,
-                &["auth_zone_reload", &format!("{}.", config.domain)],
-            )?;
+            control
+                .reload(&config.domain)
+                .map_err(|e| control_failed(config, e))?;
         }
         write_state(config, &state)?;
         return Ok(Outcome::Unchanged {
@@ -240,19 +306,26 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
         output::write_file(&last_good_path(config), bytes, 0o644)?;
     }
     output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644)?;
-    let Some(command) = &config.reload_command else {
+    let Some(control) = &config.control else {
         return Ok(());
     };
-    let zone = format!("{}.", config.domain);
-    if let Err(reload_error) = control(command, config, &["auth_zone_reload", &zone]) {
+    if let Err(reload_error) = control.reload(&config.domain) {
         // unbound still serves the old zone from memory; put the old file
         // back so a later restart loads the same.
         if let Some(bytes) = current {
             output::write_file(&config.zone_file, bytes, 0o644)?;
         }
-        return Err(reload_error);
+        return Err(control_failed(config, reload_error));
     }
     Ok(())
+}
+
+fn control_failed(config: &Config, detail: String) -> Error {
+    Error::input(format!(
+        "{detail} (hint: is unbound running with an auth-zone for {}. and a control \
+         socket?){KEEPS_PREVIOUS}",
+        config.domain
+    ))
 }
 
 /// The zone file's bytes, `None` if there is none. Never read through a
@@ -280,72 +353,6 @@ fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
     file.lock()
         .map_err(|e| Error::io(format!("locking {path}"), e))?;
     Ok(file)
-}
-
-/// The serial unbound serves for the domain (`list_auth_zones`), if any.
-fn served_serial(command: &[String], config: &Config) -> Result<Option<u32>, Error> {
-    let listing = control(command, config, &["list_auth_zones"])?;
-    let zone = format!("{}.", config.domain);
-    Ok(listing.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        (fields.next() == Some(zone.as_str()) && fields.next() == Some("serial"))
-            .then(|| fields.next()?.parse().ok())
-            .flatten()
-    }))
-}
-
-/// Runs `unbound-control <args>` (e.g. `auth_zone_reload <domain>.`, which
-/// reloads one zone and keeps the cache) and returns its output; killed after
-/// `control_timeout`, so a hung unbound cannot hang install.
-fn control(command: &[String], config: &Config, args: &[&str]) -> Result<String, Error> {
-    let (program, base) = command
-        .split_first()
-        .ok_or_else(|| Error::input("empty unbound-control command"))?;
-    let what = format!("{program} {}", args.join(" "));
-    let failed = |detail: String| {
-        Error::input(format!(
-            "{what} failed ({detail}) (hint: is unbound running with an auth-zone for {}. \
-             and a control socket?){KEEPS_PREVIOUS}",
-            config.domain
-        ))
-    };
-    let mut child = Command::new(program)
-        .args(base)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io(format!("running {program}"), e))?;
-    let deadline = Instant::now() + config.control_timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(failed(format!(
-                    "no answer within {} s",
-                    config.control_timeout.as_secs_f32()
-                )));
-            }
-            Err(e) => return Err(Error::io(format!("waiting for {program}"), e)),
-        }
-    };
-    let output = child
-        .wait_with_output()
-        .map_err(|e| Error::io(format!("reading the output of {program}"), e))?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let answered_ok = args[0] != "auth_zone_reload" || stdout.trim() == "ok";
-    if status.success() && answered_ok {
-        return Ok(stdout);
-    }
-    Err(failed(format!(
-        "{status}: {}{}",
-        stdout.trim(),
-        String::from_utf8_lossy(&output.stderr).trim()
-    )))
 }
 
 pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Error> {

@@ -7,6 +7,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use super::{DomainArg, MeshSizeLimit, TrustedKeys, read_text};
+use dm_dns::control::Control;
 use dm_dns::error::Error;
 use dm_dns::hosts;
 use dm_dns::install::{self, Outcome};
@@ -96,6 +97,10 @@ impl TryFrom<InstallArgs> for install::Config {
                  or --no-reload before unbound runs)",
             ));
         }
+        let control = Control {
+            command: reload_command,
+            timeout: control_timeout,
+        };
         Ok(install::Config {
             mesh_file: args.mesh_file,
             trusted_keys: args.trusted.load()?,
@@ -103,8 +108,7 @@ impl TryFrom<InstallArgs> for install::Config {
             addresses,
             zone_file: args.zone_file,
             state_dir: args.state_dir,
-            reload_command: (!args.no_reload).then_some(reload_command),
-            control_timeout,
+            control: (!args.no_reload).then_some(control),
             allow_rollback: args.allow_rollback,
             max_mesh_bytes: args.limit.max_mesh_bytes,
         })
@@ -168,11 +172,9 @@ mod tests {
     fn defaults_reload_with_a_timeout_and_refuse_rollbacks() {
         let config = parsed(&[]).unwrap();
         assert_eq!(config.domain.as_str(), "clan");
-        assert_eq!(
-            config.reload_command,
-            Some(vec!["unbound-control".to_owned()])
-        );
-        assert_eq!(config.control_timeout, Duration::from_secs(5));
+        let control = config.control.unwrap();
+        assert_eq!(control.command, ["unbound-control"]);
+        assert_eq!(control.timeout, Duration::from_secs(5));
         assert_eq!(config.max_mesh_bytes, 256 << 20);
         assert_eq!(config.trusted_keys.len(), 1);
         assert!(!config.allow_rollback && config.addresses.is_empty());
@@ -190,14 +192,12 @@ mod tests {
             "--allow-rollback",
         ])
         .unwrap();
-        assert_eq!(
-            config.reload_command.unwrap(),
-            ["unbound-control", "-s", "/run/u.ctl"]
-        );
-        assert_eq!(config.control_timeout, Duration::from_millis(500));
+        let control = config.control.as_ref().unwrap();
+        assert_eq!(control.command, ["unbound-control", "-s", "/run/u.ctl"]);
+        assert_eq!(control.timeout, Duration::from_millis(500));
         assert_eq!(config.max_mesh_bytes, 1 << 30);
         assert!(config.allow_rollback);
-        assert_eq!(parsed(&["--no-reload"]).unwrap().reload_command, None);
+        assert_eq!(parsed(&["--no-reload"]).unwrap().control, None);
     }
 
     #[test]
