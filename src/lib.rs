@@ -18,5 +18,6 @@ pub mod output;
 pub mod problem;
 pub mod render;
 pub mod signed;
+pub mod status;
 pub mod zone;
 pub mod zonefile;

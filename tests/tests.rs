@@ -21,5 +21,7 @@ mod install;
 mod keys;
 #[path = "e2e/properties.rs"]
 mod properties;
+#[path = "e2e/status.rs"]
+mod status;
 #[path = "e2e/unbound.rs"]
 mod unbound;

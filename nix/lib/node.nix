@@ -106,6 +106,23 @@ in
         [ "--no-reload" ]
     );
 
+  # The variables `dm-dns status` reads its defaults from.
+  statusEnvironment =
+    {
+      stateDir,
+      domain,
+      meshFile,
+      zoneFile,
+      unboundControl,
+    }:
+    {
+      DM_DNS_STATE_DIR = stateDir;
+      DM_DNS_DOMAIN = domain;
+      DM_DNS_MESH_FILE = meshFile;
+      DM_DNS_ZONE_FILE = zoneFile;
+      DM_DNS_UNBOUND_CONTROL = unboundControl;
+    };
+
   # Sandboxing for the install units: they run as their own user, may write
   # only the state directory, and reach unbound only through its control
   # socket (group `controlGroup`, the group unbound runs as).

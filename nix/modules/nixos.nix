@@ -30,6 +30,7 @@ let
         types
         ;
 
+      unboundControl = "${unbound.package}/bin/unbound-control -s ${toString unbound.localControlSocketPath}";
       zoneDir = "${cfg.stateDir}/zone";
       zoneFile = "${zoneDir}/${cfg.domain}.zone";
       hostsFile = pkgs.writeText "dm-dns-hosts.json" (builtins.toJSON cfg.hosts);
@@ -48,7 +49,7 @@ let
               ;
             inherit hostsFile zoneFile reload;
             stateDir = cfg.stateDir;
-            unboundControl = "${unbound.package}/bin/unbound-control -s ${toString unbound.localControlSocketPath}";
+            inherit unboundControl;
           }
         );
       serviceConfig = dmLib.installServiceConfig {
@@ -183,6 +184,14 @@ let
       };
 
       config = mkIf cfg.enable {
+        # `dm-dns status` (and the other commands) on the node, with this
+        # node's paths as defaults.
+        environment.systemPackages = [ cfg.package ];
+        environment.variables = dmLib.statusEnvironment {
+          inherit (cfg) stateDir domain meshFile;
+          inherit zoneFile unboundControl;
+        };
+
         assertions = [
           {
             assertion = unbound.localControlSocketPath != null;

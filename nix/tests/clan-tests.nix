@@ -309,6 +309,20 @@ in
       lib.hasInfix " --control-timeout 2 --max-mesh-size 1G " script;
     expected = true;
   };
+  test_status_works_without_arguments_on_a_node = {
+    expr = {
+      inherit (alpha.environment.variables) DM_DNS_STATE_DIR DM_DNS_DOMAIN DM_DNS_ZONE_FILE;
+      control = lib.hasSuffix "/bin/unbound-control -s /run/unbound/unbound.ctl" alpha.environment.variables.DM_DNS_UNBOUND_CONTROL;
+      onPath = builtins.elem alpha.services.dm-dns.package alpha.environment.systemPackages;
+    };
+    expected = {
+      DM_DNS_STATE_DIR = "/var/lib/dm-dns";
+      DM_DNS_DOMAIN = "clan";
+      DM_DNS_ZONE_FILE = "/var/lib/dm-dns/zone/clan.zone";
+      control = true;
+      onPath = true;
+    };
+  };
   test_install_units_join_unbounds_group_and_data_meshers = {
     expr =
       (clanWith { machines.alpha.services.unbound.group = "dns"; })

@@ -45,4 +45,18 @@ in
   resolvConf = node.environment.etc."resolv.conf".source;
   resolvconfEnabled = node.networking.resolvconf.enable;
   zoneFile = "${node.services.dm-dns.stateDir}/zone/clan.zone";
+  # `dm-dns status`'s defaults, as `export` lines for bash.
+  statusEnvironment = builtins.concatStringsSep "\n" (
+    builtins.attrValues (
+      builtins.mapAttrs (name: value: "export ${name}='${value}'") (
+        builtins.intersectAttrs {
+          DM_DNS_STATE_DIR = null;
+          DM_DNS_DOMAIN = null;
+          DM_DNS_MESH_FILE = null;
+          DM_DNS_ZONE_FILE = null;
+          DM_DNS_UNBOUND_CONTROL = null;
+        } node.environment.variables
+      )
+    )
+  );
 }

@@ -100,3 +100,13 @@ run_unit "$work/install.sh" || fail "install of a signed file: $(cat "$work/unit
 answer=$(dig_ music.clan A +noall +answer | awk '{print $1, $4, $5}')
 [ "$answer" = $'music.clan. CNAME alpha.clan.\nalpha.clan. A 10.0.0.1' ] || fail "music.clan after install: $answer"
 pass "signed file: music.clan answers CNAME alpha.clan. and 10.0.0.1 in one response"
+
+# 4. `dm-dns status` with nothing but the environment the module sets.
+render statusEnvironment >"$work/status.env"
+status=$(
+  # shellcheck disable=SC1091
+  . "$work/status.env" && target/release/dm-dns status --json
+) || fail "status after install: $status"
+[ "$(jq -r '.health + " " + (.installed.serial | tostring) + " " + (.served_serial | tostring)' <<<"$status")" = "current 100 100" ] \
+  || fail "status after install: $status"
+pass "status: current, serial 100 installed and served, from the module's environment alone"

@@ -7,6 +7,7 @@ mod install;
 mod keygen;
 mod pubkey;
 mod sign;
+mod status;
 mod verify;
 mod zone;
 
@@ -31,8 +32,10 @@ use dm_dns::name::Domain;
         \n  zone     exports -> zone.conf, zone.db, manifest.json   (pure, in a Nix build)\
         \n  sign     zone.conf -> signed mesh file                 (deploy time, secret key)\
         \n  verify   check a signed mesh file                      (any node)\
-        \n  install  signed mesh file -> unbound auth-zone         (every node, on change)\n\
-        \nExit codes: 0 success (diff: same), 1 diff: different, 2 error.",
+        \n  install  signed mesh file -> unbound auth-zone         (every node, on change)\
+        \n  status   is this node current? (exit 0 current, 1 not)\n\
+        \nExit codes: 0 success (diff: same; status: current), 1 diff: different or\
+        status: not current, 2 error.",
     after_help = "Example:\n  dm-dns zone --exports examples/clan-exports.json --domain clan --out zone/"
 )]
 pub struct Cli {
@@ -49,6 +52,7 @@ pub enum Command {
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
     Install(install::InstallArgs),
+    Status(status::StatusArgs),
 }
 
 /// Runs the command; errors print as `error: ...` and exit 2.
@@ -61,6 +65,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Install(args) => install::run(args),
+        Command::Status(args) => status::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,241 @@
+//! `dm-dns status`: is this node current? What install recorded (serial,
+//! signer, counts, when), what the mesh file holds now, what the zone file
+//! holds, which serial unbound serves, and the last refused update.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+
+use crate::control::Control;
+use crate::error::Error;
+use crate::install::{self, Refusal, State};
+use crate::name::Domain;
+use crate::render;
+
+pub struct Config {
+    pub state_dir: Utf8PathBuf,
+    pub domain: Domain,
+    pub mesh_file: Option<Utf8PathBuf>,
+    pub zone_file: Option<Utf8PathBuf>,
+    pub control: Option<Control>,
+}
+
+/// How the node stands, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Nothing was ever installed for this domain.
+    NeverInstalled,
+    /// unbound or the zone file does not serve what was installed.
+    Stale,
+    /// The latest mesh file was refused.
+    Refused,
+    /// The mesh file changed and has not been installed yet.
+    Pending,
+    Current,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub domain: String,
+    pub health: Health,
+    /// Why the node is not current, one line each.
+    pub problems: Vec<String>,
+    pub installed: Option<Installed>,
+    /// The serial unbound serves (asked only with an unbound-control command).
+    pub served_serial: Option<u32>,
+    pub last_refused: Option<LastRefused>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Installed {
+    pub serial: u64,
+    /// Serials are the Unix time of signing (`dm-dns sign`'s default).
+    pub signed_at: String,
+    pub signer: String,
+    pub cnames: usize,
+    pub addresses: usize,
+    pub installed_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastRefused {
+    pub at: String,
+    pub reason: String,
+}
+
+pub fn report(config: &Config) -> Result<Report, Error> {
+    let state = install::read_state(&config.state_dir, &config.domain)?;
+    let refusal = read_refusal(&config.state_dir, &config.domain)?;
+    let mut findings: Vec<(Health, String)> = Vec::new();
+    let mut served_serial = None;
+    match &state {
+        None => findings.push((
+            Health::NeverInstalled,
+            format!(
+                "no zone of {} was ever installed from {} (hint: is a signed file there? \
+                 `systemctl status dm-dns-install`)",
+                config.domain, config.state_dir
+            ),
+        )),
+        Some(state) => {
+            if let Some(path) = &config.zone_file {
+                let now = file_sha256(path)?;
+                if now.as_deref() != Some(state.zone_sha256.as_str()) {
+                    findings.push((
+                        Health::Stale,
+                        format!(
+                            "{path} does not hold the installed zone (serial {})",
+                            state.serial
+                        ),
+                    ));
+                }
+            }
+            if let Some(control) = &config.control {
+                served_serial = control
+                    .served_serial(&config.domain)
+                    .map_err(Error::input)?;
+                if served_serial.map(u64::from) != Some(state.serial) {
+                    findings.push((
+                        Health::Stale,
+                        format!(
+                            "unbound serves {} but serial {} is installed (hint: the next \
+                             `dm-dns install` reloads it)",
+                            served_serial.map_or("no zone".to_string(), |s| format!("serial {s}")),
+                            state.serial
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(path) = &config.mesh_file {
+        let mesh = file_sha256(path)?;
+        let refused_now = refusal
+            .as_ref()
+            .is_some_and(|r| mesh.as_deref() == Some(r.mesh_sha256.as_str()));
+        let installed_now = state
+            .as_ref()
+            .is_some_and(|s| mesh.as_deref() == Some(s.mesh_sha256.as_str()));
+        if refused_now {
+            findings.push((Health::Refused, format!("the latest {path} was refused")));
+        } else if mesh.is_some() && !installed_now {
+            findings.push((
+                Health::Pending,
+                format!("{path} changed and is not installed yet"),
+            ));
+        }
+    } else if refusal.is_some() {
+        findings.push((Health::Refused, "the latest mesh file was refused".into()));
+    }
+    findings.sort_by_key(|(health, _)| *health);
+    Ok(Report {
+        domain: config.domain.to_string(),
+        health: findings.first().map_or(Health::Current, |(h, _)| *h),
+        problems: findings.into_iter().map(|(_, text)| text).collect(),
+        installed: state.as_ref().map(installed),
+        served_serial,
+        last_refused: refusal.map(|r| LastRefused {
+            at: utc(r.at),
+            reason: r.reason,
+        }),
+    })
+}
+
+fn installed(state: &State) -> Installed {
+    Installed {
+        serial: state.serial,
+        signed_at: utc(state.serial),
+        signer: state.signer.clone(),
+        cnames: state.cnames,
+        addresses: state.addresses,
+        installed_at: utc(state.installed_at),
+    }
+}
+
+fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<Refusal>, Error> {
+    let path = install::refusal_path(dir, domain);
+    match crate::output::read_no_follow(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::input(format!("{path} is damaged ({e}); remove it"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {path}"), e)),
+    }
+}
+
+fn file_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(render::hex(&render::sha256(&bytes)))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {path}"), e)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (the proleptic Gregorian calendar,
+/// days to civil date after Howard Hinnant's `civil_from_days`).
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+impl Report {
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let health = serde_json::to_value(self.health).expect("health serialises");
+        let _ = writeln!(out, "domain:        {}", self.domain);
+        let _ = writeln!(
+            out,
+            "status:        {}",
+            health.as_str().unwrap_or_default()
+        );
+        for problem in &self.problems {
+            let _ = writeln!(out, "  - {problem}");
+        }
+        if let Some(i) = &self.installed {
+            let _ = writeln!(out, "serial:        {} (signed {})", i.serial, i.signed_at);
+            let _ = writeln!(out, "signer:        {}", i.signer);
+            let _ = writeln!(
+                out,
+                "records:       {} CNAMEs, {} addresses",
+                i.cnames, i.addresses
+            );
+            let _ = writeln!(out, "installed:     {}", i.installed_at);
+        }
+        if let Some(serial) = self.served_serial {
+            let _ = writeln!(out, "unbound:       serial {serial}");
+        }
+        if let Some(r) = &self.last_refused {
+            let _ = writeln!(out, "last refused:  {} {}", r.at, r.reason);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_790_000_000), "2026-09-21T14:13:20Z");
+        assert_eq!(utc(u64::from(u32::MAX)), "2106-02-07T06:28:15Z");
+    }
+}
