@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod control;
 pub mod diff;
 pub mod error;
+pub mod explain;
 pub mod exports;
 pub mod hosts;
 pub mod install;

@@ -11,6 +11,8 @@ mod node;
 mod campaign;
 #[path = "e2e/cli.rs"]
 mod cli;
+#[path = "e2e/explain.rs"]
+mod explain;
 #[path = "e2e/golden.rs"]
 mod golden;
 #[path = "e2e/hostile.rs"]

@@ -3,6 +3,7 @@
 //! and flattened in. Commands only convert arguments and call the library.
 
 mod diff;
+mod explain;
 mod install;
 mod keygen;
 mod pubkey;
@@ -33,7 +34,8 @@ use dm_dns::name::Domain;
         \n  sign     zone.conf -> signed mesh file                 (deploy time, secret key)\
         \n  verify   check a signed mesh file                      (any node)\
         \n  install  signed mesh file -> unbound auth-zone         (every node, on change)\
-        \n  status   is this node current? (exit 0 current, 1 not)\n\
+        \n  status   is this node current? (exit 0 current, 1 not)\
+        \n  explain  why a name resolves the way it does\n\
         \nExit codes: 0 success (diff: same; status: current), 1 diff: different or\
         status: not current, 2 error.",
     after_help = "Example:\n  dm-dns zone --exports examples/clan-exports.json --domain clan --out zone/"
@@ -53,6 +55,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Install(install::InstallArgs),
     Status(status::StatusArgs),
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the command; errors print as `error: ...` and exit 2.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Install(args) => install::run(args),
         Command::Status(args) => status::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,88 @@
+//! `dm-dns explain`: why a name resolves the way it does.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use camino::Utf8PathBuf;
+use clap::Args;
+
+use super::parse_domain;
+use dm_dns::addresses::NetworkChoice;
+use dm_dns::error::Error;
+use dm_dns::explain::{self, Source};
+use dm_dns::exports;
+
+/// Explain one name: which scopes export it and the record it became, or why
+/// it was left out.
+///
+/// --zone takes a `dm-dns zone` output directory (its manifest names the
+/// source scopes and the reasons for what was skipped), a signed mesh file, a
+/// zone.conf or an installed zone file (records only). --exports with
+/// --domain compiles the exports on the spot, so that a name the zone
+/// refuses (claimed by two machines, a bad name) is explained too. Exit 0
+/// when the name has a record in the zone, 1 when it has none, 2 on error.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    dm-dns explain git.clan --zone $(nix build --print-out-paths .#dm-dns-zone)\n  \
+    dm-dns explain alpha.clan --zone /var/lib/dm-dns/zone/clan.zone\n  \
+    dm-dns explain music.clan --exports exports.json --domain clan")]
+pub struct ExplainArgs {
+    /// The name to explain, e.g. git.clan.
+    name: String,
+    /// The zone: an output directory, a signed file, zone.conf or zone.db.
+    #[arg(
+        long,
+        value_name = "ZONE",
+        required_unless_present = "exports",
+        conflicts_with = "exports"
+    )]
+    zone: Option<Utf8PathBuf>,
+    /// The clan's exports instead (as `dm-dns zone --exports` takes them).
+    #[arg(long, value_name = "FILE", requires = "domain")]
+    exports: Option<Utf8PathBuf>,
+    /// The clan domain, with --exports.
+    #[arg(long)]
+    domain: Option<String>,
+    /// With --exports: the network services that give machine names their
+    /// addresses, as `dm-dns zone --networks`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "exports")]
+    networks: Option<Vec<String>>,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
+    let explanation = match (&args.zone, &args.exports) {
+        (Some(zone), _) => explain::explain(&args.name, &Source::Zone(zone))?,
+        (None, Some(path)) => {
+            let bytes = exports::read_source(path)?;
+            let domain = parse_domain(args.domain.as_deref().unwrap_or_default())?;
+            let networks = args
+                .networks
+                .map_or(NetworkChoice::ByPriority, NetworkChoice::Ordered);
+            explain::explain(
+                &args.name,
+                &Source::Exports {
+                    bytes: &bytes,
+                    domain: &domain,
+                    networks: &networks,
+                },
+            )?
+        }
+        (None, None) => unreachable!("clap requires --zone or --exports"),
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&explanation).expect("explanation serialises") + "\n"
+    } else {
+        explanation.to_text()
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("writing to stdout", e))?;
+    Ok(if explanation.resolves {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,324 @@
+//! `dm-dns explain NAME`: why a name resolves the way it does. From a zone
+//! output directory the manifest tells which scopes export the name, the
+//! record it became, or why it was left out; from a signed file, a
+//! `zone.conf` or an installed `zone.db`, the records alone.
+
+use camino::Utf8Path;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::addresses::NetworkChoice;
+use crate::diff;
+use crate::error::Error;
+use crate::name::{self, Domain, Quoted};
+use crate::problem::Problem;
+use crate::render;
+use crate::zone::{Exports, Zone};
+
+/// What is known about one name, each finding a line for people and an
+/// object for `--json`.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub name: String,
+    pub domain: String,
+    /// Whether the name gets any record in the zone.
+    pub resolves: bool,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// `cname`, `address`, `skipped`, `skipped-address`, `target`,
+    /// `outside-domain`, `problem` or `unknown`.
+    pub kind: &'static str,
+    pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+fn finding(kind: &'static str, text: String, scopes: Vec<String>) -> Finding {
+    Finding { kind, text, scopes }
+}
+
+/// Where the zone comes from.
+pub enum Source<'a> {
+    /// A zone output directory, a signed file, a zone.conf or a zone.db.
+    Zone(&'a Utf8Path),
+    /// Exports compiled on the spot, so that problems (a host claimed twice,
+    /// a bad name) are explained too.
+    Exports {
+        bytes: &'a [u8],
+        domain: &'a Domain,
+        networks: &'a NetworkChoice,
+    },
+}
+
+pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
+    let name = name::normalize_host(raw)
+        .map_err(|e| Error::input(format!("{}: {e}", Quoted(raw))))?
+        .into_owned();
+    let (domain, manifest, zone) = match source {
+        Source::Zone(path) => {
+            let zone = diff::load(path)?;
+            (zone.domain.clone(), read_manifest(path)?, Some(zone))
+        }
+        Source::Exports {
+            bytes,
+            domain,
+            networks,
+        } => match compiled_manifest(bytes, domain, networks) {
+            Ok(manifest) => ((*domain).clone(), Some(manifest), None),
+            Err(Error::Exports(problems)) => {
+                return Ok(from_problems(name, domain, &problems));
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let mut findings = Vec::new();
+    if domain.relative(&name).is_none() && name != domain.as_str() {
+        findings.push(finding(
+            "outside-domain",
+            format!(
+                "{name} is not below {domain}: dm-dns does not answer it, the system's \
+                 other nameservers do"
+            ),
+            Vec::new(),
+        ));
+    }
+    match (&manifest, &zone) {
+        (Some(m), _) => from_manifest(&name, &domain, m, &mut findings),
+        (None, Some(zone)) => from_records(&name, zone, &mut findings),
+        (None, None) => {}
+    }
+    let resolves = findings
+        .iter()
+        .any(|f| matches!(f.kind, "cname" | "address"));
+    if findings.is_empty() {
+        findings.push(finding(
+            "unknown",
+            format!(
+                "no scope exports {name}{} (hint: add it to a service's endpoints.hosts on \
+                 the machine that serves it)",
+                if manifest.is_none() {
+                    "; this file has no manifest, a zone output directory tells more"
+                } else {
+                    ""
+                }
+            ),
+            Vec::new(),
+        ));
+    }
+    Ok(Explanation {
+        name,
+        domain: domain.to_string(),
+        resolves,
+        findings,
+    })
+}
+
+/// The manifest `dm-dns zone` would write for these exports, read back:
+/// one rendering is the source of every explanation.
+fn compiled_manifest(
+    bytes: &[u8],
+    domain: &Domain,
+    networks: &NetworkChoice,
+) -> Result<Value, Error> {
+    let exports = Exports::canonicalize(crate::exports::parse(bytes)?)?;
+    let zone = Zone::compile_with(&exports, domain, networks)?;
+    let mut text = Vec::new();
+    let no_hashes = render::Hashes {
+        input: [0; 32],
+        conf: [0; 32],
+        db: [0; 32],
+    };
+    render::write_manifest_start(&mut text, &zone, &exports)
+        .and_then(|()| render::write_manifest_end(&mut text, 0, &no_hashes))
+        .expect("writing to memory");
+    Ok(serde_json::from_slice(&text).expect("the manifest is JSON"))
+}
+
+/// The exports do not compile: the problems that name this host, or its
+/// machine.
+fn from_problems(name: String, domain: &Domain, problems: &[Problem]) -> Explanation {
+    let machine = domain.relative(&name).filter(|m| !m.contains('.'));
+    let findings: Vec<Finding> = problems
+        .iter()
+        .filter(|p| {
+            p.host.as_deref() == Some(name.as_str())
+                || (machine.is_some() && p.scope.rsplit(':').next() == machine)
+        })
+        .map(|p| {
+            finding(
+                "problem",
+                format!("{} [{}]", p.kind, p.kind.code()),
+                vec![p.scope.clone()],
+            )
+        })
+        .collect();
+    let findings = if findings.is_empty() {
+        vec![finding(
+            "problem",
+            format!(
+                "the exports do not compile ({} problem{}, none about {name}; run `dm-dns zone` \
+                 to see them)",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            ),
+            Vec::new(),
+        )]
+    } else {
+        findings
+    };
+    Explanation {
+        name,
+        domain: domain.to_string(),
+        resolves: false,
+        findings,
+    }
+}
+
+/// `manifest.json` beside the zone, when `zone_path` is an output directory.
+fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Value>, Error> {
+    if !zone_path.is_dir() {
+        return Ok(None);
+    }
+    let path = zone_path.join(crate::artifacts::MANIFEST);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::input(format!("{path} is not valid JSON: {e}")))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn scope_of(value: &Value) -> Vec<String> {
+    value
+        .as_str()
+        .map(|s| vec![s.to_owned()])
+        .unwrap_or_default()
+}
+
+fn skip_meaning(reason: &str) -> &'static str {
+    match reason {
+        "outside-domain" => "not below the clan domain",
+        "own-machine-name" => "it is its own machine's name, which has address records instead",
+        "outside-network" => {
+            "a network for reaching machines from outside, such as internet or tor"
+        }
+        "not-selected" => "not in the service's networks setting",
+        "not-an-address" => "a name, not an IP address",
+        "zone-index" => "a link-local address with a zone index",
+        "unavailable" => "its value could not be read; is the var generated?",
+        "lower-priority" => "another network of the machine has a higher priority",
+        "no-machine" => "the scope names no machine",
+        _ => "see the manifest",
+    }
+}
+
+fn from_manifest(name: &str, domain: &Domain, manifest: &Value, out: &mut Vec<Finding>) {
+    let items = |key: &str| manifest[key].as_array().cloned().unwrap_or_default();
+    for record in items("records").iter().filter(|r| r["host"] == name) {
+        let machine = record["machine"].as_str().unwrap_or_default();
+        out.push(finding(
+            "cname",
+            format!("{name}. CNAME {}.", domain.machine_name(machine)),
+            strings(&record["sources"]),
+        ));
+    }
+    let machine = domain.relative(name).filter(|m| !m.contains('.'));
+    let pointing: Vec<String> = items("records")
+        .iter()
+        .filter(|r| machine.is_some() && r["machine"] == machine.unwrap_or_default())
+        .filter_map(|r| r["host"].as_str().map(str::to_owned))
+        .collect();
+    if !pointing.is_empty() {
+        out.push(finding(
+            "target",
+            format!(
+                "{name} is machine {}'s name; {} CNAMEs point to it: {}",
+                machine.unwrap_or_default(),
+                pointing.len(),
+                pointing.join(", ")
+            ),
+            Vec::new(),
+        ));
+    }
+    for skipped in items("skipped").iter().filter(|s| s["host"] == name) {
+        let reason = skipped["reason"].as_str().unwrap_or_default();
+        out.push(finding(
+            "skipped",
+            format!("exported but left out, {reason}: {}", skip_meaning(reason)),
+            scope_of(&skipped["scope"]),
+        ));
+    }
+    let Some(machine) = machine else { return };
+    for address in items("addresses")
+        .iter()
+        .filter(|a| a["machine"] == machine)
+    {
+        out.push(finding(
+            "address",
+            format!(
+                "{name}. {} {} (network {})",
+                address["family"].as_str().unwrap_or_default(),
+                address["address"].as_str().unwrap_or_default(),
+                address["network"].as_str().unwrap_or_default()
+            ),
+            scope_of(&address["scope"]),
+        ));
+    }
+    for skipped in items("skipped_addresses")
+        .iter()
+        .filter(|a| a["machine"] == machine)
+    {
+        let reason = skipped["reason"].as_str().unwrap_or_default();
+        out.push(finding(
+            "skipped-address",
+            format!(
+                "address {} left out, {reason}: {}",
+                skipped["value"].as_str().unwrap_or_default(),
+                skip_meaning(reason)
+            ),
+            scope_of(&skipped["scope"]),
+        ));
+    }
+}
+
+fn from_records(name: &str, zone: &crate::zonefile::ZoneData, out: &mut Vec<Finding>) {
+    if let Some(machine) = zone.target(name) {
+        out.push(finding(
+            "cname",
+            format!("{name}. CNAME {}.", zone.domain.machine_name(machine)),
+            Vec::new(),
+        ));
+    }
+    for (record_name, address) in zone.addresses().iter().filter(|(n, _)| n == name) {
+        let family = if address.is_ipv4() { "A" } else { "AAAA" };
+        out.push(finding(
+            "address",
+            format!("{record_name}. {family} {address}"),
+            Vec::new(),
+        ));
+    }
+}
+
+impl Explanation {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&f.text);
+            if !f.scopes.is_empty() {
+                out.push_str(&format!("\n    from {}", f.scopes.join(", ")));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
