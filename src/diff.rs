@@ -21,13 +21,23 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
     };
     let text =
         std::fs::read_to_string(&file).map_err(|e| Error::io(format!("reading {file}"), e))?;
-    let body = signed::strip_header(&text);
+    parse(&text, file.as_str())
+}
+
+/// A zone from its text (`label` names it in errors).
+pub fn parse(text: &str, label: &str) -> Result<ZoneData, Error> {
+    let body = signed::strip_header(text);
     let parsed = if body.starts_with("local-zone:") {
         zonefile::parse_conf(body)
     } else {
         zonefile::parse_db(body)
     };
-    parsed.map_err(|e| Error::input(format!("{file}: {e}")))
+    parsed.map_err(|e| {
+        Error::input(format!(
+            "{label} is not a zone: {e} (hint: diff, explain and status read zones: a \
+             `dm-dns zone` output directory, a zone.conf, a signed mesh file or a zone.db)"
+        ))
+    })
 }
 
 pub fn canonical_text(zone: &ZoneData) -> String {

@@ -164,8 +164,12 @@ pub fn check_label(label: &str) -> Result<(), NameError> {
 pub struct Domain(String);
 
 impl Domain {
+    /// Checks a domain by the host name rules, with errors about the domain.
     pub fn parse(raw: &str) -> Result<Domain, NameError> {
-        let name = normalize_host(raw)?;
+        let name = normalize_host(raw).map_err(|e| NameError {
+            reason: e.reason.replace("the host name", "the domain"),
+            hint: "the clan domain is meta.domain, a plain DNS name such as clan or example.com",
+        })?;
         Ok(Domain(name.into_owned()))
     }
 

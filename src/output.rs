@@ -217,7 +217,16 @@ impl OutputDir {
                 )));
             }
             Err(_) => {
-                fs::create_dir(dir).map_err(|e| Error::io(format!("creating {dir}"), e))?;
+                fs::create_dir(dir).map_err(|e| {
+                    Error::io(
+                        format!(
+                            "creating {dir} (hint: --out creates the directory, not its parents; \
+                             create {} first)",
+                            parent_dir(dir)
+                        ),
+                        e,
+                    )
+                })?;
                 true
             }
         };

@@ -32,20 +32,32 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
-    let old = diff::load(&args.old)?;
-    let new = diff::load(&args.new)?;
+    if args.old == "-" && args.new == "-" {
+        return Err(Error::input("only one of OLD and NEW can be - (stdin)"));
+    }
+    let load = |path: &Utf8PathBuf| {
+        if path == "-" {
+            let bytes = super::read_input(path, "a zone")?;
+            let text = String::from_utf8(bytes).map_err(|_| Error::input("stdin is not text"))?;
+            diff::parse(&text, "stdin")
+        } else {
+            diff::load(path)
+        }
+    };
+    let (old, new) = (load(&args.old)?, load(&args.new)?);
     let result = diff::compare(&old, &new, args.old.as_str(), args.new.as_str());
     let text = if args.json {
         serde_json::to_string_pretty(&result).expect("diff serialises") + "\n"
     } else {
         result.to_text()
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing to stdout", e))?;
+    // The report first: if it cannot be written, nothing was printed.
     if let Some(report) = &args.report {
         output::write_file(report, text.as_bytes(), 0o644)?;
     }
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("writing to stdout", e))?;
     Ok(if result.same {
         ExitCode::SUCCESS
     } else {

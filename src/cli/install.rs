@@ -120,7 +120,8 @@ pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
     match install::run(&config)? {
         Outcome::Installed { serial, records } => {
             eprintln!(
-                "dm-dns: installed serial {serial} ({records} records) into {}",
+                "dm-dns: installed serial {serial} ({}) into {}",
+                super::count(records, "CNAME"),
                 config.zone_file
             )
         }

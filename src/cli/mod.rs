@@ -155,6 +155,22 @@ pub fn read_text(path: &Utf8Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))
 }
 
+/// A file's bytes, or standard input for `-` (what is read, in `what`).
+pub fn read_input(path: &Utf8Path, what: &str) -> Result<Vec<u8>, Error> {
+    if path != "-" {
+        return std::fs::read(path).map_err(|e| Error::io(format!("reading {path}"), e));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+        .map_err(|e| Error::io(format!("reading {what} from stdin"), e))?;
+    Ok(bytes)
+}
+
+/// "1 record", "2 records".
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,14 +12,22 @@ use dm_dns::keys;
 #[derive(Args)]
 pub struct PubkeyArgs {
     /// A file holding a PEM private key, a PEM public key or the base64
-    /// form; or the base64 form itself. (Hyphen values are taken as given, so
-    /// pasted PEM text gets our error, which never repeats it.)
+    /// form; the base64 form itself; or - to read the key from stdin.
+    /// (Hyphen values are taken as given, so pasted PEM text gets our error,
+    /// which never repeats it.)
     #[arg(allow_hyphen_values = true)]
     keyfile: Utf8PathBuf,
 }
 
 pub fn run(args: PubkeyArgs) -> Result<ExitCode, Error> {
-    let key = keys::load_public(args.keyfile.as_str())?;
+    let key = if args.keyfile == "-" {
+        let bytes = super::read_input(&args.keyfile, "the key")?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| Error::input("the key on stdin is not text"))?;
+        keys::parse_public(&text)?
+    } else {
+        keys::load_public(args.keyfile.as_str())?
+    };
     println!("{}", keys::public_base64(&key));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! `dm-dns sign`: a zone output signed for the mesh (deploy time).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -22,7 +22,8 @@ pub struct SignArgs {
     /// PKCS#8 PEM private key file, or - to read it from stdin.
     #[arg(long, value_name = "KEY")]
     key: Utf8PathBuf,
-    /// A `dm-dns zone` output directory (e.g. the Nix store path).
+    /// A `dm-dns zone` output directory (e.g. the Nix store path), or the
+    /// zone.conf in it.
     #[arg(long, value_name = "DIR")]
     zone: Utf8PathBuf,
     /// Serial of this update; defaults to the current Unix time. Nodes refuse
@@ -34,7 +35,8 @@ pub struct SignArgs {
     /// then needs a serial at least as high).
     #[arg(long)]
     allow_future_serial: bool,
-    /// Where to write the signed mesh file (replaced atomically).
+    /// Where to write the signed mesh file (replaced atomically), or - for
+    /// stdout.
     #[arg(long, value_name = "FILE")]
     out: Utf8PathBuf,
 }
@@ -50,7 +52,12 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         read_text(&args.key)?
     };
     let key = keys::parse_private(&key_text)?;
-    let (body, zone) = artifacts::read_conf_checked(&args.zone)?;
+    // The zone.conf itself names its directory.
+    let dir = match args.zone.file_name() {
+        Some(artifacts::CONF) if args.zone.is_file() => args.zone.parent().unwrap_or(&args.zone),
+        _ => &args.zone,
+    };
+    let (body, zone) = artifacts::read_conf_checked(dir)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -59,10 +66,17 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     signed::check_serial(serial, now, args.allow_future_serial)
         .map_err(|e| Error::input(format!("--serial: {e}")))?;
     let file = signed::sign(&key, &zone.domain, serial, &body);
-    output::write_file(&args.out, &file, 0o644)?;
+    if args.out == "-" {
+        std::io::stdout()
+            .write_all(&file)
+            .map_err(|e| Error::io("writing to stdout", e))?;
+    } else {
+        output::write_file(&args.out, &file, 0o644)?;
+    }
     eprintln!(
-        "dm-dns: signed {} records for {} with serial {serial} -> {}",
-        zone.len(),
+        "dm-dns: signed {} and {} for {} with serial {serial} -> {}",
+        super::count(zone.len(), "CNAME"),
+        super::count(zone.addresses().len(), "address record"),
         zone.domain,
         args.out
     );

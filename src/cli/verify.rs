@@ -19,7 +19,7 @@ pub struct VerifyArgs {
     domain: Option<String>,
     #[command(flatten)]
     limit: MeshSizeLimit,
-    /// The signed mesh file to check.
+    /// The signed mesh file to check, or - for stdin.
     file: Utf8PathBuf,
 }
 
@@ -31,15 +31,27 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     }
     let trusted = args.trusted.load()?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
-    let bytes = signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
-        .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?;
+    let bytes = if args.file == "-" {
+        let bytes = super::read_input(&args.file, "the signed file")?;
+        if bytes.len() as u64 > args.limit.max_mesh_bytes {
+            return Err(Error::input(format!(
+                "stdin holds more than the limit of {} bytes (hint: --max-mesh-size)",
+                args.limit.max_mesh_bytes
+            )));
+        }
+        bytes
+    } else {
+        signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
+            .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?
+    };
     let verified = signed::verify(&bytes, &trusted, domain.as_ref())
         .map_err(|e| Error::input(format!("{}: {e}", args.file)))?;
     println!(
-        "ok: domain {}, serial {}, {} records, signer {}",
+        "ok: domain {}, serial {}, {}, {}, signer {}",
         verified.zone.domain,
         verified.serial,
-        verified.zone.len(),
+        super::count(verified.zone.len(), "CNAME"),
+        super::count(verified.zone.addresses().len(), "address record"),
         keys::public_base64(&verified.signer)
     );
     Ok(ExitCode::SUCCESS)

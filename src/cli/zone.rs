@@ -8,7 +8,7 @@ use clap::Args;
 use super::DomainArg;
 use dm_dns::addresses::NetworkChoice;
 use dm_dns::error::Error;
-use dm_dns::zone::{Exports, Zone};
+use dm_dns::zone::{Exports, SkipReason, Zone};
 use dm_dns::{artifacts, exports};
 
 /// Compile a clan's exports into zone.conf, zone.db and manifest.json.
@@ -36,7 +36,8 @@ pub struct ZoneArgs {
     exports: Utf8PathBuf,
     #[command(flatten)]
     domain: DomainArg,
-    /// Output directory; created if missing, filled atomically.
+    /// Output directory; created if missing (its parent must exist), filled
+    /// atomically.
     #[arg(long, value_name = "DIR")]
     out: Utf8PathBuf,
     /// Network services that give machine names their addresses, preferred
@@ -50,17 +51,29 @@ pub struct ZoneArgs {
 pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
     let domain = args.domain.parse()?;
     let bytes = exports::read_source(&args.exports)?;
-    let exports = Exports::canonicalize(exports::parse(&bytes)?)?;
+    let exports = Exports::canonicalize(exports::parse_source(&args.exports, &bytes)?)?;
     let networks = match args.networks {
         Some(list) => NetworkChoice::Ordered(list),
         None => NetworkChoice::ByPriority,
     };
     let zone = Zone::compile_with(&exports, &domain, &networks)?;
     let summary = artifacts::write(&args.out, &zone, &exports)?;
+    if summary.records == 0
+        && zone
+            .skipped
+            .iter()
+            .any(|s| s.reason == SkipReason::OutsideDomain)
+    {
+        eprintln!(
+            "warning: every exported host is outside the domain {domain}, so the zone has no \
+             CNAME (hint: is --domain the clan's meta.domain? e.g. {} is skipped)",
+            zone.skipped[0].host
+        );
+    }
     eprintln!(
-        "dm-dns: {} records, {} address records, {} skipped, serial {} -> {}",
-        summary.records,
-        zone.addresses.records.len(),
+        "dm-dns: {}, {}, {} skipped, serial {} -> {}",
+        super::count(summary.records, "record"),
+        super::count(zone.addresses.records.len(), "address record"),
         summary.skipped,
         summary.serial,
         args.out

@@ -9,20 +9,12 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::{Peer, ScopeHosts};
-use crate::error::Error;
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, Error> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let scopes = de.deserialize_map(ExportsVisitor).map_err(json_error)?;
-    de.end().map_err(json_error)?;
+    let scopes = de.deserialize_map(ExportsVisitor)?;
+    de.end()?;
     Ok(scopes)
-}
-
-fn json_error(e: serde_json::Error) -> Error {
-    Error::input(format!(
-        "exports are not valid: {e} (hint: produce them with builtins.toJSON; \
-         the top level must map scope keys to export values)"
-    ))
 }
 
 struct ExportsVisitor;
@@ -56,6 +48,9 @@ impl<'de> Visitor<'de> for ExportsVisitor {
 /// A scope's value: raw exports carry `endpoints.hosts`, `peer.hosts` and
 /// `networking.priority`; projected ones `hosts`, `peers` and `priority`.
 #[derive(Deserialize)]
+#[serde(
+    expecting = "the scope's exports, an object such as { \"endpoints\": { \"hosts\": [...] } }"
+)]
 struct ScopeValue<'a> {
     #[serde(borrow, default)]
     hosts: Option<Hosts<'a>>,
@@ -72,6 +67,7 @@ struct ScopeValue<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "peer, an object with \"hosts\": [...]")]
 struct RawPeer<'a> {
     #[serde(borrow, default)]
     hosts: Option<Vec<RawPeerHost<'a>>>,
@@ -177,12 +173,14 @@ enum ProjectedPeer<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "networking, an object with \"priority\"")]
 struct Networking {
     #[serde(default)]
     priority: Option<i64>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "endpoints, an object with \"hosts\": [...]")]
 struct Endpoints<'a> {
     #[serde(borrow, default)]
     hosts: Option<Hosts<'a>>,

@@ -48,7 +48,7 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
         return Ok(buf);
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-    if path.extension() == Some("nix") {
+    if is_nix(path) {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;
         let value = nix_data::to_json(&text).map_err(|e| Error::input(format!("{path}:{e}")))?;
@@ -58,7 +58,32 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+fn is_nix(path: &Utf8Path) -> bool {
+    path.extension() == Some("nix")
+}
+
 /// Parses exports JSON. Strings are borrowed from `bytes` where possible.
 pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, Error> {
-    json::parse(bytes)
+    json::parse(bytes).map_err(|e| {
+        Error::input(format!(
+            "exports are not valid: {e} (hint: produce them with builtins.toJSON; the top \
+             level must map scope keys to export values)"
+        ))
+    })
+}
+
+/// Parses what `read_source(path)` read, with errors in the source's terms:
+/// a `.nix` file has no JSON positions, and needs no `builtins.toJSON`.
+pub fn parse_source<'a>(path: &Utf8Path, bytes: &'a [u8]) -> Result<Vec<ScopeHosts<'a>>, Error> {
+    if !is_nix(path) {
+        return parse(bytes);
+    }
+    json::parse(bytes).map_err(|e| {
+        let text = e.to_string();
+        let without_position = text.split(" at line ").next().unwrap_or(&text);
+        Error::input(format!(
+            "{path}: {without_position} (hint: the file must be an attribute set \
+             {{ \"<service>:<instance>:<role>:<machine>\" = {{ endpoints.hosts = [ \"<name>\" ]; }}; }})"
+        ))
+    })
 }

@@ -280,11 +280,158 @@ fn help_teaches_every_subcommand() {
     let out = run(dm_dns().arg("--help"));
     let text = stdout(&out);
     for sub in [
-        "zone", "diff", "keygen", "pubkey", "sign", "verify", "install",
+        "zone", "diff", "keygen", "pubkey", "sign", "verify", "install", "status", "explain",
     ] {
         assert!(text.contains(sub), "{sub} missing from --help");
         let sub_help = run(dm_dns().args([sub, "--help"]));
         assert!(sub_help.status.success());
         assert!(stdout(&sub_help).contains("Usage: dm-dns"), "{sub}");
     }
+}
+
+/// The conventions every command follows (README, "CLI reference"): `-` is
+/// stdin or stdout, errors speak of what the user gave, counts read well.
+#[test]
+fn dash_is_stdin_and_stdout_and_errors_use_the_users_words() {
+    use std::process::Command;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let piped = |cmd: &mut Command, input: &[u8]| {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let zone = dir.join("zone");
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(repo_path("examples/clan-exports.json"))
+        .arg("--out")
+        .arg(&zone));
+    assert!(
+        stderr(&out).contains("dm-dns: 7 records, 3 address records"),
+        "{}",
+        stderr(&out)
+    );
+    let (key, public) = (dir.join("k"), dir.join("k.pub"));
+    assert!(
+        run(crate::node::keygen(&key, &public).arg("--force"))
+            .status
+            .success()
+    );
+
+    // sign --out - and --zone DIR/zone.conf; verify -; pubkey -; diff - DIR.
+    let signed = run(dm_dns()
+        .args(["sign", "--serial", "7", "--out", "-", "--key"])
+        .arg(&key)
+        .arg("--zone")
+        .arg(zone.join("zone.conf")));
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert!(signed.stdout.starts_with(b"# dm-dns signed zone\n"));
+    assert!(!dir.join("-").exists(), "a file named -");
+    let verified = piped(
+        dm_dns().args(["verify", "-", "--trusted-key"]).arg(&public),
+        &signed.stdout,
+    );
+    assert_eq!(
+        stdout(&verified).split(", signer").next(),
+        Some("ok: domain clan, serial 7, 7 CNAMEs, 3 address records")
+    );
+    let from_stdin = piped(
+        dm_dns().args(["pubkey", "-"]),
+        &std::fs::read(&public).unwrap(),
+    );
+    assert_eq!(
+        stdout(&from_stdin),
+        stdout(&run(dm_dns().arg("pubkey").arg(&public)))
+    );
+    let same = piped(dm_dns().args(["diff", "-"]).arg(&zone), &signed.stdout);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+
+    // Errors about what was given.
+    for (args, needle) in [
+        (vec!["--domain", ""], "the domain is empty"),
+        (vec!["--domain", "clan com"], "the domain contains"),
+    ] {
+        let out = run(dm_dns()
+            .args(["zone", "--exports", "-", "--out"])
+            .arg(dir.join("z"))
+            .args(args));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains(needle) && stderr(&out).contains("meta.domain"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("endpoints.hosts"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let not_a_zone = run(dm_dns()
+        .arg("diff")
+        .arg(&zone)
+        .arg(repo_path("examples/clan-exports.json")));
+    assert_eq!(not_a_zone.status.code(), Some(2));
+    assert!(
+        stderr(&not_a_zone).contains("is not a zone"),
+        "{}",
+        stderr(&not_a_zone)
+    );
+    let deep = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(repo_path("examples/clan-exports.json"))
+        .arg("--out")
+        .arg(dir.join("no/such/parent")));
+    assert!(
+        stderr(&deep).contains("not its parents"),
+        "{}",
+        stderr(&deep)
+    );
+    let shape = dir.join("shape.nix");
+    std::fs::write(&shape, "{ \"a:b:c:d\" = 1; }\n").unwrap();
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--out"])
+        .arg(dir.join("z"))
+        .arg("--exports")
+        .arg(&shape));
+    let message = stderr(&out);
+    assert!(
+        message.contains("scope \"a:b:c:d\"") && message.contains("endpoints.hosts"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("toJSON")
+            && !message.contains("ScopeValue")
+            && !message.contains("column"),
+        "{message}"
+    );
+
+    // A wrong --domain warns.
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "example.com", "--exports"])
+        .arg(repo_path("examples/clan-exports.json"))
+        .arg("--out")
+        .arg(dir.join("wrong-domain")));
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).starts_with("warning: every exported host is outside"),
+        "{}",
+        stderr(&out)
+    );
+
+    // diff --report to a place that cannot be written: nothing printed.
+    let out = run(dm_dns()
+        .arg("diff")
+        .arg(&zone)
+        .arg(dir.join("wrong-domain"))
+        .arg("--report")
+        .arg(dir.join("no/such/dir/report")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
 }
