@@ -89,6 +89,19 @@ fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<String> {
 }
 
 pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
+    let mut diff = changes(old, new);
+    let (old_text, new_text) = (canonical_text(old), canonical_text(new));
+    diff.same = old_text == new_text;
+    diff.unified = similar::TextDiff::from_lines(&old_text, &new_text)
+        .unified_diff()
+        .header(old_label, new_label)
+        .to_string();
+    diff
+}
+
+/// The names added, removed and retargeted, and the address records added
+/// and removed, without the unified diff (`same` and `unified` left empty).
+pub fn changes(old: &ZoneData, new: &ZoneData) -> ZoneDiff {
     let target = |zone: &ZoneData, machine: &str| Some(zone.domain.machine_name(machine));
     let mut diff = ZoneDiff {
         same: false,
@@ -127,16 +140,44 @@ pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
             });
         }
     }
-    let (old_text, new_text) = (canonical_text(old), canonical_text(new));
-    diff.same = old_text == new_text;
-    diff.unified = similar::TextDiff::from_lines(&old_text, &new_text)
-        .unified_diff()
-        .header(old_label, new_label)
-        .to_string();
     diff
 }
 
 impl ZoneDiff {
+    /// One line for a log: counts, and the first few names of each kind.
+    pub fn summary_line(&self) -> String {
+        const NAMES: usize = 5;
+        let list = |changes: &[Change]| -> String {
+            let mut names: Vec<&str> = changes
+                .iter()
+                .take(NAMES)
+                .map(|c| c.host.as_str())
+                .collect();
+            if changes.len() > NAMES {
+                names.push("...");
+            }
+            names.join(" ")
+        };
+        let mut parts = Vec::new();
+        for (label, changes) in [
+            ("added", &self.added),
+            ("removed", &self.removed),
+            ("retargeted", &self.retargeted),
+        ] {
+            if !changes.is_empty() {
+                parts.push(format!("{} {label} ({})", changes.len(), list(changes)));
+            }
+        }
+        let addresses = self.addresses_added.len() + self.addresses_removed.len();
+        if addresses > 0 {
+            parts.push(format!("{addresses} address records changed"));
+        }
+        if parts.is_empty() {
+            return "no name changed".into();
+        }
+        parts.join(", ")
+    }
+
     /// The human summary followed by the unified diff.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

@@ -95,8 +95,13 @@ fn now() -> u64 {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// A new zone was swapped in (and reloaded, if configured).
-    Installed { serial: u64, records: usize },
+    /// A new zone was swapped in (and reloaded, if configured); `changes`
+    /// says what changed against the previous zone file, in one line.
+    Installed {
+        serial: u64,
+        records: usize,
+        changes: String,
+    },
     /// The zone file already holds exactly this zone.
     Unchanged { serial: u64 },
     /// No mesh file yet: a zone of the node's own records was written.
@@ -235,12 +240,27 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
             serial: verified.serial,
         });
     }
+    let changes = changes_against(current.as_deref(), &zone_text);
     swap_in(config, &zone_text, current.as_deref())?;
     write_state(config, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
         records: verified.zone.len(),
+        changes,
     })
+}
+
+/// What a new zone file changes against the current one, for the log.
+fn changes_against(current: Option<&[u8]>, new: &str) -> String {
+    let read = |text: &str| zonefile::parse_db(text).ok();
+    let old = current
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(read);
+    match (old, read(new)) {
+        (Some(old), Some(new)) => crate::diff::changes(&old, &new).summary_line(),
+        (None, Some(new)) => format!("first zone, {} names", new.len()),
+        _ => String::new(),
+    }
 }
 
 /// With no mesh file yet, unbound still needs a loadable zone.

@@ -118,9 +118,13 @@ impl TryFrom<InstallArgs> for install::Config {
 pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
     let config = install::Config::try_from(args)?;
     match install::run(&config)? {
-        Outcome::Installed { serial, records } => {
+        Outcome::Installed {
+            serial,
+            records,
+            changes,
+        } => {
             eprintln!(
-                "dm-dns: installed serial {serial} ({}) into {}",
+                "dm-dns: installed serial {serial} ({}) into {}: {changes}",
                 super::count(records, "CNAME"),
                 config.zone_file
             )

@@ -29,7 +29,7 @@ fn signed_updates_change_answers_without_restarting_unbound() {
         .args(["--domain", "clan"])
         .arg(&first));
     assert!(verify.status.success(), "{}", stderr(&verify));
-    assert!(stdout(&verify).contains("domain clan, serial 1000, 2 records"));
+    assert!(stdout(&verify).contains("domain clan, serial 1000, 2 CNAMEs, 0 address records"));
     let other = node.dir.join("other.pub");
     assert!(
         run(&mut keygen(&node.dir.join("other.key"), &other))
@@ -78,6 +78,14 @@ fn signed_updates_change_answers_without_restarting_unbound() {
     let second = node.signed_zone(&exports("beta", ""), 2_000, "second");
     let out = node.deliver(&second);
     assert!(out.status.success(), "{}", stderr(&out));
+    // One line for the journal says what changed.
+    assert!(
+        stderr(&out)
+            .trim_end()
+            .ends_with(": 1 retargeted (music.clan)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(node.music(), MUSIC_ON_BETA);
     assert_eq!(node.unbound.pid(), pid, "unbound was restarted");
     let state: serde_json::Value =
