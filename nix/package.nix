@@ -1,5 +1,10 @@
 # The dm-dns package (runs with nixpkgs: `nix build .#dm-dns`).
-{ lib, rustPlatform }:
+{
+  lib,
+  rustPlatform,
+  stdenv,
+  installShellFiles,
+}:
 let
   cargo = builtins.fromTOML (builtins.readFile ../Cargo.toml);
 in
@@ -21,6 +26,16 @@ rustPlatform.buildRustPackage {
   # The end-to-end tests need unbound and dig on the build machine; the flake
   # checks cover the zone outputs, and CI runs the whole suite.
   cargoTestFlags = [ "--lib" ];
+  nativeBuildInputs = [ installShellFiles ];
+  # Completions and the manual page come from the command definitions.
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    installShellCompletion --cmd dm-dns \
+      --bash <($out/bin/dm-dns completions bash) \
+      --zsh <($out/bin/dm-dns completions zsh) \
+      --fish <($out/bin/dm-dns completions fish)
+    $out/bin/dm-dns man > dm-dns.1
+    installManPage dm-dns.1
+  '';
   meta = {
     description = cargo.package.description;
     license = lib.licenses.mit;

@@ -2,6 +2,7 @@
 //! its run function; the options several commands share are defined here
 //! and flattened in. Commands only convert arguments and call the library.
 
+mod completions;
 mod diff;
 mod explain;
 mod install;
@@ -56,6 +57,8 @@ pub enum Command {
     Install(install::InstallArgs),
     Status(status::StatusArgs),
     Explain(explain::ExplainArgs),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Runs the command; errors print as `error: ...` and exit 2.
@@ -70,6 +73,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Install(args) => install::run(args),
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(code) => code,

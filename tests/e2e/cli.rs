@@ -435,3 +435,33 @@ fn dash_is_stdin_and_stdout_and_errors_use_the_users_words() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
 }
+
+/// Completions and the manual page come from the same definitions as
+/// `--help`: every command is in them.
+#[test]
+fn completions_and_manual_page_list_every_command() {
+    let bash = stdout(&run(dm_dns().args(["completions", "bash"])));
+    let man = stdout(&run(dm_dns().arg("man")));
+    assert!(
+        man.starts_with(".ie") && man.contains(".TH dm-dns 1"),
+        "{man}"
+    );
+    for command in [
+        "zone", "diff", "sign", "verify", "install", "status", "explain",
+    ] {
+        assert!(
+            bash.contains(command),
+            "{command} missing from bash completions"
+        );
+        assert!(
+            man.contains(command),
+            "{command} missing from the manual page"
+        );
+    }
+    assert_eq!(
+        run(dm_dns().args(["completions", "nosuchshell"]))
+            .status
+            .code(),
+        Some(2)
+    );
+}
