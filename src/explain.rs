@@ -178,7 +178,7 @@ fn from_problems(name: String, domain: &Domain, problems: &[Problem]) -> Explana
 }
 
 /// `manifest.json` beside the zone, when `zone_path` is an output directory.
-fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Value>, Error> {
+pub fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Value>, Error> {
     if !zone_path.is_dir() {
         return Ok(None);
     }

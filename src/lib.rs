@@ -16,6 +16,7 @@ pub mod install;
 pub mod keys;
 pub mod name;
 pub mod output;
+pub mod plan;
 pub mod problem;
 pub mod render;
 pub mod signed;

@@ -114,6 +114,8 @@ in
                 runtimeEnv = {
                   DM_DNS_ZONE = config.services.dm-dns.zone;
                   DM_DNS_KEY = generators.dm-dns-signing-key.files."signing.key".path;
+                  DM_DNS_PUBLIC_KEY = generators.dm-dns-signing-key.files."signing.pub".path;
+                  DM_DNS_MESH_FILE = config.services.dm-dns.meshFile;
                   DM_DNS_NETWORK_ID = generators.data-mesher-network.files."network.pub".path;
                   DM_DNS_MESH_NAME = meshName;
                   DM_DNS_URL = "http://localhost:7331";

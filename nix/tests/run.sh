@@ -145,14 +145,35 @@ chmod +x "$work/send/bin/data-mesher"
 ln -s "$PWD/$dm_dns" "$work/send/bin/dm-dns"
 "$dm_dns" zone --exports examples/clan-exports.json --domain clan --out "$work/send/zone" 2>/dev/null
 echo "network id (public)" >"$work/send/network.pub"
-DATA_MESHER_CALLS="$work/send/calls" PATH="$work/send/bin:$PATH" DM_DNS_ZONE="$work/send/zone" \
-  DM_DNS_KEY=nix/tests/vm-signing.key DM_DNS_NETWORK_ID="$work/send/network.pub" \
-  DM_DNS_MESH_NAME=dns/cnames DM_DNS_URL=http://localhost:7331 \
-  bash -euo pipefail nix/scripts/dm-send-dns.sh --serial 7 >"$work/send/out" 2>&1 \
-  || { cat "$work/send/out" >&2; fail "dm-send-dns"; }
+send() { # zone-dir arguments...
+  DATA_MESHER_CALLS="$work/send/calls" PATH="$work/send/bin:$PATH" DM_DNS_ZONE="$1" \
+    DM_DNS_KEY=nix/tests/vm-signing.key DM_DNS_PUBLIC_KEY=nix/tests/vm-signing.pub \
+    DM_DNS_MESH_FILE="$work/send/live" DM_DNS_NETWORK_ID="$work/send/network.pub" \
+    DM_DNS_MESH_NAME=dns/cnames DM_DNS_URL=http://localhost:7331 \
+    bash -euo pipefail nix/scripts/dm-send-dns.sh "${@:2}" >"$work/send/out" 2>&1 \
+    || { cat "$work/send/out" >&2; fail "dm-send-dns ${*:2}"; }
+}
+send "$work/send/zone" --serial 7
 grep -qx -- "--network-id=$work/send/network.pub" "$work/send/calls" || fail "dm-send-dns: --network-id is not the path"
 grep -qx -- "--name=dns/cnames" "$work/send/calls" || fail "dm-send-dns: --name"
-pass "dm-send-dns signs (--serial passed on) and calls data-mesher with file paths"
+grep -q '^+ music.clan CNAME alpha.clan.  (from navidrome:music:server:alpha' "$work/send/out" \
+  || fail "dm-send-dns does not say what changed: $(cat "$work/send/out")"
+pass "dm-send-dns signs (--serial passed on), calls data-mesher with file paths, says what changed"
+# --dry-run against a live file: nothing pushed, the changes with their scopes.
+"$dm_dns" sign --key nix/tests/vm-signing.key --zone "$work/send/zone" --serial 7 --out "$work/send/live" 2>/dev/null
+rm -f "$work/send/calls"
+send "$work/send/zone" --dry-run
+[ ! -e "$work/send/calls" ] || fail "dm-send-dns --dry-run called data-mesher"
+grep -qx 'no changes' "$work/send/out" || fail "dry run against the same zone: $(cat "$work/send/out")"
+jq '."navidrome:music:server:alpha".endpoints.hosts += ["stream.clan"]' examples/clan-exports.json >"$work/send/more.json"
+"$dm_dns" zone --exports "$work/send/more.json" --domain clan --out "$work/send/more" 2>/dev/null
+send "$work/send/more" --dry-run
+grep -q '^live zone: serial 7, signed 1970-01-01T00:00:07Z' "$work/send/out" || fail "dry run: $(cat "$work/send/out")"
+if [ "$(grep -c '^[-+~] ' "$work/send/out")" != 1 ] \
+  || ! grep -q '^+ stream.clan CNAME alpha.clan.  (from navidrome:music:server:alpha)' "$work/send/out"; then
+  fail "dry run: $(cat "$work/send/out")"
+fi
+pass "dm-send-dns --dry-run: the live file verified, only the added name, with its scope"
 
 build() { # fixture attr [extra nix-build args]
   nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" \

@@ -7,6 +7,7 @@ mod diff;
 mod explain;
 mod install;
 mod keygen;
+mod plan;
 mod pubkey;
 mod sign;
 mod status;
@@ -36,7 +37,8 @@ use dm_dns::name::Domain;
         \n  verify   check a signed mesh file                      (any node)\
         \n  install  signed mesh file -> unbound auth-zone         (every node, on change)\
         \n  status   is this node current? (exit 0 current, 1 not)\
-        \n  explain  why a name resolves the way it does\n\
+        \n  explain  why a name resolves the way it does\
+        \n  plan     what a push would change (dm-send-dns --dry-run)\n\
         \nExit codes: 0 success (diff: same; status: current), 1 diff: different or\
         status: not current, 2 error.",
     after_help = "Example:\n  dm-dns zone --exports examples/clan-exports.json --domain clan --out zone/"
@@ -57,6 +59,7 @@ pub enum Command {
     Install(install::InstallArgs),
     Status(status::StatusArgs),
     Explain(explain::ExplainArgs),
+    Plan(plan::PlanArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
 }
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Install(args) => install::run(args),
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     };
