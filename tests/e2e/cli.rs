@@ -465,3 +465,59 @@ fn completions_and_manual_page_list_every_command() {
         Some(2)
     );
 }
+
+/// The README's CLI reference and `--help` name the same options: each
+/// `### \`dm-dns <command> ...\`` section mentions every option of the
+/// command, and every option it mentions exists.
+#[test]
+fn readme_cli_reference_matches_the_help() {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let reference = readme
+        .split("## CLI reference")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let flags = |text: &str| -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut checked = 0;
+    for section in reference.split("\n### `dm-dns ").skip(1) {
+        let command = section.split([' ', '`']).next().unwrap();
+        let help = stdout(&run(dm_dns().args([command, "--help"])));
+        // Code spans of other programs (`dm-send-dns --dry-run`) are theirs.
+        // (The heading's opening backtick was split off with "### `dm-dns ".)
+        let own_text: String = format!("`{section}")
+            .split('`')
+            .enumerate()
+            .filter(|(i, span)| i % 2 == 0 || !span.starts_with("dm-send-dns"))
+            .map(|(_, span)| span)
+            .collect::<Vec<_>>()
+            .join("`");
+        let mut documented = flags(&own_text);
+        // Options are the help lines that start with one.
+        let available: std::collections::BTreeSet<String> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|line| line.starts_with('-'))
+            .flat_map(|line| flags(line.split("  ").next().unwrap_or_default()))
+            .collect();
+        documented.remove("--help");
+        for flag in &documented {
+            assert!(
+                available.contains(flag),
+                "README documents {command} {flag}, --help has no such option"
+            );
+        }
+        for flag in available.iter().filter(|f| *f != "--help") {
+            assert!(
+                documented.contains(flag),
+                "README's `dm-dns {command}` section does not mention {flag}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} command sections found");
+}
