@@ -54,7 +54,7 @@ in
     name = "dm-dns";
     description = "Clan endpoint names on every machine: validated, signed, atomically installed DNS";
     categories = [ "Network" ];
-    readme = builtins.readFile ../../README.md;
+    readme = builtins.readFile ../../docs/service.md;
     exports.out = [ "dataMesher" ];
     exports.inputs = [
       "endpoints"
