@@ -12,6 +12,7 @@ use crate::diff;
 use crate::error::Error;
 use crate::name::{self, Domain, Quoted};
 use crate::problem::Problem;
+use crate::query;
 use crate::render;
 use crate::zone::{Exports, Zone};
 
@@ -29,7 +30,7 @@ pub struct Explanation {
 #[derive(Debug, Serialize)]
 pub struct Finding {
     /// `cname`, `address`, `skipped`, `skipped-address`, `target`,
-    /// `outside-domain`, `problem` or `unknown`.
+    /// `outside-domain`, `problem`, `unknown` or `answer` (`--server`).
     pub kind: &'static str,
     pub text: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -310,6 +311,32 @@ fn from_records(name: &str, zone: &crate::zonefile::ZoneData, out: &mut Vec<Find
 }
 
 impl Explanation {
+    /// What a DNS server answers for the name now (A and AAAA asked).
+    pub fn ask(
+        &mut self,
+        server: std::net::SocketAddr,
+        timeout: std::time::Duration,
+    ) -> Result<(), Error> {
+        let mut records: Vec<String> = Vec::new();
+        let mut status = "NOERROR";
+        for qtype in [query::A, query::AAAA] {
+            let answer = query::ask(server, &self.name, qtype, timeout).map_err(Error::input)?;
+            status = answer.status;
+            for record in answer.records {
+                if !records.contains(&record) {
+                    records.push(record);
+                }
+            }
+        }
+        let text = if records.is_empty() {
+            format!("{server} answers now: {status}, no records")
+        } else {
+            format!("{server} answers now: {}", records.join("; "))
+        };
+        self.findings.push(finding("answer", text, Vec::new()));
+        Ok(())
+    }
+
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for f in &self.findings {

@@ -18,6 +18,7 @@ pub mod name;
 pub mod output;
 pub mod plan;
 pub mod problem;
+pub mod query;
 pub mod render;
 pub mod signed;
 pub mod status;

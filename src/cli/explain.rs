@@ -47,13 +47,17 @@ pub struct ExplainArgs {
     /// addresses, as `dm-dns zone --networks`.
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "exports")]
     networks: Option<Vec<String>>,
+    /// Also ask this DNS server what it answers now (A and AAAA), e.g. the
+    /// node's unbound at 127.0.0.1:5335.
+    #[arg(long, value_name = "ADDR:PORT")]
+    server: Option<std::net::SocketAddr>,
     /// Print the explanation as JSON.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
-    let explanation = match (&args.zone, &args.exports) {
+    let mut explanation = match (&args.zone, &args.exports) {
         (Some(zone), _) => explain::explain(&args.name, &Source::Zone(zone))?,
         (None, Some(path)) => {
             let bytes = exports::read_source(path)?;
@@ -72,6 +76,9 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
         }
         (None, None) => unreachable!("clap requires --zone or --exports"),
     };
+    if let Some(server) = args.server {
+        explanation.ask(server, std::time::Duration::from_secs(2))?;
+    }
     let text = if args.json {
         serde_json::to_string_pretty(&explanation).expect("explanation serialises") + "\n"
     } else {

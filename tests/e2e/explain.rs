@@ -121,3 +121,32 @@ fn a_conflicting_name_is_explained_from_the_exports() {
         stdout(&out)
     );
 }
+
+/// On a node: what unbound answers now, beside what the zone says.
+#[test]
+fn on_a_node_explain_asks_unbound() {
+    let (_tmp, node) = crate::node::Node::start();
+    let signed = node.signed_zone(&crate::node::exports("alpha", ""), 10, "a");
+    assert!(node.deliver(&signed).status.success());
+    let server = format!("127.0.0.1:{}", node.unbound.port);
+    let zone = node.dir.join("clan.zone");
+    let (out, json) = explain(
+        "music.clan",
+        &["--zone", zone.to_str().unwrap(), "--server", &server],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(kinds(&json), ["cname", "answer"]);
+    assert_eq!(
+        json["findings"][1]["text"],
+        format!("{server} answers now: music.clan. CNAME alpha.clan.; alpha.clan. A 10.0.0.1")
+    );
+    let (out, json) = explain(
+        "nothing.clan",
+        &["--zone", zone.to_str().unwrap(), "--server", &server],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        json["findings"][1]["text"],
+        format!("{server} answers now: NXDOMAIN, no records")
+    );
+}
