@@ -14,6 +14,7 @@ use dm_dns::error::Error;
 #[derive(Args)]
 #[command(after_help = "Example:\n  dm-dns completions bash > /etc/bash_completion.d/dm-dns")]
 pub struct CompletionsArgs {
+    /// The shell to complete for.
     shell: Shell,
 }
 

@@ -521,3 +521,44 @@ fn readme_cli_reference_matches_the_help() {
     }
     assert!(checked >= 10, "only {checked} command sections found");
 }
+
+/// `--help` describes every argument and option of every command.
+#[test]
+fn help_describes_every_argument() {
+    let commands = [
+        "zone",
+        "diff",
+        "keygen",
+        "pubkey",
+        "sign",
+        "verify",
+        "install",
+        "status",
+        "explain",
+        "plan",
+        "completions",
+        "man",
+    ];
+    for command in commands {
+        let help = stdout(&run(dm_dns().args([command, "-h"])));
+        let mut section = "";
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            if matches!(section, "Arguments:" | "Options:") && line.starts_with("  ") {
+                // `  --name <VALUE>  text`: the text after two spaces.
+                let described = line.trim_start().split_once("  ").is_some_and(|(_, d)| {
+                    let d = d.trim();
+                    !d.is_empty() && !d.starts_with('[')
+                });
+                assert!(
+                    described,
+                    "dm-dns {command}: `{}` has no description",
+                    line.trim()
+                );
+            }
+        }
+    }
+}
