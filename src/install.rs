@@ -79,6 +79,9 @@ pub struct State {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Refusal {
     pub at: u64,
+    /// The serial the refused file's header claims, if it has one.
+    #[serde(default)]
+    pub serial: Option<u64>,
     pub mesh_sha256: String,
     pub reason: String,
 }
@@ -122,9 +125,12 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         )),
         Err(e) => Err(e),
     };
-    let mesh_sha256 = mesh.as_ref().ok().map(|m| render::hex(&render::sha256(m)));
+    let refused = mesh
+        .as_ref()
+        .ok()
+        .map(|m| (render::hex(&render::sha256(m)), signed::claimed_serial(m)));
     let result = mesh.and_then(|mesh| install_mesh(config, &mesh));
-    let result = record_outcome(config, mesh_sha256, result);
+    let result = record_outcome(config, refused, result);
     match result {
         // A refused file (the old service's unsigned one left after
         // migrating, no trusted key yet) must not keep unbound from starting:
@@ -150,14 +156,15 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
 /// a failure to do so is added to the report, never hides it.
 fn record_outcome(
     config: &Config,
-    mesh_sha256: Option<String>,
+    mesh: Option<(String, Option<u64>)>,
     result: Result<Outcome, Error>,
 ) -> Result<Outcome, Error> {
     let path = refusal_path(&config.state_dir, &config.domain);
-    match (result, mesh_sha256) {
-        (Err(Error::Invalid(mut problems)), Some(mesh_sha256)) => {
+    match (result, mesh) {
+        (Err(Error::Invalid(mut problems)), Some((mesh_sha256, serial))) => {
             let refusal = Refusal {
                 at: now(),
+                serial,
                 mesh_sha256,
                 reason: problems.join("; "),
             };

@@ -228,6 +228,20 @@ pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, 
     Ok(Some(bytes))
 }
 
+/// The serial a file's header claims, unverified: for saying which update
+/// was refused.
+pub fn claimed_serial(file: &[u8]) -> Option<u64> {
+    let header = file.strip_prefix(MAGIC.as_bytes())?;
+    let head = std::str::from_utf8(&header[..header.len().min(512)])
+        .ok()
+        .or_else(|| std::str::from_utf8(&header[..header.len().min(256)]).ok())?;
+    head.lines()
+        .take(FIELDS.len())
+        .find_map(|line| line.strip_prefix("# serial: "))?
+        .parse()
+        .ok()
+}
+
 /// Base64 that decodes to exactly N bytes (canonical encoding only).
 fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
     let bytes = STANDARD.decode(text).ok()?;
@@ -321,6 +335,13 @@ mod tests {
         let mut added = file.clone();
         added.extend_from_slice(b"forward-zone:\n");
         assert!(verify(&added, &trusted, None).is_err());
+    }
+
+    #[test]
+    fn claimed_serial_reads_the_header_only() {
+        assert_eq!(claimed_serial(&signed()), Some(1_790_000_000));
+        assert_eq!(claimed_serial(b"local-zone: \"clan.\" transparent\n"), None);
+        assert_eq!(claimed_serial(b"# dm-dns signed zone\n\xff\xfe"), None);
     }
 
     #[test]

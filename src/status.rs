@@ -60,6 +60,7 @@ pub struct Installed {
 #[derive(Debug, Serialize)]
 pub struct LastRefused {
     pub at: String,
+    pub serial: Option<u64>,
     pub reason: String,
 }
 
@@ -136,6 +137,7 @@ pub fn report(config: &Config) -> Result<Report, Error> {
         served_serial,
         last_refused: refusal.map(|r| LastRefused {
             at: utc(r.at),
+            serial: r.serial,
             reason: r.reason,
         }),
     })
@@ -221,7 +223,8 @@ impl Report {
             let _ = writeln!(out, "unbound:       serial {serial}");
         }
         if let Some(r) = &self.last_refused {
-            let _ = writeln!(out, "last refused:  {} {}", r.at, r.reason);
+            let serial = r.serial.map_or(String::new(), |s| format!("serial {s}, "));
+            let _ = writeln!(out, "last refused:  {} {serial}{}", r.at, r.reason);
         }
         out
     }

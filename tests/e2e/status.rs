@@ -79,6 +79,7 @@ fn refused_and_pending_updates() {
             .contains("not newer"),
         "{report}"
     );
+    assert_eq!(report["last_refused"]["serial"], 5);
     assert_eq!(report["installed"]["serial"], 10);
     // A new file that install has not seen yet.
     std::fs::copy(
