@@ -75,6 +75,36 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     Ok((conf, db, serial))
 }
 
+/// The `zone.conf` hash a manifest records. `write_manifest_end` puts the
+/// hashes on the last line but one, so only the file's tail is read: a
+/// large zone's manifest is over a hundred megabytes.
+fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    #[derive(serde::Deserialize)]
+    struct Hashes {
+        #[serde(rename = "zone.conf")]
+        conf: String,
+    }
+    const TAIL: u64 = 4096;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {path}"), e))?
+        .len();
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let tail = String::from_utf8_lossy(&tail);
+    Ok(tail
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("  \"sha256\": "))
+        .and_then(|object| serde_json::from_str::<Hashes>(object).ok())
+        .map(|hashes| hashes.conf))
+}
+
 /// Reads `zone.conf` back from an output directory for signing: its bytes must
 /// match the hash in `manifest.json` and parse strictly.
 pub fn read_conf_checked(dir: &Utf8Path) -> Result<(Vec<u8>, ZoneData), Error> {
@@ -82,11 +112,7 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<(Vec<u8>, ZoneData), Error> {
     let manifest_path = dir.join(MANIFEST);
     let body =
         std::fs::read(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
-    let manifest = std::fs::read(&manifest_path)
-        .map_err(|e| Error::io(format!("reading {manifest_path}"), e))?;
-    let recorded = serde_json::from_slice::<serde_json::Value>(&manifest)
-        .ok()
-        .and_then(|m| m["sha256"][CONF].as_str().map(str::to_owned));
+    let recorded = recorded_conf_sha256(&manifest_path)?;
     if recorded.as_deref() != Some(render::hex(&render::sha256(&body)).as_str()) {
         return Err(Error::input(format!(
             "{conf_path} does not match the sha256 in {manifest_path}; refusing to sign \
