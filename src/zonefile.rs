@@ -183,13 +183,13 @@ impl ZoneData {
         if let Some(pair) = self.cnames.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(format!("host {} appears twice", Quoted(&pair[0].0)));
         }
-        // A set only looked up, never iterated: its order cannot leak out.
-        let machines: std::collections::HashSet<&str> =
-            self.cnames.iter().map(|(_, m)| m.as_str()).collect();
+        let mut machines: Vec<&str> = self.cnames.iter().map(|(_, m)| m.as_str()).collect();
+        machines.sort_unstable();
+        machines.dedup();
         let shadowing = self.cnames.iter().find(|(host, _)| {
             self.domain
                 .relative(host)
-                .is_some_and(|r| machines.contains(r))
+                .is_some_and(|r| machines.binary_search(&r).is_ok())
         });
         if let Some((host, _)) = shadowing {
             return Err(format!(
