@@ -218,15 +218,17 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
             verified.serial
         ))
     })?;
-    let zone_text = render_checked(&verified.zone, serial, &config.addresses).map_err(refuse)?;
+    let (cnames, addresses) = (verified.zone.len(), verified.zone.addresses().len());
+    let (zone_text, zone) =
+        render_checked(verified.zone, serial, &config.addresses).map_err(refuse)?;
     let state = State {
         domain: config.domain.to_string(),
         serial: verified.serial,
         mesh_sha256,
         zone_sha256: render::hex(&render::sha256(zone_text.as_bytes())),
         signer: crate::keys::public_base64(&verified.signer),
-        cnames: verified.zone.len(),
-        addresses: verified.zone.addresses().len(),
+        cnames,
+        addresses,
         installed_at: now(),
     };
     let current = read_zone_file(config)?;
@@ -247,26 +249,24 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
             serial: verified.serial,
         });
     }
-    let changes = changes_against(current.as_deref(), &zone_text);
+    let changes = changes_against(current.as_deref(), &zone);
     swap_in(config, &zone_text, current.as_deref())?;
     write_state(config, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
-        records: verified.zone.len(),
+        records: cnames,
         changes,
     })
 }
 
-/// What a new zone file changes against the current one, for the log.
-fn changes_against(current: Option<&[u8]>, new: &str) -> String {
-    let read = |text: &str| zonefile::parse_db(text).ok();
+/// What the new zone changes against the current file, for the log.
+fn changes_against(current: Option<&[u8]>, new: &ZoneData) -> String {
     let old = current
         .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .and_then(read);
-    match (old, read(new)) {
-        (Some(old), Some(new)) => crate::diff::changes(&old, &new).summary_line(),
-        (None, Some(new)) => format!("first zone, {} names", new.len()),
-        _ => String::new(),
+        .and_then(|text| zonefile::parse_db(text).ok());
+    match old {
+        Some(old) => crate::diff::changes(&old, new).summary_line(),
+        None => format!("first zone, {} names", new.len()),
     }
 }
 
@@ -282,19 +282,20 @@ fn bootstrap(config: &Config) -> Result<Outcome, Error> {
 /// The zone of this node's own address records alone.
 fn write_bootstrap(config: &Config) -> Result<(), Error> {
     let empty = ZoneData::new(config.domain.clone());
-    let text = render_checked(&empty, 1, &config.addresses).map_err(Error::input)?;
+    let (text, _) = render_checked(empty, 1, &config.addresses).map_err(Error::input)?;
     output::write_file(&config.zone_file, text.as_bytes(), 0o644)
 }
 
 /// Renders the auth-zone and reads it back: the file unbound gets must say
 /// exactly what was verified. The node's own address records (`--hosts`)
 /// replace the zone's for the names they give: the node knows best how it
-/// reaches itself and its neighbours.
+/// reaches itself and its neighbours. Returns the text and the zone it
+/// holds. The zone is taken, not copied: a node's zone can be large.
 pub fn render_checked(
-    zone: &ZoneData,
+    zone: ZoneData,
     serial: u32,
     own: &[(String, IpAddr)],
-) -> Result<String, String> {
+) -> Result<(String, ZoneData), String> {
     if let Some((name, _)) = own.iter().find(|(n, _)| zone.target(n).is_some()) {
         return Err(format!(
             "{name} is both an endpoint CNAME in the zone and an address of this node \
@@ -310,7 +311,7 @@ pub fn render_checked(
         .collect();
     merged.sort_unstable_by(render::address_order);
     merged.dedup();
-    let expected = zone.clone().with_addresses(merged);
+    let expected = zone.with_addresses(merged);
     let mut out = Vec::new();
     render::write_db(
         &mut out,
@@ -325,7 +326,7 @@ pub fn render_checked(
     if reread != expected {
         return Err("rendered zone does not read back as the verified zone".into());
     }
-    Ok(text)
+    Ok((text, expected))
 }
 
 fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Error> {
@@ -420,13 +421,13 @@ mod tests {
         )
         .unwrap();
         let addresses = vec![("alpha.clan".to_string(), "10.0.0.1".parse().unwrap())];
-        let text = render_checked(&zone, 7, &addresses).unwrap();
+        let (text, _) = render_checked(zone.clone(), 7, &addresses).unwrap();
         assert!(text.contains("clan. IN SOA localhost. nobody.invalid. 7 "));
         assert!(text.contains("alpha.clan. IN A 10.0.0.1\n"));
         assert!(text.contains("music.clan. IN CNAME alpha.clan.\n"));
         let clash = vec![("music.clan".to_string(), "10.0.0.1".parse().unwrap())];
         assert!(
-            render_checked(&zone, 7, &clash)
+            render_checked(zone, 7, &clash)
                 .unwrap_err()
                 .contains("both")
         );
