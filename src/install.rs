@@ -125,18 +125,22 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         )),
         Err(e) => Err(e),
     };
+    let mesh = mesh.map(|bytes| {
+        let sha256 = render::hex(&render::sha256(&bytes));
+        (bytes, sha256)
+    });
     let refused = mesh
         .as_ref()
         .ok()
-        .map(|m| (render::hex(&render::sha256(m)), signed::claimed_serial(m)));
-    let result = mesh.and_then(|mesh| install_mesh(config, &mesh));
+        .map(|(bytes, sha256)| (sha256.clone(), signed::claimed_serial(bytes)));
+    let result = mesh.and_then(|(bytes, sha256)| install_mesh(config, &bytes, sha256));
     let result = record_outcome(config, refused, result);
     match result {
         // A refused file (the old service's unsigned one left after
         // migrating, no trusted key yet) must not keep unbound from starting:
         // with no zone in place, this node's own records go in, and the
         // refusal is still reported.
-        Err(Error::Invalid(mut problems)) if read_zone_file(config)?.is_none() => {
+        Err(Error::Invalid(mut problems)) if !zone_file_exists(config)? => {
             write_bootstrap(config)?;
             if let Some(last) = problems.last_mut() {
                 let reason = last.strip_suffix(KEEPS_PREVIOUS).unwrap_or(last);
@@ -168,8 +172,7 @@ fn record_outcome(
                 mesh_sha256,
                 reason: problems.join("; "),
             };
-            let text = serde_json::to_string_pretty(&refusal).expect("refusal serialises") + "\n";
-            if let Err(e) = output::write_file(&path, text.as_bytes(), 0o644) {
+            if let Err(e) = write_record(&path, &refusal) {
                 problems.push(format!(
                     "recording this refusal for `dm-dns status` failed: {e}"
                 ));
@@ -186,7 +189,7 @@ fn record_outcome(
     }
 }
 
-fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
+fn install_mesh(config: &Config, mesh: &[u8], mesh_sha256: String) -> Result<Outcome, Error> {
     let refuse = |why: String| Error::input(format!("{}: {why}{KEEPS_PREVIOUS}", config.mesh_file));
 
     if config.trusted_keys.is_empty() {
@@ -198,7 +201,6 @@ fn install_mesh(config: &Config, mesh: &[u8]) -> Result<Outcome, Error> {
     }
     let verified =
         signed::verify(mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
-    let mesh_sha256 = render::hex(&render::sha256(mesh));
     let previous = read_state(&config.state_dir, &config.domain)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
@@ -272,7 +274,7 @@ fn changes_against(current: Option<&[u8]>, new: &ZoneData) -> String {
 
 /// With no mesh file yet, unbound still needs a loadable zone.
 fn bootstrap(config: &Config) -> Result<Outcome, Error> {
-    if read_zone_file(config)?.is_some() {
+    if zone_file_exists(config)? {
         return Ok(Outcome::KeptExisting);
     }
     write_bootstrap(config)?;
@@ -364,12 +366,29 @@ fn read_zone_file(config: &Config) -> Result<Option<Vec<u8>>, Error> {
     match output::read_no_follow(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if output::is_symlink_refusal(&e) => Err(Error::input(format!(
-            "{path} is a symbolic link; install never reads or replaces a zone through one \
-             (hint: point --zone-file at a regular file in a directory only root can write)"
-        ))),
+        Err(e) if output::is_symlink_refusal(&e) => Err(zone_file_is_a_link(config)),
         Err(e) => Err(Error::io(format!("reading {path}"), e)),
     }
+}
+
+/// Whether a zone file is in place, without reading it (it can be large),
+/// and with the same refusal of a symlink as `read_zone_file`.
+fn zone_file_exists(config: &Config) -> Result<bool, Error> {
+    let path = &config.zone_file;
+    match path.symlink_metadata() {
+        Ok(meta) if meta.is_symlink() => Err(zone_file_is_a_link(config)),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(format!("reading {path}"), e)),
+    }
+}
+
+fn zone_file_is_a_link(config: &Config) -> Error {
+    Error::input(format!(
+        "{} is a symbolic link; install never reads or replaces a zone through one \
+         (hint: point --zone-file at a regular file in a directory only root can write)",
+        config.zone_file
+    ))
 }
 
 /// Holds the state directory's install lock until dropped: a second
@@ -384,11 +403,21 @@ fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
 }
 
 pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Error> {
-    let path = state_path(dir, domain);
-    match output::read_no_follow(&path) {
+    read_record(&state_path(dir, domain))
+}
+
+pub fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<Refusal>, Error> {
+    read_record(&refusal_path(dir, domain))
+}
+
+/// A JSON record of the state directory, never read through a symlink;
+/// `None` when there is none.
+fn read_record<T: serde::de::DeserializeOwned>(path: &Utf8Path) -> Result<Option<T>, Error> {
+    match output::read_no_follow(path) {
         Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::input(format!(
-                "{path} is damaged ({e}); remove it to accept the next signed zone"
+                "{path} is damaged ({e}); remove it, and install writes it anew with the \
+                 next signed zone"
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -396,12 +425,16 @@ pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Erro
     }
 }
 
+fn write_record(path: &Utf8Path, record: &impl Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(record).expect("records serialise") + "\n";
+    output::write_file(path, text.as_bytes(), 0o644)
+}
+
 /// Records what unbound now serves. Called only after the zone is live, so a
 /// failure here must not claim that the previous zone stays.
 fn write_state(config: &Config, state: &State) -> Result<(), Error> {
     let path = state_path(&config.state_dir, &config.domain);
-    let text = serde_json::to_string_pretty(state).expect("state serialises") + "\n";
-    output::write_file(&path, text.as_bytes(), 0o644).map_err(|e| {
+    write_record(&path, state).map_err(|e| {
         Error::input(format!(
             "serial {} is installed and served, but recording it in {path} failed ({e}); \
              the next install run records it",

@@ -218,14 +218,29 @@ pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, 
     if size > max_bytes {
         return Err(too_large(size));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(max_bytes + 1)
+    read_bounded(file, size, max_bytes, path.as_str()).map(Some)
+}
+
+/// Reads at most `max_bytes` from `source` (`expected` bytes, as far as
+/// known): a source that holds more is refused without reading it all.
+pub fn read_bounded(
+    source: impl Read,
+    expected: u64,
+    max_bytes: u64,
+    label: &str,
+) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::with_capacity(expected.min(max_bytes) as usize);
+    source
+        .take(max_bytes + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+        .map_err(|e| Error::io(format!("reading {label}"), e))?;
     if bytes.len() as u64 > max_bytes {
-        return Err(too_large(bytes.len() as u64));
+        return Err(Error::input(format!(
+            "{label} holds more than the limit of {max_bytes} bytes \
+             (hint: a larger zone needs a larger --max-mesh-size)"
+        )));
     }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 /// The serial a file's header claims, unverified: for saying which update

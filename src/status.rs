@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::control::Control;
 use crate::error::Error;
-use crate::install::{self, Refusal, State};
+use crate::install::{self, State};
 use crate::name::Domain;
 use crate::render;
 
@@ -66,7 +66,7 @@ pub struct LastRefused {
 
 pub fn report(config: &Config) -> Result<Report, Error> {
     let state = install::read_state(&config.state_dir, &config.domain)?;
-    let refusal = read_refusal(&config.state_dir, &config.domain)?;
+    let refusal = install::read_refusal(&config.state_dir, &config.domain)?;
     let mut findings: Vec<(Health, String)> = Vec::new();
     let mut served_serial = None;
     match &state {
@@ -151,17 +151,6 @@ fn installed(state: &State) -> Installed {
         cnames: state.cnames,
         addresses: state.addresses,
         installed_at: utc(state.installed_at),
-    }
-}
-
-fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<Refusal>, Error> {
-    let path = install::refusal_path(dir, domain);
-    match crate::output::read_no_follow(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::input(format!("{path} is damaged ({e}); remove it"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("reading {path}"), e)),
     }
 }
 

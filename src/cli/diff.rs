@@ -1,6 +1,5 @@
 //! `dm-dns diff`: two zones compared, exit 1 when they differ.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -55,9 +54,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
     if let Some(report) = &args.report {
         output::write_file(report, text.as_bytes(), 0o644)?;
     }
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing to stdout", e))?;
+    super::print(&text)?;
     Ok(if result.same {
         ExitCode::SUCCESS
     } else {

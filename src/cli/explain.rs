@@ -1,6 +1,5 @@
 //! `dm-dns explain`: why a name resolves the way it does.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -84,9 +83,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
     } else {
         explanation.to_text()
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing to stdout", e))?;
+    super::print(&text)?;
     Ok(if explanation.resolves {
         ExitCode::SUCCESS
     } else {

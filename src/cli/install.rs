@@ -1,7 +1,6 @@
 //! `dm-dns install`: the signed mesh file into unbound, on every node.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use camino::Utf8PathBuf;
 use clap::Args;
@@ -77,15 +76,7 @@ impl TryFrom<InstallArgs> for install::Config {
                 .map_err(|e| Error::input(format!("--hosts {path}: {e}")))?,
             None => Vec::new(),
         };
-        let control_timeout = Duration::try_from_secs_f64(args.control_timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "--control-timeout {}: not a positive number of seconds (hint: e.g. 5 or 0.5)",
-                    args.control_timeout
-                ))
-            })?;
+        let control_timeout = super::control_timeout(args.control_timeout)?;
         let reload_command: Vec<String> = args
             .unbound_control
             .split_whitespace()
@@ -144,6 +135,8 @@ pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::Parser;
 
     use super::*;

@@ -175,6 +175,24 @@ pub fn read_input(path: &Utf8Path, what: &str) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Writes a command's report to stdout.
+pub fn print(text: &str) -> Result<(), Error> {
+    std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
+/// `--control-timeout`: a positive number of seconds.
+pub fn control_timeout(seconds: f64) -> Result<std::time::Duration, Error> {
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| {
+            Error::input(format!(
+                "--control-timeout {seconds}: not a positive number of seconds (hint: e.g. 5 or 0.5)"
+            ))
+        })
+}
+
 /// "1 record", "2 records".
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })

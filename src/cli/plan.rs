@@ -1,6 +1,5 @@
 //! `dm-dns plan`: what a push would change.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -51,9 +50,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Error> {
     } else {
         plan.to_text()
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing to stdout", e))?;
+    super::print(&text)?;
     Ok(if plan.changes.is_empty() {
         ExitCode::SUCCESS
     } else {

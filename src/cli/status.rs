@@ -1,8 +1,6 @@
 //! `dm-dns status`: whether this node serves what it installed.
 
-use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use camino::Utf8PathBuf;
 use clap::Args;
@@ -56,10 +54,7 @@ impl TryFrom<StatusArgs> for status::Config {
     type Error = Error;
 
     fn try_from(args: StatusArgs) -> Result<status::Config, Error> {
-        let timeout = Duration::try_from_secs_f64(args.control_timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| Error::input("--control-timeout: not a positive number of seconds"))?;
+        let timeout = super::control_timeout(args.control_timeout)?;
         Ok(status::Config {
             state_dir: args.state_dir,
             domain: parse_domain(&args.domain)?,
@@ -81,9 +76,7 @@ pub fn run(args: StatusArgs) -> Result<ExitCode, Error> {
     } else {
         report.to_text()
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing to stdout", e))?;
+    super::print(&text)?;
     Ok(if report.health == Health::Current {
         ExitCode::SUCCESS
     } else {

@@ -32,14 +32,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let trusted = args.trusted.load()?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
     let bytes = if args.file == "-" {
-        let bytes = super::read_input(&args.file, "the signed file")?;
-        if bytes.len() as u64 > args.limit.max_mesh_bytes {
-            return Err(Error::input(format!(
-                "stdin holds more than the limit of {} bytes (hint: --max-mesh-size)",
-                args.limit.max_mesh_bytes
-            )));
-        }
-        bytes
+        signed::read_bounded(std::io::stdin(), 0, args.limit.max_mesh_bytes, "stdin")?
     } else {
         signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
             .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?
