@@ -408,22 +408,7 @@ fn keygen_and_pubkey_round_trip() {
 #[test]
 fn a_run_killed_before_the_reload_is_completed_by_the_next() {
     let (_tmp, node) = Node::start();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
-            .status
-            .success()
-    );
-    let killer = control_wrapper(
-        &node,
-        "killing-control",
-        "case \"$*\" in *auth_zone_reload*) kill -KILL $PPID; sleep 5;; esac",
-    );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 11, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
-    let out = run(install_cmd(&node.dir, None).args(["--unbound-control", &killer]));
+    let out = node.kill_an_install_before_its_reload();
     assert_eq!(
         out.status.code(),
         None,

@@ -96,6 +96,27 @@ impl Node {
         self.install()
     }
 
+    /// Installs serial 10 (music on alpha), then runs an install of serial
+    /// 11 (music on beta) that is killed between the swap and the reload.
+    pub fn kill_an_install_before_its_reload(&self) -> Output {
+        assert!(
+            self.deliver(&self.signed_zone(&exports("alpha", ""), 10, "a"))
+                .status
+                .success()
+        );
+        let killer = control_wrapper(
+            self,
+            "killing-control",
+            "case \"$*\" in *auth_zone_reload*) kill -KILL $PPID; sleep 5;; esac",
+        );
+        std::fs::copy(
+            self.signed_zone(&exports("beta", ""), 11, "b"),
+            self.dir.join("cnames"),
+        )
+        .unwrap();
+        run(install_cmd(&self.dir, None).args(["--unbound-control", &killer]))
+    }
+
     pub fn install(&self) -> Output {
         run(&mut install_cmd(&self.dir, Some(&self.unbound)))
     }

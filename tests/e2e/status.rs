@@ -4,7 +4,7 @@
 use std::process::Output;
 
 use crate::common::{dm_dns, run, stderr, stdout};
-use crate::node::{Node, control_wrapper, exports, install_cmd};
+use crate::node::{Node, exports};
 
 fn status(node: &Node, extra: &[&str]) -> (Output, serde_json::Value) {
     let out = run(dm_dns()
@@ -100,23 +100,8 @@ fn refused_and_pending_updates() {
 #[test]
 fn stale_when_unbound_serves_another_serial() {
     let (_tmp, node) = Node::start();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
-            .status
-            .success()
-    );
     // Killed between the swap and the reload: the file is new, unbound old.
-    let killer = control_wrapper(
-        &node,
-        "killing-control",
-        "case \"$*\" in *auth_zone_reload*) kill -KILL $PPID; sleep 5;; esac",
-    );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 11, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
-    let killed = run(install_cmd(&node.dir, None).args(["--unbound-control", &killer]));
+    let killed = node.kill_an_install_before_its_reload();
     assert_eq!(killed.status.code(), None);
     // The zone file holds the new zone; the state and unbound the old one.
     let (out, report) = status(&node, &[]);
