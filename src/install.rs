@@ -11,7 +11,6 @@
 //! which serial it serves and reloads if that differs.
 
 use std::net::IpAddr;
-use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use ed25519_dalek::VerifyingKey;
@@ -90,12 +89,6 @@ pub fn refusal_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
     state_dir.join(format!("refused.{domain}.json"))
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A new zone was swapped in (and reloaded, if configured); `changes`
@@ -167,7 +160,7 @@ fn record_outcome(
     match (result, mesh) {
         (Err(Error::Invalid(mut problems)), Some((mesh_sha256, serial))) => {
             let refusal = Refusal {
-                at: now(),
+                at: signed::unix_now(),
                 serial,
                 mesh_sha256,
                 reason: problems.join("; "),
@@ -231,7 +224,7 @@ fn install_mesh(config: &Config, mesh: &[u8], mesh_sha256: String) -> Result<Out
         signer: crate::keys::public_base64(&verified.signer),
         cnames,
         addresses,
-        installed_at: now(),
+        installed_at: signed::unix_now(),
     };
     let current = read_zone_file(config)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {

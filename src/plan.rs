@@ -49,10 +49,10 @@ pub fn plan(
                 .map_err(|e| Error::input(format!("the live {mesh_file}: {e}")))
         })
         .transpose()?;
-    let old = live.as_ref().map_or_else(
-        || crate::zonefile::ZoneData::new(new.domain.clone()),
-        |v| v.zone.clone(),
-    );
+    let (live_serial, old) = match live {
+        Some(verified) => (Some(verified.serial), verified.zone),
+        None => (None, crate::zonefile::ZoneData::new(new.domain.clone())),
+    };
     let changes = diff::changes(&old, &new);
     let why = Reasons::from_manifest(&manifest, &new.domain);
     let mut planned = Vec::new();
@@ -100,8 +100,8 @@ pub fn plan(
     }
     planned.sort_by(|a, b| a.name.cmp(&b.name).then(a.op.cmp(b.op)));
     Ok(Plan {
-        live_serial: live.as_ref().map(|v| v.serial),
-        live_signed_at: live.as_ref().map(|v| utc(v.serial)),
+        live_serial,
+        live_signed_at: live_serial.map(utc),
         changes: planned,
     })
 }

@@ -43,6 +43,13 @@ const FIELDS: [&str; 6] = [
     "signature",
 ];
 
+/// The current Unix time: the default serial, and when things happened.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// How far ahead of the signer's clock a serial may be without
 /// `--allow-future-serial`.
 pub const MAX_SERIAL_AHEAD_SECS: u64 = 24 * 60 * 60;

@@ -58,10 +58,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         _ => &args.zone,
     };
     let (body, zone) = artifacts::read_conf_checked(dir)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let now = signed::unix_now();
     let serial = args.serial.unwrap_or(now);
     signed::check_serial(serial, now, args.allow_future_serial)
         .map_err(|e| Error::input(format!("--serial: {e}")))?;
