@@ -105,15 +105,24 @@ fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
         .map(|hashes| hashes.conf))
 }
 
+/// `zone.conf` as read back for signing: its bytes, their SHA-256 and the
+/// zone they hold.
+pub struct CheckedConf {
+    pub body: Vec<u8>,
+    pub sha256: [u8; 32],
+    pub zone: ZoneData,
+}
+
 /// Reads `zone.conf` back from an output directory for signing: its bytes must
 /// match the hash in `manifest.json` and parse strictly.
-pub fn read_conf_checked(dir: &Utf8Path) -> Result<(Vec<u8>, ZoneData), Error> {
+pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let conf_path = dir.join(CONF);
     let manifest_path = dir.join(MANIFEST);
     let body =
         std::fs::read(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let recorded = recorded_conf_sha256(&manifest_path)?;
-    if recorded.as_deref() != Some(render::hex(&render::sha256(&body)).as_str()) {
+    let sha256 = render::sha256(&body);
+    if recorded.as_deref() != Some(render::hex(&sha256).as_str()) {
         return Err(Error::input(format!(
             "{conf_path} does not match the sha256 in {manifest_path}; refusing to sign \
              (hint: rebuild the zone with `dm-dns zone` or `nix build .#dm-dns-zone`)"
@@ -123,5 +132,5 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<(Vec<u8>, ZoneData), Error> {
         .map_err(|_| "not UTF-8".to_string())
         .and_then(zonefile::parse_conf)
         .map_err(|e| Error::input(format!("{conf_path}: {e}")))?;
-    Ok((body, zone))
+    Ok(CheckedConf { body, sha256, zone })
 }

@@ -1,6 +1,7 @@
 //! `dm-dns diff`: what changed between two zones, as a summary of names and a
 //! unified diff of their canonical text (the `zone.conf` rendering).
 
+use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use camino::Utf8Path;
@@ -114,30 +115,43 @@ pub fn changes(old: &ZoneData, new: &ZoneData) -> ZoneDiff {
         addresses_removed: addresses_missing_from(old, new),
         unified: String::new(),
     };
-    for c in new.cnames() {
-        match old.target(c.host) {
-            None => diff.added.push(Change {
-                host: c.host.to_owned(),
-                old: None,
-                new: target(new, c.machine),
-            }),
-            Some(before) if before != c.machine || old.domain != new.domain => {
-                diff.retargeted.push(Change {
+    // Both zones are sorted by host: one merge walk, no lookups.
+    let mut olds = old.cnames().peekable();
+    let mut news = new.cnames().peekable();
+    loop {
+        let order = match (olds.peek(), news.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(o), Some(n)) => o.host.cmp(n.host),
+        };
+        match order {
+            Ordering::Less => {
+                let c = olds.next().expect("peeked");
+                diff.removed.push(Change {
                     host: c.host.to_owned(),
-                    old: target(old, before),
-                    new: target(new, c.machine),
-                })
+                    old: target(old, c.machine),
+                    new: None,
+                });
             }
-            Some(_) => {}
-        }
-    }
-    for c in old.cnames() {
-        if new.target(c.host).is_none() {
-            diff.removed.push(Change {
-                host: c.host.to_owned(),
-                old: target(old, c.machine),
-                new: None,
-            });
+            Ordering::Greater => {
+                let c = news.next().expect("peeked");
+                diff.added.push(Change {
+                    host: c.host.to_owned(),
+                    old: None,
+                    new: target(new, c.machine),
+                });
+            }
+            Ordering::Equal => {
+                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
+                if o.machine != n.machine || old.domain != new.domain {
+                    diff.retargeted.push(Change {
+                        host: n.host.to_owned(),
+                        old: target(old, o.machine),
+                        new: target(new, n.machine),
+                    });
+                }
+            }
         }
     }
     diff

@@ -126,7 +126,7 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         .as_ref()
         .ok()
         .map(|(bytes, sha256)| (sha256.clone(), signed::claimed_serial(bytes)));
-    let result = mesh.and_then(|(bytes, sha256)| install_mesh(config, &bytes, sha256));
+    let result = mesh.and_then(|(bytes, sha256)| install_mesh(config, bytes, sha256));
     let result = record_outcome(config, refused, result);
     match result {
         // A refused file (the old service's unsigned one left after
@@ -182,7 +182,9 @@ fn record_outcome(
     }
 }
 
-fn install_mesh(config: &Config, mesh: &[u8], mesh_sha256: String) -> Result<Outcome, Error> {
+/// Takes the mesh file's bytes to drop them once verified: a large zone
+/// should not be in memory three times over.
+fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<Outcome, Error> {
     let refuse = |why: String| Error::input(format!("{}: {why}{KEEPS_PREVIOUS}", config.mesh_file));
 
     if config.trusted_keys.is_empty() {
@@ -193,7 +195,8 @@ fn install_mesh(config: &Config, mesh: &[u8], mesh_sha256: String) -> Result<Out
         ));
     }
     let verified =
-        signed::verify(mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+        signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+    drop(mesh);
     let previous = read_state(&config.state_dir, &config.domain)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
@@ -281,11 +284,12 @@ fn write_bootstrap(config: &Config) -> Result<(), Error> {
     output::write_file(&config.zone_file, text.as_bytes(), 0o644)
 }
 
-/// Renders the auth-zone and reads it back: the file unbound gets must say
-/// exactly what was verified. The node's own address records (`--hosts`)
+/// Renders the auth-zone. The node's own address records (`--hosts`)
 /// replace the zone's for the names they give: the node knows best how it
 /// reaches itself and its neighbours. Returns the text and the zone it
-/// holds. The zone is taken, not copied: a node's zone can be large.
+/// holds (`zonefile::parse_db` reads the text back as exactly that zone, a
+/// property the tests hold it to). The zone is taken, not copied: a node's
+/// zone can be large.
 pub fn render_checked(
     zone: ZoneData,
     serial: u32,
@@ -317,16 +321,12 @@ pub fn render_checked(
     )
     .expect("writing to memory");
     let text = String::from_utf8(out).expect("zone text is ASCII");
-    let reread = zonefile::parse_db(&text).map_err(|e| format!("rendered zone is invalid: {e}"))?;
-    if reread != expected {
-        return Err("rendered zone does not read back as the verified zone".into());
-    }
     Ok((text, expected))
 }
 
 fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Error> {
     if let Some(bytes) = current {
-        output::write_file(&last_good_path(config), bytes, 0o644)?;
+        output::keep_copy(&config.zone_file, bytes, &last_good_path(config))?;
     }
     output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644)?;
     let Some(control) = &config.control else {
@@ -457,5 +457,32 @@ mod tests {
                 .unwrap_err()
                 .contains("both")
         );
+    }
+
+    proptest::proptest! {
+        /// What unbound gets reads back as exactly the zone that was verified
+        /// plus the node's own records (install trusts this, not a re-read).
+        #[test]
+        fn rendered_zones_read_back_as_themselves(
+            cnames in proptest::collection::btree_map("[a-z0-9]{1,6}(\\.[a-z]{1,3})?", "m[a-z]{0,3}", 0..40),
+            addresses in proptest::collection::vec(("m[a-z]{0,3}", proptest::prelude::any::<std::net::IpAddr>()), 0..8),
+            own in proptest::collection::vec(("m[a-z]{0,3}", proptest::prelude::any::<std::net::IpAddr>()), 0..3),
+        ) {
+            let mut conf = String::from("local-zone: \"clan.\" transparent\n");
+            for (host, machine) in &cnames {
+                conf += &format!("local-data: \"{host}.clan. CNAME {machine}.clan.\"\n");
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for (machine, address) in addresses.iter().filter(|r| seen.insert(*r)) {
+                let family = if address.is_ipv4() { "A" } else { "AAAA" };
+                conf += &format!("local-data: \"{machine}.clan. {family} {address}\"\n");
+            }
+            let Ok(zone) = zonefile::parse_conf(&conf) else { return Ok(()) };
+            let own: Vec<(String, IpAddr)> =
+                own.into_iter().map(|(m, a)| (format!("{m}.clan"), a)).collect();
+            if let Ok((text, expected)) = render_checked(zone, 9, &own) {
+                proptest::prop_assert_eq!(zonefile::parse_db(&text).unwrap(), expected);
+            }
+        }
     }
 }

@@ -188,6 +188,28 @@ pub fn is_symlink_refusal(error: &std::io::Error) -> bool {
     error.raw_os_error() == Some(libc::ELOOP)
 }
 
+/// Makes `target` hold what the file at `source` holds (`bytes`, already
+/// read): as a hard link where both are on one file system, so a large zone
+/// is not written a second time, else as a copy. Replaces `target`
+/// atomically either way.
+pub fn keep_copy(source: &Utf8Path, bytes: &[u8], target: &Utf8Path) -> Result<(), Error> {
+    let temp = parent_dir(target).join(format!(
+        ".{}.{}.dm-dns-tmp",
+        target.file_name().unwrap_or("out"),
+        unique_suffix()
+    ));
+    // link() does not follow a symlink at `source`: a link found there, or
+    // a file whose length is not what was read, is not kept; the copy is.
+    let linked = fs::hard_link(source, &temp).is_ok()
+        && fs::symlink_metadata(&temp).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && fs::rename(&temp, target).is_ok();
+    if !linked {
+        let _ = fs::remove_file(&temp);
+        return write_file(target, bytes, 0o644);
+    }
+    sync_dir(parent_dir(target))
+}
+
 /// Writes a whole file atomically.
 pub fn write_file(target: &Utf8Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     let mut staged = StagedFile::create_with_mode(target, mode)?;

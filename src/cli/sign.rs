@@ -57,12 +57,13 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         Some(artifacts::CONF) if args.zone.is_file() => args.zone.parent().unwrap_or(&args.zone),
         _ => &args.zone,
     };
-    let (body, zone) = artifacts::read_conf_checked(dir)?;
+    let conf = artifacts::read_conf_checked(dir)?;
+    let zone = &conf.zone;
     let now = signed::unix_now();
     let serial = args.serial.unwrap_or(now);
     signed::check_serial(serial, now, args.allow_future_serial)
         .map_err(|e| Error::input(format!("--serial: {e}")))?;
-    let file = signed::sign(&key, &zone.domain, serial, &body);
+    let file = signed::sign(&key, &zone.domain, serial, &conf.body, &conf.sha256);
     if args.out == "-" {
         std::io::stdout()
             .write_all(&file)

@@ -11,6 +11,7 @@ use crate::node::{
     HOSTS, MUSIC_ON_ALPHA, MUSIC_ON_BETA, Node, build_zone, control_wrapper, exports, install_cmd,
     install_mesh_cmd, keygen, served_serial,
 };
+use dm_dns::render::sha256;
 
 #[test]
 fn signed_updates_change_answers_without_restarting_unbound() {
@@ -117,16 +118,17 @@ fn refused_updates_keep_the_old_answers() {
     let injected_body = b"local-zone: \"clan.\" transparent\n\
         local-data: \"music.clan. CNAME beta.clan.\"\n\
         forward-zone:\n  name: \".\"\n  forward-addr: 192.0.2.1\n";
-    let injected = dm_dns::signed::sign(&key, &domain, 7_000, injected_body);
+    let injected =
+        dm_dns::signed::sign(&key, &domain, 7_000, injected_body, &sha256(injected_body));
 
     let other_key = dm_dns::keys::generate().unwrap();
     let body = std::fs::read(node.dir.join("newer-zone/zone.conf")).unwrap();
-    let wrong_key = dm_dns::signed::sign(&other_key, &domain, 8_000, &body);
+    let wrong_key = dm_dns::signed::sign(&other_key, &domain, 8_000, &body, &sha256(&body));
 
     let same_serial = std::fs::read(node.signed_zone(&exports("beta", ""), 5_000, "same")).unwrap();
 
     let cases: [(&str, Vec<u8>, &str); 7] = [
-        ("tampered", tampered, "signature"),
+        ("tampered", tampered, "changed after signing"),
         ("truncated", truncated, ""),
         ("older serial", older.clone(), "not newer"),
         ("same serial, other zone", same_serial, "not newer"),
