@@ -5,11 +5,11 @@
 
 use camino::Utf8Path;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::addresses::NetworkChoice;
 use crate::diff;
 use crate::error::Error;
+use crate::manifest::Manifest;
 use crate::name::{self, Domain, Quoted};
 use crate::problem::Problem;
 use crate::query;
@@ -123,7 +123,7 @@ fn compiled_manifest(
     bytes: &[u8],
     domain: &Domain,
     networks: &NetworkChoice,
-) -> Result<Value, Error> {
+) -> Result<Manifest, Error> {
     let exports = Exports::canonicalize(crate::exports::parse(bytes)?)?;
     let zone = Zone::compile_with(&exports, domain, networks)?;
     let mut text = Vec::new();
@@ -135,7 +135,7 @@ fn compiled_manifest(
     render::write_manifest_start(&mut text, &zone, &exports)
         .and_then(|()| render::write_manifest_end(&mut text, 0, &no_hashes))
         .expect("writing to memory");
-    Ok(serde_json::from_slice(&text).expect("the manifest is JSON"))
+    Manifest::parse(&text, "the compiled manifest")
 }
 
 /// The exports do not compile: the problems that name this host, or its
@@ -179,31 +179,15 @@ fn from_problems(name: String, domain: &Domain, problems: &[Problem]) -> Explana
 }
 
 /// `manifest.json` beside the zone, when `zone_path` is an output directory.
-pub fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Value>, Error> {
+pub fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Manifest>, Error> {
     if !zone_path.is_dir() {
         return Ok(None);
     }
-    let path = zone_path.join(crate::artifacts::MANIFEST);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::input(format!("{path} is not valid JSON: {e}")))
+    Manifest::read(zone_path).map(Some)
 }
 
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
-fn scope_of(value: &Value) -> Vec<String> {
-    value
-        .as_str()
-        .map(|s| vec![s.to_owned()])
-        .unwrap_or_default()
+fn owned(scopes: &[&str]) -> Vec<String> {
+    scopes.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn skip_meaning(reason: &str) -> &'static str {
@@ -223,21 +207,19 @@ fn skip_meaning(reason: &str) -> &'static str {
     }
 }
 
-fn from_manifest(name: &str, domain: &Domain, manifest: &Value, out: &mut Vec<Finding>) {
-    let items = |key: &str| manifest[key].as_array().cloned().unwrap_or_default();
-    for record in items("records").iter().filter(|r| r["host"] == name) {
-        let machine = record["machine"].as_str().unwrap_or_default();
+fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec<Finding>) {
+    for record in manifest.records().filter(|r| r.host == name) {
         out.push(finding(
             "cname",
-            format!("{name}. CNAME {}.", domain.machine_name(machine)),
-            strings(&record["sources"]),
+            format!("{name}. CNAME {}.", domain.machine_name(record.machine)),
+            owned(&record.sources),
         ));
     }
     let machine = domain.relative(name).filter(|m| !m.contains('.'));
-    let pointing: Vec<String> = items("records")
-        .iter()
-        .filter(|r| machine.is_some() && r["machine"] == machine.unwrap_or_default())
-        .filter_map(|r| r["host"].as_str().map(str::to_owned))
+    let pointing: Vec<&str> = manifest
+        .records()
+        .filter(|r| Some(r.machine) == machine)
+        .map(|r| r.host)
         .collect();
     if !pointing.is_empty() {
         out.push(finding(
@@ -251,43 +233,41 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Value, out: &mut Vec<Fi
             Vec::new(),
         ));
     }
-    for skipped in items("skipped").iter().filter(|s| s["host"] == name) {
-        let reason = skipped["reason"].as_str().unwrap_or_default();
+    for skipped in manifest.skipped().filter(|s| s.host == name) {
         out.push(finding(
             "skipped",
-            format!("exported but left out, {reason}: {}", skip_meaning(reason)),
-            scope_of(&skipped["scope"]),
+            format!(
+                "exported but left out, {}: {}",
+                skipped.reason,
+                skip_meaning(skipped.reason)
+            ),
+            owned(&[skipped.scope]),
         ));
     }
     let Some(machine) = machine else { return };
-    for address in items("addresses")
-        .iter()
-        .filter(|a| a["machine"] == machine)
-    {
+    for address in manifest.addresses().filter(|a| a.machine == machine) {
         out.push(finding(
             "address",
             format!(
                 "{name}. {} {} (network {})",
-                address["family"].as_str().unwrap_or_default(),
-                address["address"].as_str().unwrap_or_default(),
-                address["network"].as_str().unwrap_or_default()
+                address.family, address.address, address.network
             ),
-            scope_of(&address["scope"]),
+            owned(&[address.scope]),
         ));
     }
-    for skipped in items("skipped_addresses")
-        .iter()
-        .filter(|a| a["machine"] == machine)
+    for skipped in manifest
+        .skipped_addresses()
+        .filter(|a| a.machine == machine)
     {
-        let reason = skipped["reason"].as_str().unwrap_or_default();
         out.push(finding(
             "skipped-address",
             format!(
-                "address {} left out, {reason}: {}",
-                skipped["value"].as_str().unwrap_or_default(),
-                skip_meaning(reason)
+                "address {} left out, {}: {}",
+                skipped.value,
+                skipped.reason,
+                skip_meaning(skipped.reason)
             ),
-            scope_of(&skipped["scope"]),
+            owned(&[skipped.scope]),
         ));
     }
 }

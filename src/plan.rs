@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use camino::Utf8Path;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::diff;
 use crate::error::Error;
+use crate::manifest::Manifest;
 use crate::name::Domain;
 use crate::signed;
 use crate::status::utc;
@@ -42,7 +42,7 @@ pub fn plan(
     max_mesh_bytes: u64,
 ) -> Result<Plan, Error> {
     let new = diff::load(zone_dir)?;
-    let manifest = crate::explain::read_manifest(zone_dir)?.unwrap_or(Value::Null);
+    let manifest = crate::explain::read_manifest(zone_dir)?;
     let live = signed::read_limited(mesh_file, max_mesh_bytes)?
         .map(|bytes| {
             signed::verify(&bytes, trusted, Some(&new.domain))
@@ -54,7 +54,9 @@ pub fn plan(
         None => (None, crate::zonefile::ZoneData::new(new.domain.clone())),
     };
     let changes = diff::changes(&old, &new);
-    let why = Reasons::from_manifest(&manifest, &new.domain);
+    let why = manifest
+        .map(|m| Reasons::from_manifest(&m, &new.domain))
+        .unwrap_or_default();
     let mut planned = Vec::new();
     for c in &changes.added {
         planned.push(PlannedChange {
@@ -108,37 +110,27 @@ pub fn plan(
 
 /// From the new zone's manifest: which scopes export each name now, or
 /// why it is left out.
+#[derive(Default)]
 struct Reasons(HashMap<String, String>);
 
 impl Reasons {
-    fn from_manifest(manifest: &Value, domain: &Domain) -> Reasons {
+    fn from_manifest(manifest: &Manifest, domain: &Domain) -> Reasons {
         let mut map: HashMap<String, String> = HashMap::new();
-        let items = |key: &str| manifest[key].as_array().cloned().unwrap_or_default();
-        for record in items("records") {
-            let sources: Vec<&str> = record["sources"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            if let Some(host) = record["host"].as_str() {
-                map.insert(host.to_owned(), format!("from {}", sources.join(", ")));
-            }
+        for record in manifest.records() {
+            map.insert(
+                record.host.to_owned(),
+                format!("from {}", record.sources.join(", ")),
+            );
         }
-        for skipped in items("skipped") {
-            if let (Some(host), Some(reason)) =
-                (skipped["host"].as_str(), skipped["reason"].as_str())
-            {
-                map.entry(host.to_owned())
-                    .or_insert_with(|| format!("now skipped: {reason}"));
-            }
+        for skipped in manifest.skipped() {
+            map.entry(skipped.host.to_owned())
+                .or_insert_with(|| format!("now skipped: {}", skipped.reason));
         }
-        for address in items("addresses") {
-            if let (Some(machine), Some(scope)) =
-                (address["machine"].as_str(), address["scope"].as_str())
-            {
-                map.insert(domain.machine_name(machine), format!("from {scope}"));
-            }
+        for address in manifest.addresses() {
+            map.insert(
+                domain.machine_name(address.machine),
+                format!("from {}", address.scope),
+            );
         }
         Reasons(map)
     }

@@ -7,11 +7,13 @@
 //! never picks a silent winner: a problem is an error naming scope and host.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::addresses::{self, Addresses, NetworkChoice};
 use crate::error::Error;
 use crate::exports::{Peer, ScopeHosts};
-use crate::name::{self, Domain};
+use crate::host_sort::{self, Entry};
+use crate::name::{self, Domain, NameHash};
 use crate::problem::{Kind, Problems};
 
 /// One scope key with its normalised hosts and its peer addresses, each
@@ -28,8 +30,11 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     fn new(raw: ScopeHosts<'a>) -> Scope<'a> {
-        let colons: Vec<usize> = raw.key.match_indices(':').map(|(i, _)| i).collect();
-        let machine_at = (colons.len() == 3).then(|| colons[2] + 1);
+        let mut colons = raw.key.match_indices(':').map(|(i, _)| i);
+        let machine_at = colons
+            .nth(2)
+            .filter(|_| colons.next().is_none())
+            .map(|i| i + 1);
         Scope {
             key: raw.key,
             hosts: raw.hosts,
@@ -113,7 +118,11 @@ impl<'a> Exports<'a> {
             scopes.push(Scope::new(scope));
         }
         into_result(problems)?;
-        scopes.sort_by(|a, b| a.key.cmp(&b.key));
+        // builtins.toJSON writes keys sorted, and hosts often come sorted:
+        // one pass says so and saves the sort.
+        if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
+            scopes.sort_by(|a, b| a.key.cmp(&b.key));
+        }
         // Merge scopes that appear more than once (a JSON key repeated).
         let mut merged: Vec<Scope<'a>> = Vec::with_capacity(scopes.len());
         for scope in scopes {
@@ -127,7 +136,9 @@ impl<'a> Exports<'a> {
             }
         }
         for scope in &mut merged {
-            scope.hosts.sort_unstable();
+            if !scope.hosts.is_sorted() {
+                scope.hosts.sort_unstable();
+            }
             scope.hosts.dedup();
             for peer in &mut scope.peers {
                 if let Peer::Value(value) = peer {
@@ -170,15 +181,6 @@ pub struct Skipped<'e> {
     pub reason: SkipReason,
 }
 
-/// One (host, scope) pair that yields a CNAME; records are runs of these.
-/// Kept small (a name and an index into the sorted scopes) because a large
-/// zone sorts a million of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry<'e> {
-    host: &'e str,
-    scope: u32,
-}
-
 /// The compiled zone: CNAMEs sorted by host, the machines' address records,
 /// and what was left out and why.
 #[derive(Debug)]
@@ -186,17 +188,40 @@ pub struct Zone<'e> {
     pub domain: Domain,
     scopes: &'e [Scope<'e>],
     entries: Vec<Entry<'e>>,
-    /// Index in `entries` where each record's run begins.
-    run_starts: Vec<u32>,
+    /// Every record's host and machine name, in record order.
+    names: String,
+    runs: Vec<Run>,
     pub skipped: Vec<Skipped<'e>>,
     pub addresses: Addresses<'e>,
 }
 
+/// One record: its host and machine name in `Zone::names` (host names are
+/// at most 253 bytes, machine names 63: checked before), and where its run
+/// of entries begins.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    at: u32,
+    host_len: u8,
+    machine_len: u8,
+    first_entry: u32,
+}
+
+impl Run {
+    fn host(self, names: &str) -> &str {
+        &names[self.at as usize..self.at as usize + usize::from(self.host_len)]
+    }
+
+    fn machine(self, names: &str) -> &str {
+        let start = self.at as usize + usize::from(self.host_len);
+        &names[start..start + usize::from(self.machine_len)]
+    }
+}
+
 /// `<host>. CNAME <machine>.<domain>.`, with every scope that exported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Record<'z, 'e> {
-    pub host: &'e str,
-    pub machine: &'e str,
+    pub host: &'z str,
+    pub machine: &'z str,
     scopes: &'e [Scope<'e>],
     entries: &'z [Entry<'e>],
 }
@@ -206,6 +231,11 @@ impl<'e> Record<'_, 'e> {
         self.entries
             .iter()
             .map(|e| &*self.scopes[e.scope as usize].key)
+    }
+
+    /// The sources as indices into `Exports::scopes`.
+    pub fn source_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries.iter().map(|e| e.scope)
     }
 }
 
@@ -227,6 +257,15 @@ impl<'e> Zone<'e> {
         }
         let mut entries = Vec::with_capacity(exports.host_count());
         let mut skipped = Vec::new();
+        // A host equal to some machine's own name would shadow that machine.
+        // Checked while the hosts are read in input order (sorted, they are
+        // scattered over memory); reported below, once per record.
+        let machines: HashSet<&str, NameHash> = scopes
+            .iter()
+            .filter_map(Scope::machine)
+            .filter(|m| !m.is_empty())
+            .collect();
+        let mut shadowing: HashSet<&str, NameHash> = HashSet::default();
 
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
@@ -266,23 +305,29 @@ impl<'e> Zone<'e> {
                     });
                     continue;
                 }
-                entries.push(Entry {
-                    host,
-                    scope: index as u32,
-                });
+                if machines.contains(relative) {
+                    shadowing.insert(host);
+                }
+                entries.push(Entry::new(host, index as u32));
             }
         }
-        sort_on_two_cores(&mut entries);
+        host_sort::sort(&mut entries);
 
-        // One pass finds where each record's run of entries starts (so later
-        // stages need not compare names again) and any host two machines claim.
+        // One pass finds each record's run of entries (so later stages need
+        // not compare names again) and any host two machines claim, and
+        // copies each record's host and machine name into one string in
+        // record order: every rendering then reads memory in order, where the
+        // sorted hosts lie scattered over the input.
         let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
-        let mut run_starts: Vec<u32> = Vec::with_capacity(entries.len());
+        let mut names = String::new();
+        let mut runs: Vec<Run> = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            let run = run_starts.last().map(|&start| &entries[start as usize]);
+            let run = runs
+                .last()
+                .map(|run| (run, &entries[run.first_entry as usize]));
             match run {
-                Some(first) if first.host == entry.host => {
-                    if machine_of(first) != machine_of(entry) {
+                Some((run, first)) if run.host(&names) == entry.host => {
+                    if first.scope != entry.scope && machine_of(first) != machine_of(entry) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
@@ -294,31 +339,28 @@ impl<'e> Zone<'e> {
                         );
                     }
                 }
-                _ => run_starts.push(index as u32),
-            }
-        }
-        // A host equal to some machine's own name would shadow that machine.
-        // Both lists are sorted, so one merge walk finds every clash.
-        let mut machine_names: Vec<String> = scopes
-            .iter()
-            .filter_map(Scope::machine)
-            .filter(|m| !m.is_empty())
-            .map(|m| domain.machine_name(m))
-            .collect();
-        machine_names.sort_unstable();
-        machine_names.dedup();
-        let mut names = machine_names.iter().peekable();
-        for &start in &run_starts {
-            let entry = &entries[start as usize];
-            while names.next_if(|n| n.as_str() < entry.host).is_some() {}
-            if names.peek().is_some_and(|n| n.as_str() == entry.host) {
-                problems.add(
-                    &scopes[entry.scope as usize].key,
-                    Some(entry.host),
-                    Kind::ShadowsMachine {
-                        machine: domain.relative(entry.host).unwrap_or_default().to_owned(),
-                    },
-                );
+                _ => {
+                    let at = u32::try_from(names.len())
+                        .map_err(|_| Error::input("the zone's names exceed 4 GiB"))?;
+                    let machine = machine_of(entry);
+                    names.push_str(entry.host);
+                    names.push_str(machine);
+                    runs.push(Run {
+                        at,
+                        host_len: u8::try_from(entry.host.len()).expect("hosts are checked"),
+                        machine_len: u8::try_from(machine.len()).expect("machines are checked"),
+                        first_entry: index as u32,
+                    });
+                    if shadowing.contains(entry.host) {
+                        problems.add(
+                            &scopes[entry.scope as usize].key,
+                            Some(entry.host),
+                            Kind::ShadowsMachine {
+                                machine: domain.relative(entry.host).unwrap_or_default().to_owned(),
+                            },
+                        );
+                    }
+                }
             }
         }
         let addresses = addresses::select(exports, domain, networks, &mut problems);
@@ -328,7 +370,8 @@ impl<'e> Zone<'e> {
             domain: domain.clone(),
             scopes,
             entries,
-            run_starts,
+            names,
+            runs,
             skipped,
             addresses,
         })
@@ -337,60 +380,23 @@ impl<'e> Zone<'e> {
     /// The records in host order.
     pub fn records(&self) -> impl Iterator<Item = Record<'_, 'e>> {
         let ends = self
-            .run_starts
+            .runs
             .get(1..)
             .unwrap_or_default()
             .iter()
-            .map(|&end| end as usize)
+            .map(|run| run.first_entry as usize)
             .chain(std::iter::once(self.entries.len()));
-        self.run_starts
-            .iter()
-            .zip(ends)
-            .map(|(&start, end)| &self.entries[start as usize..end])
-            .map(|run| Record {
-                host: run[0].host,
-                machine: self.scopes[run[0].scope as usize]
-                    .machine()
-                    .unwrap_or_default(),
-                scopes: self.scopes,
-                entries: run,
-            })
+        self.runs.iter().zip(ends).map(|(run, end)| Record {
+            host: run.host(&self.names),
+            machine: run.machine(&self.names),
+            scopes: self.scopes,
+            entries: &self.entries[run.first_entry as usize..end],
+        })
     }
 
     pub fn record_count(&self) -> usize {
-        self.run_starts.len()
+        self.runs.len()
     }
-}
-
-/// Sorts halves on two threads and merges them: the sort is the largest
-/// single cost of a big zone. The order is total, so the result is the same as
-/// a plain sort.
-fn sort_on_two_cores<T: Ord + Copy + Send>(items: &mut Vec<T>) {
-    const PARALLEL_FROM: usize = 1 << 16;
-    if items.len() < PARALLEL_FROM {
-        items.sort_unstable();
-        return;
-    }
-    let mid = items.len() / 2;
-    let (left, right) = items.split_at_mut(mid);
-    std::thread::scope(|s| {
-        s.spawn(|| left.sort_unstable());
-        right.sort_unstable();
-    });
-    let mut merged = Vec::with_capacity(items.len());
-    let (mut i, mut j) = (0, mid);
-    while i < mid && j < items.len() {
-        if items[j] < items[i] {
-            merged.push(items[j]);
-            j += 1;
-        } else {
-            merged.push(items[i]);
-            i += 1;
-        }
-    }
-    merged.extend_from_slice(&items[i..mid]);
-    merged.extend_from_slice(&items[j..]);
-    *items = merged;
 }
 
 #[cfg(test)]
@@ -516,17 +522,6 @@ mod tests {
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert_eq!(problems[0].kind.code(), code);
             assert!(problems[0].to_string().ends_with(&format!("[{code}]")));
-        }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
-        #[test]
-        fn two_core_sort_equals_sort(mut items in proptest::collection::vec(0u16..500, 60_000..140_000)) {
-            let mut expected = items.clone();
-            expected.sort_unstable();
-            sort_on_two_cores(&mut items);
-            proptest::prop_assert_eq!(items, expected);
         }
     }
 

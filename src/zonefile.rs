@@ -3,10 +3,10 @@
 //! only through here.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::name::{self, Domain, Quoted};
+use crate::name::{self, Domain, NameHash, Quoted};
 use crate::render::{self, Cname};
 
 /// A zone as read from a file: the domain, its CNAMEs (host -> machine),
@@ -259,7 +259,7 @@ impl ZoneData {
         let names = &self.names;
         let bits = (self.cnames.len() * 8).next_power_of_two().max(1 << 16);
         let slot = |name: &str| {
-            let at = NameHash(0).hash_one(name) as usize & (bits - 1);
+            let at = NameHash::default().hash_one(name) as usize & (bits - 1);
             (at / 64, 1u64 << (at % 64))
         };
         let mut filter = vec![0u64; bits / 64];
@@ -291,55 +291,6 @@ impl ZoneData {
             .iter()
             .find(|c| relative(c).is_some_and(|r| shadowed.contains(r)))
             .map(|&(host, _)| span(names, host))
-    }
-}
-
-/// A word-at-a-time multiplicative hash (as rustc's FxHash) for short
-/// names, as a `BuildHasher` and its `Hasher`: several times cheaper than
-/// SipHash on a million names, and the input is signed or our own.
-#[derive(Clone, Copy, Default)]
-struct NameHash(u64);
-
-impl BuildHasher for NameHash {
-    type Hasher = NameHash;
-
-    fn build_hasher(&self) -> NameHash {
-        NameHash(0)
-    }
-}
-
-impl NameHash {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for NameHash {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.mix(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        // hashbrown takes buckets from the low bits and tags from the high
-        // ones; the multiplies leave the low bits weak, so finish with
-        // MurmurHash3's mixer, which spreads every bit over all.
-        let mut h = self.0;
-        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
     }
 }
 
