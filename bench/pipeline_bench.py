@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Every stage of the pipeline at scale, in one run: `zone` at 100k and 1M
-endpoints (5M with --large), then `sign`, `verify` and `install` (fresh
-state, --no-reload) of the 1M zone. Prints best-of-REPEAT wall time and the
-peak RSS of one run for each, next to the targets of the scaling work, and
-the cost per endpoint of `zone` across sizes.
+"""Every stage of the pipeline at scale, in one run, beside the targets.
 
-    python3 bench/pipeline_bench.py [--repeat 3] [--large]
+- `zone` at 100k and 1M endpoints (and 5M with --large), with the cost per
+  endpoint across sizes and peak memory per endpoint;
+- `sign`, `verify` and a fresh `install --no-reload` of the 1M zone (and
+  `sign` of the 5M zone with --large);
+- with Nix (skipped by --no-nix, or when nix-instantiate or the pinned
+  sources are missing): the built-in service's zone text evaluated in Nix
+  for the same clan (bench/upstream_zone.nix), and our Nix end to end
+  (projection + toJSON + store, then the build: `dm-dns zone` as the
+  builder and Nix hashing its output), each split into its parts.
+
+Prints best-of-REPEAT wall time and the peak RSS of one more run for each,
+then the ratios the scaling work asks for.
+
+    python3 bench/pipeline_bench.py [--repeat 3] [--large] [--no-nix]
 """
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -19,23 +27,27 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from zone_bench import BINARY, ROOT, write_exports  # noqa: E402
 
+VENDOR = os.path.join(ROOT, "..", "shared", "vendor")
+NIX_ENV = dict(os.environ, NIX_CONFIG="sandbox = false\nbuild-users-group =\nsubstituters =\n")
+
 # Targets (seconds, MB) of the scaling issue; None where none is set.
 TARGETS = {
     "zone 1M": (0.5, 150.0),
     "sign 1M": (0.6, 300.0),
+    "sign 5M": (None, 2000.0),
     "verify 1M": (0.3, None),
     "install 1M": (0.6, 250.0),
 }
 
 
-def measure(args, repeat, prepare=None):
+def measure(args, repeat, prepare=None, env=None):
     """Best wall time of `repeat` runs and the peak RSS (MB) of one more."""
     walls = []
     for _ in range(repeat):
         if prepare:
             prepare()
         start = time.perf_counter()
-        proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         walls.append(time.perf_counter() - start)
         if proc.returncode != 0:
             sys.exit(f"{' '.join(args)} failed: {proc.stderr.decode()}")
@@ -46,16 +58,79 @@ def measure(args, repeat, prepare=None):
         "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,check=True);"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    rss = int(subprocess.check_output([sys.executable, "-c", code, *args])) / 1024
+    rss = int(subprocess.check_output([sys.executable, "-c", code, *args], env=env)) / 1024
     return min(walls), rss
+
+
+def label_of(endpoints):
+    return f"{endpoints // 1_000_000}M" if endpoints >= 1_000_000 else f"{endpoints // 1000}k"
+
+
+def node_stages(tmp, repeat, large, rows):
+    zone = os.path.join(tmp, "zone-1M")
+    key, pub = os.path.join(tmp, "k"), os.path.join(tmp, "k.pub")
+    subprocess.run([BINARY, "keygen", "--private-key-path", key, "--public-key-path", pub],
+                   check=True, stderr=subprocess.DEVNULL)
+    signed = os.path.join(tmp, "cnames")
+    rows.append(("sign 1M", *measure(
+        [BINARY, "sign", "--key", key, "--zone", zone, "--serial", "100", "--out", signed],
+        repeat)))
+    rows.append(("verify 1M", *measure([BINARY, "verify", "--trusted-key", pub, signed], repeat)))
+    state, zone_file = os.path.join(tmp, "state"), os.path.join(tmp, "clan.zone")
+
+    def fresh():
+        shutil.rmtree(state, ignore_errors=True)
+        if os.path.exists(zone_file):
+            os.remove(zone_file)
+
+    rows.append(("install 1M", *measure(
+        [BINARY, "install", "--mesh-file", signed, "--trusted-key", pub, "--domain", "clan",
+         "--zone-file", zone_file, "--state-dir", state, "--no-reload"],
+        repeat, prepare=fresh)))
+    if large:
+        rows.append(("sign 5M", *measure(
+            [BINARY, "sign", "--key", key, "--zone", os.path.join(tmp, "zone-5M"),
+             "--serial", "100", "--out", signed], 1)))
+
+
+def nix_stages(tmp, repeat, machines, rows):
+    """The built-in service's evaluation and ours, for `machines` x 10."""
+    package = os.path.join(tmp, "package")
+    os.makedirs(os.path.join(package, "bin"))
+    shutil.copy(BINARY, os.path.join(package, "bin", "dm-dns"))
+    common = [os.path.join(ROOT, "bench", "upstream_zone.nix"), "--arg", "machines", str(machines),
+              "--arg", "vendor", os.path.abspath(VENDOR), "--arg", "packageDir", package]
+
+    def evaluate(mode):
+        return measure(["nix-instantiate", "--eval", "--strict", *common, "--argstr", "mode", mode],
+                       repeat, env=NIX_ENV)
+
+    rows.append(("nix exports", *evaluate("exports")))
+    rows.append(("nix built-in", *evaluate("builtin")))
+    rows.append(("nix json", *evaluate("json")))
+    rows.append(("nix eval+store", *measure(
+        ["nix-instantiate", *common, "--argstr", "mode", "dm-dns"], repeat, env=NIX_ENV)))
+    drv = subprocess.check_output(["nix-instantiate", *common, "--argstr", "mode", "dm-dns"],
+                                  env=NIX_ENV, stderr=subprocess.DEVNULL).decode().strip()
+    out = subprocess.check_output(["nix-store", "--query", "--outputs", drv], env=NIX_ENV).decode().strip()
+
+    def unbuilt():
+        subprocess.run(["nix-store", "--delete", out], env=NIX_ENV,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    rows.append(("nix build", *measure(["nix-store", "--realise", drv], repeat,
+                                       prepare=unbuilt, env=NIX_ENV)))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--large", action="store_true", help="also zone 5M endpoints")
+    parser.add_argument("--large", action="store_true", help="also zone and sign 5M endpoints")
+    parser.add_argument("--no-nix", action="store_true", help="skip the Nix comparisons")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    with_nix = (not args.no_nix and shutil.which("nix-instantiate")
+                and os.path.isdir(os.path.join(VENDOR, "clan-core")))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         sizes = [100_000, 1_000_000] + ([5_000_000] if args.large else [])
@@ -63,45 +138,45 @@ def main():
         for endpoints in sizes:
             exports = os.path.join(tmp, f"exports-{endpoints}.json")
             write_exports(exports, endpoints // 10)
-            out = os.path.join(tmp, f"zone-{endpoints}")
+            out = os.path.join(tmp, f"zone-{label_of(endpoints)}")
             wall, rss = measure(
                 [BINARY, "zone", "--exports", exports, "--domain", "clan", "--out", out],
                 args.repeat,
                 prepare=lambda out=out: shutil.rmtree(out, ignore_errors=True),
             )
-            label = f"zone {endpoints // 1_000_000}M" if endpoints >= 1_000_000 else f"zone {endpoints // 1000}k"
-            rows.append((label, wall, rss))
-            per_endpoint[endpoints] = wall / endpoints
-            if endpoints != 1_000_000:
-                os.remove(exports)
-        zone = os.path.join(tmp, "zone-1000000")
-        key, pub = os.path.join(tmp, "k"), os.path.join(tmp, "k.pub")
-        subprocess.run([BINARY, "keygen", "--private-key-path", key, "--public-key-path", pub],
-                       check=True, stderr=subprocess.DEVNULL)
-        signed = os.path.join(tmp, "cnames")
-        rows.append(("sign 1M", *measure(
-            [BINARY, "sign", "--key", key, "--zone", zone, "--serial", "100", "--out", signed],
-            args.repeat)))
-        rows.append(("verify 1M", *measure([BINARY, "verify", "--trusted-key", pub, signed], args.repeat)))
-        state, zone_file = os.path.join(tmp, "state"), os.path.join(tmp, "clan.zone")
-
-        def fresh():
-            shutil.rmtree(state, ignore_errors=True)
-            if os.path.exists(zone_file):
-                os.remove(zone_file)
-
-        rows.append(("install 1M", *measure(
-            [BINARY, "install", "--mesh-file", signed, "--trusted-key", pub, "--domain", "clan",
-             "--zone-file", zone_file, "--state-dir", state, "--no-reload"],
-            args.repeat, prepare=fresh)))
-    print(f"{'stage':<12} {'wall s':>8} {'peak MB':>9} {'target s':>9} {'target MB':>10}")
+            rows.append((f"zone {label_of(endpoints)}", wall, rss))
+            per_endpoint[endpoints] = (wall / endpoints, rss * 1e6 / endpoints)
+            os.remove(exports)
+        node_stages(tmp, args.repeat, args.large, rows)
+        if args.large:
+            shutil.rmtree(os.path.join(tmp, "zone-5M"))
+        if with_nix:
+            nix_stages(tmp, args.repeat, 100_000, rows)
+    print(f"{'stage':<15} {'wall s':>8} {'peak MB':>9} {'target s':>9} {'target MB':>10}")
+    fmt = lambda v, spec: format(v, spec) if v is not None else "-"
     for label, wall, rss in rows:
         t_wall, t_rss = TARGETS.get(label, (None, None))
-        fmt = lambda v, spec: format(v, spec) if v is not None else "-"
-        print(f"{label:<12} {wall:>8.3f} {rss:>9.1f} {fmt(t_wall, '>9.1f'):>9} {fmt(t_rss, '>10.0f'):>10}")
-    largest = max(per_endpoint)
-    print(f"zone cost per endpoint at {largest:,} vs 100,000: "
-          f"{per_endpoint[largest] / per_endpoint[100_000]:.2f}x (target <= 1.3x at 5M)")
+        print(f"{label:<15} {wall:>8.3f} {rss:>9.1f} {fmt(t_wall, '>9.1f'):>9} {fmt(t_rss, '>10.0f'):>10}")
+    base = per_endpoint[100_000][0]
+    for endpoints, (cost, memory) in sorted(per_endpoint.items()):
+        print(f"zone {label_of(endpoints)}: {cost * 1e6:.3f} us and {memory:.0f} bytes of peak "
+              f"memory per endpoint, {cost / base:.2f}x the cost per endpoint at 100k "
+              f"(targets: <= 1.3x at 5M, <= 150 bytes)")
+    if with_nix:
+        t = {label: wall for label, wall, _ in rows}
+        builtin_net = t["nix built-in"] - t["nix exports"]
+        ours_net = t["nix eval+store"] - t["nix exports"] + t["nix build"]
+        print(f"built-in service, 1M endpoints: {t['nix built-in']:.2f} s evaluated, of which "
+              f"{t['nix exports']:.2f} s builds the exports and {builtin_net:.2f} s the zone text")
+        print(f"zone 1M vs the built-in's zone text: {builtin_net / t['zone 1M']:.1f}x "
+              f"({t['nix built-in'] / t['zone 1M']:.1f}x counting the exports; target >= 8x)")
+        print(f"Nix end to end, ours: projection + toJSON {t['nix json'] - t['nix exports']:.2f} s, "
+              f"writing it to the store {t['nix eval+store'] - t['nix json']:.2f} s, build "
+              f"(dm-dns zone and Nix hashing its output) {t['nix build']:.2f} s: "
+              f"{ours_net:.2f} s beyond the exports")
+        print(f"Nix end to end vs the built-in's evaluation: {builtin_net / ours_net:.2f}x "
+              f"beyond the exports, {t['nix built-in'] / (t['nix eval+store'] + t['nix build']):.2f}x "
+              f"counting them (target >= 2x)")
 
 
 if __name__ == "__main__":
