@@ -53,33 +53,22 @@ fn chunk_at(host: &str, depth: usize) -> u64 {
 
 /// Sorts by host, then scope: the order of `(host, scope)` pairs, which
 /// are unique in a zone (each scope's hosts are deduplicated).
-pub fn sort(entries: &mut Vec<Entry<'_>>) {
+pub fn sort(entries: &mut [Entry<'_>]) {
     if entries.len() < PARALLEL_FROM {
         entries.sort_unstable_by_key(|e| e.chunk);
         sort_groups(entries, 0);
         return;
     }
-    // The first level on two cores: halves sorted, then merged.
+    // The first level on two cores, in place: partitioned around the
+    // median chunk, each side sorted on its own core. Entries with the
+    // median chunk end the left side and begin the right, one group.
     let mid = entries.len() / 2;
+    entries.select_nth_unstable_by_key(mid, |e| e.chunk);
     let (left, right) = entries.split_at_mut(mid);
     std::thread::scope(|s| {
         s.spawn(|| left.sort_unstable_by_key(|e| e.chunk));
         right.sort_unstable_by_key(|e| e.chunk);
     });
-    let mut merged = Vec::with_capacity(entries.len());
-    let (mut i, mut j) = (0, mid);
-    while i < mid && j < entries.len() {
-        if entries[j].chunk < entries[i].chunk {
-            merged.push(entries[j]);
-            j += 1;
-        } else {
-            merged.push(entries[i]);
-            i += 1;
-        }
-    }
-    merged.extend_from_slice(&entries[i..mid]);
-    merged.extend_from_slice(&entries[j..]);
-    *entries = merged;
     // Then the groups, split between two cores where a group ends.
     let mut split = entries.len() / 2;
     while split < entries.len() && entries[split].chunk == entries[split - 1].chunk {

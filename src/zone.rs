@@ -188,40 +188,17 @@ pub struct Zone<'e> {
     pub domain: Domain,
     scopes: &'e [Scope<'e>],
     entries: Vec<Entry<'e>>,
-    /// Every record's host and machine name, in record order.
-    names: String,
-    runs: Vec<Run>,
+    /// Index in `entries` where each record's run begins.
+    run_starts: Vec<u32>,
     pub skipped: Vec<Skipped<'e>>,
     pub addresses: Addresses<'e>,
-}
-
-/// One record: its host and machine name in `Zone::names` (host names are
-/// at most 253 bytes, machine names 63: checked before), and where its run
-/// of entries begins.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    at: u32,
-    host_len: u8,
-    machine_len: u8,
-    first_entry: u32,
-}
-
-impl Run {
-    fn host(self, names: &str) -> &str {
-        &names[self.at as usize..self.at as usize + usize::from(self.host_len)]
-    }
-
-    fn machine(self, names: &str) -> &str {
-        let start = self.at as usize + usize::from(self.host_len);
-        &names[start..start + usize::from(self.machine_len)]
-    }
 }
 
 /// `<host>. CNAME <machine>.<domain>.`, with every scope that exported it.
 #[derive(Debug, Clone)]
 pub struct Record<'z, 'e> {
-    pub host: &'z str,
-    pub machine: &'z str,
+    pub host: &'e str,
+    pub machine: &'e str,
     scopes: &'e [Scope<'e>],
     entries: &'z [Entry<'e>],
 }
@@ -313,21 +290,16 @@ impl<'e> Zone<'e> {
         }
         host_sort::sort(&mut entries);
 
-        // One pass finds each record's run of entries (so later stages need
-        // not compare names again) and any host two machines claim, and
-        // copies each record's host and machine name into one string in
-        // record order: every rendering then reads memory in order, where the
-        // sorted hosts lie scattered over the input.
+        // One pass finds where each record's run of entries starts (so later
+        // stages need not compare names again) and any host two machines
+        // claim, and reports the hosts that shadow a machine.
         let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
-        let mut names = String::new();
-        let mut runs: Vec<Run> = Vec::with_capacity(entries.len());
+        let mut run_starts: Vec<u32> = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            let run = runs
-                .last()
-                .map(|run| (run, &entries[run.first_entry as usize]));
+            let run = run_starts.last().map(|&start| &entries[start as usize]);
             match run {
-                Some((run, first)) if run.host(&names) == entry.host => {
-                    if first.scope != entry.scope && machine_of(first) != machine_of(entry) {
+                Some(first) if first.host == entry.host => {
+                    if machine_of(first) != machine_of(entry) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
@@ -340,17 +312,7 @@ impl<'e> Zone<'e> {
                     }
                 }
                 _ => {
-                    let at = u32::try_from(names.len())
-                        .map_err(|_| Error::input("the zone's names exceed 4 GiB"))?;
-                    let machine = machine_of(entry);
-                    names.push_str(entry.host);
-                    names.push_str(machine);
-                    runs.push(Run {
-                        at,
-                        host_len: u8::try_from(entry.host.len()).expect("hosts are checked"),
-                        machine_len: u8::try_from(machine.len()).expect("machines are checked"),
-                        first_entry: index as u32,
-                    });
+                    run_starts.push(index as u32);
                     if shadowing.contains(entry.host) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
@@ -370,8 +332,7 @@ impl<'e> Zone<'e> {
             domain: domain.clone(),
             scopes,
             entries,
-            names,
-            runs,
+            run_starts,
             skipped,
             addresses,
         })
@@ -380,22 +341,28 @@ impl<'e> Zone<'e> {
     /// The records in host order.
     pub fn records(&self) -> impl Iterator<Item = Record<'_, 'e>> {
         let ends = self
-            .runs
+            .run_starts
             .get(1..)
             .unwrap_or_default()
             .iter()
-            .map(|run| run.first_entry as usize)
+            .map(|&end| end as usize)
             .chain(std::iter::once(self.entries.len()));
-        self.runs.iter().zip(ends).map(|(run, end)| Record {
-            host: run.host(&self.names),
-            machine: run.machine(&self.names),
-            scopes: self.scopes,
-            entries: &self.entries[run.first_entry as usize..end],
-        })
+        self.run_starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| &self.entries[start as usize..end])
+            .map(|run| Record {
+                host: run[0].host,
+                machine: self.scopes[run[0].scope as usize]
+                    .machine()
+                    .unwrap_or_default(),
+                scopes: self.scopes,
+                entries: run,
+            })
     }
 
     pub fn record_count(&self) -> usize {
-        self.runs.len()
+        self.run_starts.len()
     }
 }
 
