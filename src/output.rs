@@ -294,6 +294,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keep_copy_links_or_copies_and_never_keeps_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let (zone, kept) = (dir.join("zone"), dir.join("kept"));
+        fs::write(&zone, b"old zone\n").unwrap();
+        keep_copy(&zone, b"old zone\n", &kept).unwrap();
+        assert_eq!(fs::read(&kept).unwrap(), b"old zone\n");
+        write_file(&zone, b"new zone\n", 0o644).unwrap();
+        assert_eq!(
+            fs::read(&kept).unwrap(),
+            b"old zone\n",
+            "replacing the zone left it"
+        );
+        // A symlink where the zone was: the bytes read are kept, not the link.
+        fs::remove_file(&zone).unwrap();
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &zone).unwrap();
+        keep_copy(&zone, b"read before\n", &kept).unwrap();
+        assert!(!fs::symlink_metadata(&kept).unwrap().is_symlink());
+        assert_eq!(fs::read(&kept).unwrap(), b"read before\n");
+        assert_eq!(
+            fs::read_dir(dir).unwrap().count(),
+            2,
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
     fn planted_links_are_never_written_through() {
         let dir = tempfile::tempdir().unwrap();
         let dir = Utf8Path::from_path(dir.path()).unwrap();

@@ -76,6 +76,7 @@ fn signed_updates_change_answers_without_restarting_unbound() {
     );
 
     let pid = node.unbound.pid();
+    let first_zone = node.zone_bytes();
     let second = node.signed_zone(&exports("beta", ""), 2_000, "second");
     let out = node.deliver(&second);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -93,7 +94,10 @@ fn signed_updates_change_answers_without_restarting_unbound() {
         serde_json::from_slice(&std::fs::read(node.dir.join("state/installed.clan.json")).unwrap())
             .unwrap();
     assert_eq!(state["serial"], 2_000);
-    assert!(node.dir.join("state/last-good.clan.zone").exists());
+    // The previous zone is kept whole (a hard link to the file replaced).
+    let last_good = std::fs::read(node.dir.join("state/last-good.clan.zone")).unwrap();
+    assert_eq!(last_good, first_zone);
+    assert_ne!(node.zone_bytes(), first_zone);
 }
 
 #[test]
