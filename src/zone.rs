@@ -17,31 +17,17 @@ use crate::name::{self, Domain, NameHash};
 use crate::problem::{Kind, Problems};
 
 /// One scope key with its normalised hosts and its peer addresses, each
-/// sorted and deduplicated, and its network priority.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope<'a> {
-    pub key: Cow<'a, str>,
-    pub hosts: Vec<Cow<'a, str>>,
-    pub peers: Vec<Peer<'a>>,
-    pub priority: Option<i64>,
-    /// Where the machine field starts in `key`, if the key has four fields.
-    machine_at: Option<usize>,
-}
+/// sorted and deduplicated, and its network priority: the read scope,
+/// canonicalised in place.
+pub type Scope<'a> = ScopeHosts<'a>;
 
-impl<'a> Scope<'a> {
-    fn new(raw: ScopeHosts<'a>) -> Scope<'a> {
-        let mut colons = raw.key.match_indices(':').map(|(i, _)| i);
-        let machine_at = colons
+impl ScopeHosts<'_> {
+    fn find_machine(&mut self) {
+        let mut colons = self.key.match_indices(':').map(|(i, _)| i);
+        self.machine_at = colons
             .nth(2)
             .filter(|_| colons.next().is_none())
             .map(|i| i + 1);
-        Scope {
-            key: raw.key,
-            hosts: raw.hosts,
-            peers: raw.peers,
-            priority: raw.priority,
-            machine_at,
-        }
     }
 
     /// `service:instance` of a four-field key: the network a peer scope
@@ -101,8 +87,9 @@ impl<'a> Exports<'a> {
     /// malformed host name, each naming its scope.
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut problems = Problems::default();
-        let mut scopes: Vec<Scope<'a>> = Vec::with_capacity(raw.len());
-        for mut scope in raw {
+        let mut scopes = raw;
+        for scope in &mut scopes {
+            scope.find_machine();
             let key = &scope.key;
             // In place: most names are already canonical and stay borrowed.
             for host in &mut scope.hosts {
@@ -115,7 +102,6 @@ impl<'a> Exports<'a> {
                     Err(e) => problems.add(key, Some(host), Kind::HostName(e)),
                 }
             }
-            scopes.push(Scope::new(scope));
         }
         into_result(problems)?;
         // builtins.toJSON writes keys sorted, and hosts often come sorted:
@@ -123,18 +109,18 @@ impl<'a> Exports<'a> {
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
             scopes.sort_by(|a, b| a.key.cmp(&b.key));
         }
-        // Merge scopes that appear more than once (a JSON key repeated).
-        let mut merged: Vec<Scope<'a>> = Vec::with_capacity(scopes.len());
-        for scope in scopes {
-            match merged.last_mut() {
-                Some(last) if last.key == scope.key => {
-                    last.hosts.extend(scope.hosts);
-                    last.peers.extend(scope.peers);
-                    last.priority = last.priority.max(scope.priority);
-                }
-                _ => merged.push(scope),
+        // Merge scopes that appear more than once (a JSON key repeated); in
+        // place, as a large clan's scopes take tens of megabytes.
+        scopes.dedup_by(|scope, kept| {
+            if scope.key != kept.key {
+                return false;
             }
-        }
+            kept.hosts.append(&mut scope.hosts);
+            kept.peers.append(&mut scope.peers);
+            kept.priority = kept.priority.max(scope.priority);
+            true
+        });
+        let mut merged = scopes;
         for scope in &mut merged {
             if !scope.hosts.is_sorted() {
                 scope.hosts.sort_unstable();

@@ -221,6 +221,7 @@ impl<'a> ScopeValue<'a> {
             hosts,
             peers: projected.chain(raw).collect(),
             priority: self.priority.or(self.networking.and_then(|n| n.priority)),
+            machine_at: None,
         }
     }
 }

@@ -24,6 +24,10 @@ pub struct ScopeHosts<'a> {
     pub hosts: Vec<Cow<'a, str>>,
     pub peers: Vec<Peer<'a>>,
     pub priority: Option<i64>,
+    /// Where the machine field starts in `key` when the key has four fields:
+    /// found by `zone::Exports::canonicalize`, in place (a large clan's
+    /// scopes take tens of megabytes), and read through `machine()`.
+    pub(crate) machine_at: Option<usize>,
 }
 
 /// One `peer.hosts` entry.
