@@ -95,7 +95,17 @@ impl<'a> Exports<'a> {
             for host in &mut scope.hosts {
                 let normalized = match host {
                     Cow::Borrowed(s) => name::normalize_host(s),
-                    Cow::Owned(s) => name::normalize_host(s).map(|n| Cow::Owned(n.into_owned())),
+                    // An owned name (it had JSON escapes) is reused when
+                    // only a trailing dot goes.
+                    Cow::Owned(s) => match name::normalize_host(s) {
+                        Ok(Cow::Borrowed(prefix)) => {
+                            let len = prefix.len();
+                            s.truncate(len);
+                            Ok(Cow::Owned(std::mem::take(s)))
+                        }
+                        Ok(Cow::Owned(changed)) => Ok(Cow::Owned(changed)),
+                        Err(e) => Err(e),
+                    },
                 };
                 match normalized {
                     Ok(n) => *host = n,

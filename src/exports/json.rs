@@ -28,7 +28,8 @@ impl<'de> Visitor<'de> for ExportsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut scopes = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        // Keys and hosts as `Text`: a bare `Cow<str>` always allocates.
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value: Option<ScopeValue<'de>> = map.next_value().map_err(|e| {
                 de::Error::custom(format!("scope {}: {e}", crate::name::Quoted(&key)))
             })?;
@@ -107,7 +108,7 @@ impl<'de: 'a, 'a> Visitor<'de> for RawPeerHostVisitor<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entry = RawPeerHost::Other;
-        while let Some(key) = map.next_key::<Cow<'_, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match key.as_ref() {
                 "plain" => entry = RawPeerHost::Plain(map.next_value::<Text<'a>>()?.0),
                 "var" => entry = RawPeerHost::Var(map.next_value()?),
@@ -145,7 +146,8 @@ impl<'de: 'a, 'a> Visitor<'de> for RawPeerHostVisitor<'a> {
     }
 }
 
-/// A string borrowed from the input where it has no escapes.
+/// A string borrowed from the input where it has no escapes (serde borrows
+/// only a `Cow` field marked `borrow`; a bare `Cow<str>` is always owned).
 #[derive(Deserialize)]
 #[serde(transparent)]
 struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
@@ -188,14 +190,17 @@ struct Endpoints<'a> {
 
 #[derive(Deserialize)]
 #[serde(transparent)]
-struct Hosts<'a>(#[serde(borrow)] Vec<Cow<'a, str>>);
+struct Hosts<'a>(#[serde(borrow)] Vec<Text<'a>>);
 
 impl<'a> ScopeValue<'a> {
     fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
-        let mut hosts = self.hosts.map(|h| h.0).unwrap_or_default();
-        if let Some(Hosts(more)) = self.endpoints.and_then(|e| e.hosts) {
-            hosts.extend(more);
-        }
+        let hosts: Vec<Cow<'a, str>> = self
+            .hosts
+            .into_iter()
+            .chain(self.endpoints.and_then(|e| e.hosts))
+            .flat_map(|Hosts(list)| list)
+            .map(|Text(host)| host)
+            .collect();
         let projected = self.peers.into_iter().flatten().map(|p| match p {
             ProjectedPeer::Value(v) => Peer::Value(v),
             ProjectedPeer::Missing { missing } => Peer::Unavailable(missing),
