@@ -235,6 +235,24 @@ impl<'a> ScopeValue<'a> {
 mod tests {
     use super::*;
 
+    /// Names without escapes point into the input: a million of them copied
+    /// was most of a large zone's memory.
+    #[test]
+    fn keys_and_hosts_are_borrowed_unless_escaped() {
+        let json = br#"{"a:b:c:alpha": {"endpoints": {"hosts": ["music.clan", "w\u0069ki.clan"]},
+            "peer": {"hosts": [{"plain": "200::1"}]}}, "a:b:c:\u0062eta": {"hosts": ["x.clan"]}}"#;
+        let scopes = parse(json).unwrap();
+        let borrowed = |c: &Cow<str>| matches!(c, Cow::Borrowed(_));
+        assert!(borrowed(&scopes[0].key) && !borrowed(&scopes[1].key));
+        assert!(borrowed(&scopes[0].hosts[0]) && !borrowed(&scopes[0].hosts[1]));
+        assert_eq!(scopes[0].hosts[1], "wiki.clan");
+        assert!(borrowed(&scopes[1].hosts[0]));
+        assert!(matches!(
+            &scopes[0].peers[0],
+            Peer::Value(Cow::Borrowed("200::1"))
+        ));
+    }
+
     #[test]
     fn reads_peers_and_priorities_raw_and_projected() {
         let raw = r#"{
