@@ -58,7 +58,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     let conf = out.stage(CONF, |w| {
         let mut w = HashingWriter::new(w);
         render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone), &addresses)?;
-        Ok(w.finish().1)
+        w.finish().map(|(_, hash)| hash)
     })?;
     let serial = render::content_serial(&conf.1);
     let db = out.stage(DB, |w| {
@@ -70,7 +70,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
             render::zone_cnames(zone),
             &addresses,
         )?;
-        Ok(w.finish().1)
+        w.finish().map(|(_, hash)| hash)
     })?;
     Ok((conf, db, serial))
 }
