@@ -13,7 +13,7 @@ use crate::addresses::{self, Addresses, NetworkChoice};
 use crate::error::Error;
 use crate::exports::{Peer, ScopeHosts};
 use crate::host_sort::{self, Entry};
-use crate::name::{self, Domain, NameHash};
+use crate::name::{self, Domain, NameFilter, NameHash};
 use crate::problem::{Kind, Problems};
 
 /// One scope key with its normalised hosts and its peer addresses, each
@@ -233,11 +233,15 @@ impl<'e> Zone<'e> {
         // A host equal to some machine's own name would shadow that machine.
         // Checked while the hosts are read in input order (sorted, they are
         // scattered over memory); reported below, once per record.
-        let machines: HashSet<&str, NameHash> = scopes
-            .iter()
-            .filter_map(Scope::machine)
-            .filter(|m| !m.is_empty())
-            .collect();
+        let machine_names = || {
+            scopes
+                .iter()
+                .filter_map(Scope::machine)
+                .filter(|m| !m.is_empty())
+        };
+        let machines: HashSet<&str, NameHash> = machine_names().collect();
+        let mut machine_filter = NameFilter::with_capacity(machines.len());
+        machine_names().for_each(|m| machine_filter.insert(m));
         let mut shadowing: HashSet<&str, NameHash> = HashSet::default();
 
         for (index, scope) in scopes.iter().enumerate() {
@@ -278,7 +282,7 @@ impl<'e> Zone<'e> {
                     });
                     continue;
                 }
-                if machines.contains(relative) {
+                if machine_filter.may_contain(relative) && machines.contains(relative) {
                     shadowing.insert(host);
                 }
                 entries.push(Entry::new(host, index as u32));

@@ -3,10 +3,9 @@
 //! only through here.
 
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::name::{self, Domain, NameHash, Quoted};
+use crate::name::{self, Domain, NameFilter, NameHash, Quoted};
 use crate::render::{self, Cname};
 
 /// A zone as read from a file: the domain, its CNAMEs (host -> machine),
@@ -257,15 +256,9 @@ impl ZoneData {
     /// sets over all million names cost a cache miss per record.
     fn shadowing_host(&self) -> Option<&str> {
         let names = &self.names;
-        let bits = (self.cnames.len() * 8).next_power_of_two().max(1 << 16);
-        let slot = |name: &str| {
-            let at = NameHash::default().hash_one(name) as usize & (bits - 1);
-            (at / 64, 1u64 << (at % 64))
-        };
-        let mut filter = vec![0u64; bits / 64];
+        let mut filter = NameFilter::with_capacity(self.cnames.len());
         for &(_, machine) in &self.cnames {
-            let (word, mask) = slot(span(names, machine));
-            filter[word] |= mask;
+            filter.insert(span(names, machine));
         }
         let relative = |&(host, _): &(Span, Span)| self.domain.relative(span(names, host));
         // Sets only looked up, never iterated: their order cannot leak out.
@@ -273,10 +266,7 @@ impl ZoneData {
             .cnames
             .iter()
             .filter_map(relative)
-            .filter(|r| {
-                let (word, mask) = slot(r);
-                filter[word] & mask != 0
-            })
+            .filter(|r| filter.may_contain(r))
             .collect();
         if candidates.is_empty() {
             return None;
