@@ -250,10 +250,10 @@ impl ZoneData {
     }
 
     /// The first host (in host order) whose name is `<machine>.<domain>` of a
-    /// machine that records point to. A bit filter of the machines' names
-    /// (1 MB for a million records, so it stays in cache) rules out nearly
-    /// every host; only the few it lets through are checked exactly. Hash
-    /// sets over all million names cost a cache miss per record.
+    /// machine that records point to. A `NameFilter` of the machines' names
+    /// rules out about nine in ten hosts; only those it lets through are
+    /// checked exactly, against the machines of the records. A hash set over
+    /// all million names cost a cache miss per record.
     fn shadowing_host(&self) -> Option<&str> {
         let names = &self.names;
         let mut filter = NameFilter::with_capacity(self.cnames.len());
