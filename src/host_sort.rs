@@ -16,6 +16,9 @@ pub struct Entry<'e> {
     /// Eight bytes of `host` at the depth being sorted, big-endian and
     /// zero-padded: ordering these orders the bytes.
     chunk: u64,
+    /// Once sorted: whether this entry's host differs from the one before,
+    /// which the sort learns without another look at the names.
+    pub new_host: bool,
 }
 
 impl<'e> Entry<'e> {
@@ -27,6 +30,7 @@ impl<'e> Entry<'e> {
             host,
             scope,
             chunk: chunk_at(host, 0),
+            new_host: true,
         }
     }
 
@@ -99,16 +103,23 @@ fn sort_groups(entries: &mut [Entry<'_>], depth: usize) {
 /// Entries that agree on their first `depth + CHUNK` bytes.
 fn sort_group(group: &mut [Entry<'_>], depth: usize) {
     if group.len() < 2 {
+        group.iter_mut().for_each(|e| e.new_host = true);
         return;
     }
     if group[0].host.len() < depth + CHUNK {
         // This host ends inside the chunk, so every host with the same
         // chunk ends there too (names have no NUL): all are the same name.
         group.sort_unstable_by_key(|e| e.scope);
+        for (i, entry) in group.iter_mut().enumerate() {
+            entry.new_host = i == 0;
+        }
         return;
     }
     if group.len() <= SMALL {
         group.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+        for i in 0..group.len() {
+            group[i].new_host = i == 0 || group[i].host != group[i - 1].host;
+        }
         return;
     }
     let next = depth + CHUNK;
@@ -129,6 +140,13 @@ mod tests {
         let mut entries: Vec<Entry> = hosts.iter().map(|(h, s)| Entry::new(h, *s)).collect();
         sort(&mut entries);
         let sorted: Vec<(&str, u32)> = entries.iter().map(Entry::key).collect();
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(
+                entry.new_host,
+                i == 0 || entry.host != entries[i - 1].host,
+                "{i}"
+            );
+        }
         let mut expected: Vec<(&str, u32)> = hosts.iter().map(|(h, s)| (h.as_str(), *s)).collect();
         expected.sort_unstable();
         assert_eq!(sorted, expected);

@@ -298,7 +298,8 @@ impl<'e> Zone<'e> {
         for (index, entry) in entries.iter().enumerate() {
             let run = run_starts.last().map(|&start| &entries[start as usize]);
             match run {
-                Some(first) if first.host == entry.host => {
+                Some(first) if !entry.new_host => {
+                    debug_assert_eq!(first.host, entry.host);
                     if machine_of(first) != machine_of(entry) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
@@ -313,7 +314,8 @@ impl<'e> Zone<'e> {
                 }
                 _ => {
                     run_starts.push(index as u32);
-                    if shadowing.contains(entry.host) {
+                    // Usually empty: then no host is read here at all.
+                    if !shadowing.is_empty() && shadowing.contains(entry.host) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
