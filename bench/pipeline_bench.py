@@ -46,6 +46,10 @@ def measure(args, repeat, prepare=None, env=None):
     for _ in range(repeat):
         if prepare:
             prepare()
+        # Each run starts with no dirty pages of the one before: the 5M zone
+        # writes 1 GB, and the kernel's writeback of earlier runs' output
+        # otherwise slows later runs.
+        os.sync()
         start = time.perf_counter()
         proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         walls.append(time.perf_counter() - start)
