@@ -28,11 +28,9 @@ impl StagedFile {
     /// O_EXCL, which never follows a symlink: a file or link planted beside
     /// the target is never written through.
     pub fn create_with_mode(target: &Utf8Path, mode: u32) -> Result<StagedFile, Error> {
-        let dir = parent_dir(target);
-        let name = target.file_name().unwrap_or("out");
         let mut attempts = 0;
         let (temp, file) = loop {
-            let temp = dir.join(format!(".{name}.{}.dm-dns-tmp", unique_suffix()));
+            let temp = temp_beside(target);
             match fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -146,6 +144,12 @@ fn unique_suffix() -> String {
     )
 }
 
+/// A temporary name in `target`'s directory that no one can predict.
+fn temp_beside(target: &Utf8Path) -> Utf8PathBuf {
+    let name = target.file_name().unwrap_or("out");
+    parent_dir(target).join(format!(".{name}.{}.dm-dns-tmp", unique_suffix()))
+}
+
 fn parent_dir(path: &Utf8Path) -> &Utf8Path {
     match path.parent() {
         Some(p) if !p.as_str().is_empty() => p,
@@ -193,11 +197,7 @@ pub fn is_symlink_refusal(error: &std::io::Error) -> bool {
 /// is not written a second time, else as a copy. Replaces `target`
 /// atomically either way.
 pub fn keep_copy(source: &Utf8Path, bytes: &[u8], target: &Utf8Path) -> Result<(), Error> {
-    let temp = parent_dir(target).join(format!(
-        ".{}.{}.dm-dns-tmp",
-        target.file_name().unwrap_or("out"),
-        unique_suffix()
-    ));
+    let temp = temp_beside(target);
     // link() does not follow a symlink at `source`: a link found there, or
     // a file whose length is not what was read, is not kept; the copy is.
     let linked = fs::hard_link(source, &temp).is_ok()

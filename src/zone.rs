@@ -130,8 +130,7 @@ impl<'a> Exports<'a> {
             kept.priority = kept.priority.max(scope.priority);
             true
         });
-        let mut merged = scopes;
-        for scope in &mut merged {
+        for scope in &mut scopes {
             if !scope.hosts.is_sorted() {
                 scope.hosts.sort_unstable();
             }
@@ -144,7 +143,7 @@ impl<'a> Exports<'a> {
             scope.peers.sort_unstable();
             scope.peers.dedup();
         }
-        Ok(Exports { scopes: merged })
+        Ok(Exports { scopes })
     }
 
     pub fn host_count(&self) -> usize {
