@@ -212,7 +212,7 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
         out.push(finding(
             "cname",
             format!("{name}. CNAME {}.", domain.machine_name(record.machine)),
-            owned(&record.sources),
+            owned(&record.sources()),
         ));
     }
     let machine = domain.relative(name).filter(|m| !m.contains('.'));

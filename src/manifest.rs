@@ -10,6 +10,7 @@ use crate::render::MANIFEST_FORMAT;
 /// A manifest as written, scopes still as indices (checked to be in range).
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
+    format: u32,
     scopes: Vec<String>,
     records: Vec<(String, String, Vec<usize>)>,
     skipped: Vec<(String, usize, String)>,
@@ -20,7 +21,19 @@ pub struct Manifest {
 pub struct Record<'m> {
     pub host: &'m str,
     pub machine: &'m str,
-    pub sources: Vec<&'m str>,
+    source_indices: &'m [usize],
+    scopes: &'m [String],
+}
+
+impl<'m> Record<'m> {
+    /// The scopes that export the record (resolved only when asked: a
+    /// lookup by name walks every record).
+    pub fn sources(&self) -> Vec<&'m str> {
+        self.source_indices
+            .iter()
+            .map(|&i| self.scopes[i].as_str())
+            .collect()
+    }
 }
 
 pub struct Skipped<'m> {
@@ -55,24 +68,29 @@ impl Manifest {
     }
 
     pub fn parse(bytes: &[u8], label: &str) -> Result<Manifest, Error> {
-        #[derive(Deserialize)]
-        struct Format {
-            format: u32,
-        }
         let rebuild = "(hint: rebuild the zone with this dm-dns: `dm-dns zone` or \
                        `nix build .#dm-dns-zone`)";
-        // The format first: an older layout should say so, not fail to parse.
-        let format = serde_json::from_slice::<Format>(bytes)
-            .map_err(|e| Error::input(format!("{label} is not a dm-dns manifest: {e}")))?
-            .format;
-        if format != MANIFEST_FORMAT {
-            return Err(Error::input(format!(
+        let other_format = |format: u32| {
+            Error::input(format!(
                 "{label} has manifest format {format}, this dm-dns reads format \
                  {MANIFEST_FORMAT} {rebuild}"
-            )));
+            ))
+        };
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+            // Read again only to say why: an older layout should say so.
+            #[derive(Deserialize)]
+            struct Format {
+                format: u32,
+            }
+            match serde_json::from_slice::<Format>(bytes) {
+                Ok(Format { format }) if format != MANIFEST_FORMAT => other_format(format),
+                Ok(_) => Error::input(format!("{label} is damaged: {e} {rebuild}")),
+                Err(e) => Error::input(format!("{label} is not a dm-dns manifest: {e}")),
+            }
+        })?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(other_format(manifest.format));
         }
-        let manifest: Manifest = serde_json::from_slice(bytes)
-            .map_err(|e| Error::input(format!("{label} is damaged: {e} {rebuild}")))?;
         let scopes = manifest.scopes.len();
         let in_range = manifest
             .records
@@ -94,7 +112,8 @@ impl Manifest {
         self.records.iter().map(|(host, machine, sources)| Record {
             host,
             machine,
-            sources: sources.iter().map(|&i| self.scopes[i].as_str()).collect(),
+            source_indices: sources,
+            scopes: &self.scopes,
         })
     }
 
@@ -146,7 +165,7 @@ mod tests {
         let m = Manifest::parse(MANIFEST.as_bytes(), "m").unwrap();
         let record = m.records().next().unwrap();
         assert_eq!(
-            (record.host, record.machine, record.sources),
+            (record.host, record.machine, record.sources()),
             ("music.clan", "alpha", vec!["a:b:c:alpha", "n:x:peer:alpha"])
         );
         assert_eq!(m.skipped().next().unwrap().scope, "a:b:c:alpha");
@@ -161,6 +180,9 @@ mod tests {
     fn refuses_other_formats_and_bad_indices() {
         let old = Manifest::parse(br#"{"format": 2, "records": []}"#, "m").unwrap_err();
         assert!(old.to_string().contains("format 2"), "{old}");
+        let newer = MANIFEST.replace("\"format\": 3", "\"format\": 4");
+        let err = Manifest::parse(newer.as_bytes(), "m").unwrap_err();
+        assert!(err.to_string().contains("format 4"), "{err}");
         let bad = MANIFEST.replace("[0, 1]", "[0, 2]");
         let err = Manifest::parse(bad.as_bytes(), "m").unwrap_err();
         assert!(err.to_string().contains("outside its 2 scopes"), "{err}");

@@ -119,7 +119,7 @@ impl Reasons {
         for record in manifest.records() {
             map.insert(
                 record.host.to_owned(),
-                format!("from {}", record.sources.join(", ")),
+                format!("from {}", record.sources().join(", ")),
             );
         }
         for skipped in manifest.skipped() {
