@@ -3,7 +3,10 @@
 
 use camino::Utf8Path;
 
+use crate::addresses::NetworkChoice;
+use crate::chunks;
 use crate::error::Error;
+use crate::name::Domain;
 use crate::output::{OutputDir, StagedFile};
 use crate::render::{self, Hashes, HashingWriter};
 use crate::zone::{Exports, Zone};
@@ -20,24 +23,51 @@ pub struct Summary {
     pub serial: u32,
 }
 
-pub fn write(dir: &Utf8Path, zone: &Zone<'_>, exports: &Exports<'_>) -> Result<Summary, Error> {
+/// A compiled zone and the hash of the input it came from, which the
+/// manifest records.
+pub struct Compiled<'e> {
+    pub zone: Zone<'e>,
+    input_sha256: [u8; 32],
+}
+
+/// Compiles the zone while a second core hashes the canonical input (the
+/// compile is mostly serial, and the hash reads every key and host).
+pub fn compile<'e>(
+    exports: &'e Exports<'e>,
+    domain: &Domain,
+    networks: &NetworkChoice,
+) -> Result<Compiled<'e>, Error> {
+    let (zone, input_sha256) = std::thread::scope(|s| {
+        let input = s.spawn(|| render::canonical_input_sha256(exports));
+        let zone = Zone::compile_with(exports, domain, networks);
+        (zone, input.join().expect("hashing does not panic"))
+    });
+    Ok(Compiled {
+        zone: zone?,
+        input_sha256,
+    })
+}
+
+pub fn write(
+    dir: &Utf8Path,
+    compiled: &Compiled<'_>,
+    exports: &Exports<'_>,
+) -> Result<Summary, Error> {
+    let zone = &compiled.zone;
     let out = OutputDir::open(dir)?;
-    // The manifest's records need only the zone, so they are written on a
-    // second core while this one writes the zone files.
+    // The manifest's records need only the zone, so they are written on
+    // another core while the zone files are.
     let (zone_files, manifest) = std::thread::scope(|s| {
-        let manifest = s.spawn(|| {
-            let input = render::canonical_input_sha256(exports);
-            out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports))
-                .map(|(staged, ())| (staged, input))
-        });
+        let manifest =
+            s.spawn(|| out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports)));
         let zone_files = write_zone_files(&out, zone);
         let manifest = manifest.join().expect("manifest writer does not panic");
         (zone_files, manifest)
     });
     let (conf, db, serial) = zone_files?;
-    let (mut manifest, input) = manifest?;
+    let (mut manifest, ()) = manifest?;
     let hashes = Hashes {
-        input,
+        input: compiled.input_sha256,
         conf: conf.1,
         db: db.1,
     };
@@ -53,26 +83,45 @@ pub fn write(dir: &Utf8Path, zone: &Zone<'_>, exports: &Exports<'_>) -> Result<S
 
 type Hashed = (StagedFile, [u8; 32]);
 
+/// `zone.conf`, then `zone.db`, whose serial comes from the `zone.conf`
+/// hash. Both are rendered on this thread and hashed and written on
+/// another, in chunks, so `zone.db`'s records are rendered while `zone.conf`
+/// is hashed and only its head waits for the serial.
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
-    let addresses = render::zone_addresses(zone);
-    let conf = out.stage(CONF, |w| {
-        let mut w = HashingWriter::new(w);
-        render::write_conf(&mut w, &zone.domain, render::zone_cnames(zone), &addresses)?;
-        w.finish().map(|(_, hash)| hash)
-    })?;
-    let serial = render::content_serial(&conf.1);
-    let db = out.stage(DB, |w| {
-        let mut w = HashingWriter::new(w);
-        render::write_db(
-            &mut w,
-            &zone.domain,
-            serial,
-            render::zone_cnames(zone),
-            &addresses,
-        )?;
-        w.finish().map(|(_, hash)| hash)
-    })?;
-    Ok((conf, db, serial))
+    let addresses = &render::zone_addresses(zone);
+    let (mut rendered, chunks) = chunks::channel();
+    let hash_and_write = move || {
+        let conf = out.stage(CONF, |w| {
+            let mut w = HashingWriter::new(w);
+            chunks.copy_file(&mut w)?;
+            w.finish().map(|(_, hash)| hash)
+        })?;
+        let serial = render::content_serial(&conf.1);
+        let db = out.stage(DB, |w| {
+            let mut w = HashingWriter::new(w);
+            render::write_db_head(&mut w, &zone.domain, serial, addresses)?;
+            chunks.copy_file(&mut w)?;
+            w.finish().map(|(_, hash)| hash)
+        })?;
+        Ok((conf, db, serial))
+    };
+    std::thread::scope(|s| {
+        let written = s.spawn(hash_and_write);
+        let domain = &zone.domain;
+        let rendering =
+            render::write_conf(&mut rendered, domain, render::zone_cnames(zone), addresses)
+                .and_then(|()| rendered.end_file())
+                .and_then(|()| {
+                    render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone))
+                })
+                .and_then(|()| rendered.end_file());
+        drop(rendered);
+        let written = written.join().expect("the file writer does not panic");
+        // The writer's own error says more than the renderer's "it stopped".
+        let files = written?;
+        rendering.map_err(|e| Error::io("rendering the zone files", e))?;
+        Ok(files)
+    })
 }
 
 /// The `zone.conf` hash a manifest records. `write_manifest_end` puts the

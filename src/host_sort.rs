@@ -47,6 +47,10 @@ const PARALLEL_FROM: usize = 1 << 16;
 
 fn chunk_at(host: &str, depth: usize) -> u64 {
     let bytes = host.as_bytes();
+    if let Some(word) = bytes.get(depth..depth + CHUNK) {
+        // The common case, one load (the copy below is a call to memcpy).
+        return u64::from_be_bytes(word.try_into().expect("eight bytes"));
+    }
     let mut word = [0u8; CHUNK];
     if let Some(rest) = bytes.get(depth..) {
         let part = &rest[..rest.len().min(CHUNK)];

@@ -6,6 +6,7 @@
 
 pub mod addresses;
 pub mod artifacts;
+pub mod chunks;
 pub mod control;
 pub mod diff;
 pub mod error;

@@ -8,7 +8,7 @@ use clap::Args;
 use super::DomainArg;
 use dm_dns::addresses::NetworkChoice;
 use dm_dns::error::Error;
-use dm_dns::zone::{Exports, SkipReason, Zone};
+use dm_dns::zone::{Exports, SkipReason};
 use dm_dns::{artifacts, exports};
 
 /// Compile a clan's exports into zone.conf, zone.db and manifest.json.
@@ -56,8 +56,9 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         Some(list) => NetworkChoice::Ordered(list),
         None => NetworkChoice::ByPriority,
     };
-    let zone = Zone::compile_with(&exports, &domain, &networks)?;
-    let summary = artifacts::write(&args.out, &zone, &exports)?;
+    let compiled = artifacts::compile(&exports, &domain, &networks)?;
+    let summary = artifacts::write(&args.out, &compiled, &exports)?;
+    let zone = &compiled.zone;
     if summary.records == 0
         && zone
             .skipped

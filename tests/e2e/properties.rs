@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use dm_dns::addresses::NetworkChoice;
 use dm_dns::artifacts;
 use dm_dns::name::Domain;
-use dm_dns::zone::{Exports, Zone};
+use dm_dns::zone::Exports;
 use proptest::prelude::*;
 
 const MACHINES: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
@@ -107,12 +108,12 @@ fn rewritten_json(clan: &[ScopeSpec], seed: u64) -> String {
 fn build(json: &str) -> Vec<Vec<u8>> {
     let domain = Domain::parse("clan").unwrap();
     let exports = Exports::canonicalize(dm_dns::exports::parse(json.as_bytes()).unwrap()).unwrap();
-    let zone = Zone::compile(&exports, &domain).unwrap();
+    let compiled = artifacts::compile(&exports, &domain, &NetworkChoice::default()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = camino::Utf8Path::from_path(tmp.path())
         .unwrap()
         .join("zone");
-    artifacts::write(&out, &zone, &exports).unwrap();
+    artifacts::write(&out, &compiled, &exports).unwrap();
     [artifacts::CONF, artifacts::DB, artifacts::MANIFEST]
         .iter()
         .map(|name| std::fs::read(out.join(name)).unwrap())
