@@ -10,39 +10,189 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::{Peer, ScopeHosts};
 
+/// From this size on, a document is read in two halves, on two cores.
+const HALVES_FROM: usize = 1 << 20;
+
 pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
+    if bytes.len() >= HALVES_FROM
+        && let Some(scopes) = parse_in_halves(bytes)
+    {
+        return Ok(scopes);
+    }
+    parse_whole(bytes)
+}
+
+fn parse_whole(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
+    let mut scopes = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let scopes = de.deserialize_map(ExportsVisitor)?;
+    de.deserialize_map(ExportsVisitor {
+        scopes: &mut scopes,
+        between_entries: &mut true,
+    })?;
     de.end()?;
     Ok(scopes)
 }
 
-struct ExportsVisitor;
+/// The document read as two halves on two cores, split at a comma between
+/// two of its top-level entries. `None` if no such comma is found near the
+/// middle or either half does not read, and then the whole is read as one,
+/// which also words any error as it always has.
+///
+/// Same result as one reading: the first half is read just like it, and
+/// each entry of the second by itself (its value one level less deep, so a
+/// value nested 128 deep, beyond serde_json's limit in one reading, reads).
+fn parse_in_halves(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
+    read_split(bytes, split_point(bytes)?)
+}
 
-impl<'de> Visitor<'de> for ExportsVisitor {
-    type Value = Vec<ScopeHosts<'de>>;
+/// The halves before and after `comma`, each on its own core.
+fn read_split(bytes: &[u8], comma: usize) -> Option<Vec<ScopeHosts<'_>>> {
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| read_entries(bytes, comma + 1));
+        let first = read_cut_short(&bytes[..comma]);
+        (first, second.join().expect("reading JSON does not panic"))
+    });
+    let mut scopes = first?;
+    scopes.extend(second?);
+    Some(scopes)
+}
+
+/// How many commas from the middle on are tried as the split.
+const SPLIT_TRIES: usize = 4096;
+/// How many entries must follow a comma for it to be tried: a comma inside
+/// a scope's value is found out when that value's object ends.
+const ENTRIES_TO_TRY: usize = 16;
+
+/// A comma after the middle that entries seem to follow. Only
+/// `read_cut_short` proves it is between top-level entries.
+fn split_point(bytes: &[u8]) -> Option<usize> {
+    let mut from = bytes.len() / 2;
+    for _ in 0..SPLIT_TRIES {
+        let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
+        if entries_follow(bytes, comma + 1) {
+            return Some(comma);
+        }
+        from = comma + 1;
+    }
+    None
+}
+
+/// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of the
+/// document, read from `at` on.
+fn entries_follow(bytes: &[u8], mut at: usize) -> bool {
+    for _ in 0..ENTRIES_TO_TRY {
+        match read_entry(bytes, at) {
+            Some((_, Some(next))) => at = next,
+            Some((_, None)) => return true,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The first half: the document cut short just before a comma. If the comma
+/// is between two top-level entries, reading fails at the cut, looking for
+/// what follows an entry; cut anywhere else, it fails inside a key or value.
+fn read_cut_short(prefix: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
+    let mut scopes = Vec::new();
+    let mut between_entries = true;
+    let mut de = serde_json::Deserializer::from_slice(prefix);
+    let read = de.deserialize_map(ExportsVisitor {
+        scopes: &mut scopes,
+        between_entries: &mut between_entries,
+    });
+    match read {
+        Err(e) if e.is_eof() && between_entries && !scopes.is_empty() => Some(scopes),
+        _ => None,
+    }
+}
+
+/// The second half: entries from `at` (just after a comma) up to the
+/// closing brace, which must end the document.
+fn read_entries(bytes: &[u8], mut at: usize) -> Option<Vec<ScopeHosts<'_>>> {
+    let mut scopes = Vec::new();
+    loop {
+        let (scope, next) = read_entry(bytes, at)?;
+        scopes.push(scope);
+        match next {
+            Some(next) => at = next,
+            None => return Some(scopes),
+        }
+    }
+}
+
+/// One `"key": value` entry at `at`, and where the next begins (after its
+/// comma), or `None` after the last (its closing brace ends the document).
+fn read_entry(bytes: &[u8], at: usize) -> Option<(ScopeHosts<'_>, Option<usize>)> {
+    let (Text(key), at) = read_value::<Text>(bytes, at)?;
+    let at = skip_whitespace(bytes, at);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    let (value, at) = read_value::<Option<ScopeValue>>(bytes, at + 1)?;
+    let scope = ScopeValue::scope(key, value);
+    let at = skip_whitespace(bytes, at);
+    match bytes.get(at)? {
+        b',' => Some((scope, Some(at + 1))),
+        b'}' => (skip_whitespace(bytes, at + 1) == bytes.len()).then_some((scope, None)),
+        _ => None,
+    }
+}
+
+/// One JSON value at `at` (after any whitespace), and where it ends.
+fn read_value<'de, T: Deserialize<'de>>(bytes: &'de [u8], at: usize) -> Option<(T, usize)> {
+    let mut values = serde_json::Deserializer::from_slice(bytes.get(at..)?).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((value, at + values.byte_offset()))
+}
+
+/// Past JSON's whitespace.
+fn skip_whitespace(bytes: &[u8], at: usize) -> usize {
+    at + bytes
+        .get(at..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count()
+}
+
+/// Reads the top-level object into `scopes`, which keeps what was read
+/// when the reading fails, and says whether it stopped between entries
+/// (a document cut short there fails looking for what follows one).
+struct ExportsVisitor<'v, 'de> {
+    scopes: &'v mut Vec<ScopeHosts<'de>>,
+    between_entries: &'v mut bool,
+}
+
+impl<'de> Visitor<'de> for ExportsVisitor<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object mapping scope keys to exports")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut scopes = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Keys and hosts as `Text`: a bare `Cow<str>` always allocates.
-        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+        while let Some(Text(key)) = map.next_key_seed(KeySeed(&mut *self.between_entries))? {
             let value: Option<ScopeValue<'de>> = map.next_value().map_err(|e| {
                 de::Error::custom(format!("scope {}: {e}", crate::name::Quoted(&key)))
             })?;
-            let scope = match value {
-                Some(value) => value.into_scope(key),
-                None => ScopeHosts {
-                    key,
-                    ..ScopeHosts::default()
-                },
-            };
-            scopes.push(scope);
+            self.scopes.push(ScopeValue::scope(key, value));
+            *self.between_entries = true;
         }
-        Ok(scopes)
+        Ok(())
+    }
+}
+
+/// A top-level key: from its first byte, the reader is inside an entry.
+struct KeySeed<'v>(&'v mut bool);
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Text<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Text<'de>, D::Error> {
+        *self.0 = false;
+        Text::deserialize(deserializer)
     }
 }
 
@@ -193,6 +343,17 @@ struct Endpoints<'a> {
 struct Hosts<'a>(#[serde(borrow)] Vec<Text<'a>>);
 
 impl<'a> ScopeValue<'a> {
+    /// The scope `key` with its value (`null`: nothing exported).
+    fn scope(key: Cow<'a, str>, value: Option<Self>) -> ScopeHosts<'a> {
+        match value {
+            Some(value) => value.into_scope(key),
+            None => ScopeHosts {
+                key,
+                ..ScopeHosts::default()
+            },
+        }
+    }
+
     fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
         let hosts: Vec<Cow<'a, str>> = self
             .hosts
@@ -318,6 +479,102 @@ mod tests {
         assert_eq!(
             hosts_of(json),
             vec![("a:b:c:d".into(), vec!["x.clan".into()])]
+        );
+    }
+
+    /// Keys and values with commas, quotes, braces and escapes where a split
+    /// might be tried, and values of every shape the reader meets.
+    const TRICKY_KEYS: &[&str] = &[
+        r#""a:b:c:alpha""#,
+        r#""x,\"y\":{\"z\":1},\"w""#,
+        r#""k:\u002c:\"q\",""#,
+        r#""},\"m"  "#,
+    ];
+    const TRICKY_VALUES: &[&str] = &[
+        "null",
+        r#"{"endpoints": {"hosts": ["a.clan", "b,\"c.clan"]}, "dataMesher": null}"#,
+        r#"{"hosts":["x\u002eclan"],"peers":["1::2",{"missing":"why,\"not\""}],"priority":5}"#,
+        r#"{"peer":{"hosts":[{"plain":"10.0.0.1"},"2::1",[1,{"a":","}]]},"x":{"y":{"z":[",\"",{}]}}}"#,
+        r#"{"networking": {"priority": 700}, "a": 1, "b": 2, "c": 3}"#,
+        "{}",
+    ];
+
+    fn document(entries: &[(usize, usize)], spaced: bool) -> String {
+        let sep = if spaced { " ,\n  " } else { "," };
+        let body: Vec<String> = entries
+            .iter()
+            .map(|&(k, v)| {
+                let colon = if spaced { " : " } else { ":" };
+                format!("{}{colon}{}", TRICKY_KEYS[k], TRICKY_VALUES[v])
+            })
+            .collect();
+        format!("{{{}}}{}", body.join(sep), if spaced { "\n" } else { "" })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Split at every comma in turn: read in halves, a document reads as
+        /// it does whole, or not at all; and it does read at every comma
+        /// between two entries, so the halves are not a path never taken.
+        #[test]
+        fn halves_read_as_the_whole_or_not_at_all(
+            entries in proptest::collection::vec((0..TRICKY_KEYS.len(), 0..TRICKY_VALUES.len()), 1..6),
+            spaced: bool,
+        ) {
+            let doc = document(&entries, spaced);
+            let whole = parse_whole(doc.as_bytes()).unwrap();
+            let mut splits = 0;
+            for (comma, _) in doc.match_indices(',') {
+                if let Some(halves) = read_split(doc.as_bytes(), comma) {
+                    proptest::prop_assert_eq!(&halves, &whole, "split at {} of {}", comma, doc);
+                    splits += 1;
+                }
+            }
+            proptest::prop_assert_eq!(splits, entries.len() - 1, "{}", doc);
+        }
+    }
+
+    #[test]
+    fn halves_of_a_bad_document_do_not_read() {
+        let entry = r#""a:b:c:d":{"hosts":["x.clan"]}"#;
+        for bad in [
+            format!("{{,{entry}}}"),
+            format!("{{{entry},{entry},}}"),
+            format!("{{{entry},{entry}}} x"),
+            format!("{{{entry},{entry}"),
+            format!("{{{entry},{entry}}}}}"),
+            format!("{{{entry},{entry},{{}}}}"),
+            format!("[{entry},{entry}]"),
+            // Cut inside a key or a value, each of these leaves a second
+            // half that reads; the first must not.
+            format!("{{{entry},\"b,\"x\":null}}"),
+            format!("{{{entry},\"k\":[\"q,\"x\":null}}"),
+        ] {
+            assert!(parse_whole(bad.as_bytes()).is_err(), "{bad}");
+            for (comma, _) in bad.match_indices(',') {
+                assert_eq!(read_split(bad.as_bytes(), comma), None, "{bad} at {comma}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_document_is_split_near_its_middle() {
+        let entries: Vec<String> = (0..40_000)
+            .map(|i| {
+                format!(r#""a:b:c:m{i}":{{"endpoints":{{"hosts":["s{i}.clan","t{i}.clan"]}}}}"#)
+            })
+            .collect();
+        let doc = format!("{{{}}}", entries.join(","));
+        assert!(doc.len() >= HALVES_FROM);
+        let comma = split_point(doc.as_bytes()).unwrap();
+        assert!(
+            comma >= doc.len() / 2 && comma < doc.len() / 2 + 100,
+            "{comma}"
+        );
+        assert_eq!(
+            parse(doc.as_bytes()).unwrap(),
+            parse_whole(doc.as_bytes()).unwrap()
         );
     }
 
