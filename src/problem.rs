@@ -141,6 +141,10 @@ impl Problems {
         self.0.is_empty()
     }
 
+    pub fn append(&mut self, mut other: Problems) {
+        self.0.append(&mut other.0);
+    }
+
     pub fn into_sorted(mut self) -> Vec<Problem> {
         self.0.sort_unstable();
         self.0.dedup();

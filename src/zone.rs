@@ -82,40 +82,85 @@ fn into_result(problems: Problems) -> Result<(), Error> {
     Err(Error::Exports(problems.into_sorted()))
 }
 
+/// Finds the scope's machine and normalises its hosts, in place: most names
+/// are already canonical and stay borrowed.
+fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
+    scope.find_machine();
+    let key = &scope.key;
+    for host in &mut scope.hosts {
+        let normalized = match host {
+            Cow::Borrowed(s) => name::normalize_host(s),
+            // An owned name (it had JSON escapes) is reused when only a
+            // trailing dot goes.
+            Cow::Owned(s) => match name::normalize_host(s) {
+                Ok(Cow::Borrowed(prefix)) => {
+                    let len = prefix.len();
+                    s.truncate(len);
+                    Ok(Cow::Owned(std::mem::take(s)))
+                }
+                Ok(Cow::Owned(changed)) => Ok(Cow::Owned(changed)),
+                Err(e) => Err(e),
+            },
+        };
+        match normalized {
+            Ok(n) => *host = n,
+            Err(e) => problems.add(key, Some(host), Kind::HostName(e)),
+        }
+    }
+    sort_without_repeats(&mut scope.hosts);
+    for peer in &mut scope.peers {
+        if let Peer::Value(value) = peer {
+            normalize_peer(value);
+        }
+    }
+    sort_without_repeats(&mut scope.peers);
+}
+
+/// Sorts and drops repeats, after one look when there is nothing to do
+/// (hosts usually come sorted).
+fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
+    if !list.is_sorted_by(|a, b| a < b) {
+        list.sort_unstable();
+        list.dedup();
+    }
+}
+
+/// From this many items on, `on_two_cores` uses two.
+const TWO_CORES_FROM: usize = 1 << 12;
+
+/// `work` on every item, the two halves on two cores when there are many,
+/// each half gathering what it finds in its own `R`.
+fn on_two_cores<T: Send, R: Default + Send>(
+    items: &mut [T],
+    work: impl Fn(&mut T, &mut R) + Sync,
+) -> (R, R) {
+    let mut found = (R::default(), R::default());
+    if items.len() < TWO_CORES_FROM {
+        items.iter_mut().for_each(|item| work(item, &mut found.0));
+        return found;
+    }
+    let (left, right) = items.split_at_mut(items.len() / 2);
+    std::thread::scope(|s| {
+        let work = &work;
+        let right_found = &mut found.1;
+        s.spawn(move || right.iter_mut().for_each(|item| work(item, right_found)));
+        left.iter_mut().for_each(|item| work(item, &mut found.0));
+    });
+    found
+}
+
 impl<'a> Exports<'a> {
     /// Normalises every host name and merges duplicate scopes. Fails with every
     /// malformed host name, each naming its scope.
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
-        let mut problems = Problems::default();
         let mut scopes = raw;
-        for scope in &mut scopes {
-            scope.find_machine();
-            let key = &scope.key;
-            // In place: most names are already canonical and stay borrowed.
-            for host in &mut scope.hosts {
-                let normalized = match host {
-                    Cow::Borrowed(s) => name::normalize_host(s),
-                    // An owned name (it had JSON escapes) is reused when
-                    // only a trailing dot goes.
-                    Cow::Owned(s) => match name::normalize_host(s) {
-                        Ok(Cow::Borrowed(prefix)) => {
-                            let len = prefix.len();
-                            s.truncate(len);
-                            Ok(Cow::Owned(std::mem::take(s)))
-                        }
-                        Ok(Cow::Owned(changed)) => Ok(Cow::Owned(changed)),
-                        Err(e) => Err(e),
-                    },
-                };
-                match normalized {
-                    Ok(n) => *host = n,
-                    Err(e) => problems.add(key, Some(host), Kind::HostName(e)),
-                }
-            }
-        }
+        // Every host and peer of every scope is read here: two cores share
+        // them.
+        let (mut problems, more) = on_two_cores(&mut scopes, normalize_scope);
+        problems.append(more);
         into_result(problems)?;
-        // builtins.toJSON writes keys sorted, and hosts often come sorted:
-        // one pass says so and saves the sort.
+        // builtins.toJSON writes keys sorted: one pass says so and saves
+        // the sort.
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
             scopes.sort_by(|a, b| a.key.cmp(&b.key));
         }
@@ -126,23 +171,12 @@ impl<'a> Exports<'a> {
                 return false;
             }
             kept.hosts.append(&mut scope.hosts);
+            sort_without_repeats(&mut kept.hosts);
             kept.peers.append(&mut scope.peers);
+            sort_without_repeats(&mut kept.peers);
             kept.priority = kept.priority.max(scope.priority);
             true
         });
-        for scope in &mut scopes {
-            if !scope.hosts.is_sorted() {
-                scope.hosts.sort_unstable();
-            }
-            scope.hosts.dedup();
-            for peer in &mut scope.peers {
-                if let Peer::Value(value) = peer {
-                    normalize_peer(value);
-                }
-            }
-            scope.peers.sort_unstable();
-            scope.peers.dedup();
-        }
         Ok(Exports { scopes })
     }
 
@@ -230,18 +264,20 @@ impl<'e> Zone<'e> {
         let mut entries = Vec::with_capacity(exports.host_count());
         let mut skipped = Vec::new();
         // A host equal to some machine's own name would shadow that machine.
-        // Checked while the hosts are read in input order (sorted, they are
-        // scattered over memory); reported below, once per record.
+        // Hosts are checked in input order (sorted, they are scattered over
+        // memory) against a filter of the machines' names; the few it lets
+        // through are then checked exactly, and reported below, once per
+        // record.
         let machine_names = || {
             scopes
                 .iter()
                 .filter_map(Scope::machine)
                 .filter(|m| !m.is_empty())
         };
-        let machines: HashSet<&str, NameHash> = machine_names().collect();
-        let mut machine_filter = NameFilter::with_capacity(machines.len());
+        let mut machine_filter = NameFilter::with_capacity(scopes.len());
         machine_names().for_each(|m| machine_filter.insert(m));
-        let mut shadowing: HashSet<&str, NameHash> = HashSet::default();
+        // Sets only looked up, never iterated: their order cannot leak out.
+        let mut maybe_machines: HashSet<&str, NameHash> = HashSet::default();
 
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
@@ -281,12 +317,19 @@ impl<'e> Zone<'e> {
                     });
                     continue;
                 }
-                if machine_filter.may_contain(relative) && machines.contains(relative) {
-                    shadowing.insert(host);
+                if machine_filter.may_contain(relative) {
+                    maybe_machines.insert(relative);
                 }
                 entries.push(Entry::new(host, index as u32));
             }
         }
+        let shadowing: HashSet<&str, NameHash> = if maybe_machines.is_empty() {
+            HashSet::default()
+        } else {
+            machine_names()
+                .filter(|m| maybe_machines.contains(m))
+                .collect()
+        };
         host_sort::sort(&mut entries);
 
         // One pass finds where each record's run of entries starts (so later
@@ -314,12 +357,13 @@ impl<'e> Zone<'e> {
                 _ => {
                     run_starts.push(index as u32);
                     // Usually empty: then no host is read here at all.
-                    if !shadowing.is_empty() && shadowing.contains(entry.host) {
+                    let relative = || domain.relative(entry.host).unwrap_or_default();
+                    if !shadowing.is_empty() && shadowing.contains(relative()) {
                         problems.add(
                             &scopes[entry.scope as usize].key,
                             Some(entry.host),
                             Kind::ShadowsMachine {
-                                machine: domain.relative(entry.host).unwrap_or_default().to_owned(),
+                                machine: relative().to_owned(),
                             },
                         );
                     }
@@ -491,6 +535,77 @@ mod tests {
             assert_eq!(problems[0].kind.code(), code);
             assert!(problems[0].to_string().ends_with(&format!("[{code}]")));
         }
+    }
+
+    /// Enough scopes for two cores to share the canonicalizing, with
+    /// something to fix or refuse in each half, and many hosts that a filter
+    /// of the machines' names lets through by chance.
+    #[test]
+    fn a_large_clan_reads_like_a_small_one() {
+        let machines = 2 * TWO_CORES_FROM;
+        let keys: Vec<String> = (0..machines)
+            .map(|i| format!("web:x:server:m{i}"))
+            .collect();
+        let hosts: Vec<[String; 3]> = (0..machines)
+            .map(|i| {
+                [
+                    format!("Svc{i}.clan"),
+                    format!("a{i}.clan"),
+                    format!("svc{i}.clan"),
+                ]
+            })
+            .collect();
+        let raw = || -> Vec<ScopeHosts<'_>> {
+            keys.iter()
+                .zip(&hosts)
+                .map(|(key, hosts)| ScopeHosts {
+                    key: Cow::Borrowed(key),
+                    hosts: hosts.iter().map(|h| Cow::Borrowed(h.as_str())).collect(),
+                    ..ScopeHosts::default()
+                })
+                .collect()
+        };
+        let domain = Domain::parse("clan").unwrap();
+        let exports = Exports::canonicalize(raw()).unwrap();
+        assert!(
+            exports
+                .scopes
+                .iter()
+                .all(|s| s.hosts.len() == 2 && s.hosts.is_sorted())
+        );
+        let zone = Zone::compile(&exports, &domain).unwrap();
+        assert_eq!(zone.record_count(), 2 * machines);
+
+        // A host named like another machine, in the first scope and the last:
+        // exactly those two are refused.
+        let mut shadowing = raw();
+        shadowing[0].hosts.push(Cow::Borrowed("m5.clan"));
+        shadowing[machines - 1].hosts.push(Cow::Borrowed("m7.clan"));
+        let exports = Exports::canonicalize(shadowing).unwrap();
+        let Err(Error::Exports(problems)) = Zone::compile(&exports, &domain) else {
+            panic!("shadowing hosts accepted");
+        };
+        let found: Vec<_> = problems
+            .iter()
+            .map(|p| (p.scope.as_str(), p.host.as_deref().unwrap(), p.kind.code()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (keys[0].as_str(), "m5.clan", "shadows-machine"),
+                (keys[machines - 1].as_str(), "m7.clan", "shadows-machine")
+            ]
+        );
+
+        // Bad names in either half are all reported.
+        let mut bad = raw();
+        bad[0].hosts.push(Cow::Borrowed("bad name.clan"));
+        bad[machines - 1].hosts.push(Cow::Borrowed("bad name.clan"));
+        let Err(Error::Exports(problems)) = Exports::canonicalize(bad) else {
+            panic!("bad names accepted");
+        };
+        let scopes: Vec<_> = problems.iter().map(|p| p.scope.as_str()).collect();
+        assert_eq!(scopes, [keys[0].as_str(), keys[machines - 1].as_str()]);
     }
 
     #[test]
