@@ -25,5 +25,6 @@ pub mod query;
 pub mod render;
 pub mod signed;
 pub mod status;
+pub mod two_cores;
 pub mod zone;
 pub mod zonefile;

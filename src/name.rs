@@ -325,6 +325,16 @@ impl NameFilter {
         let (word, bits) = self.slot(name);
         self.words[word] & bits == bits
     }
+
+    /// The names of both filters, which must have the same capacity.
+    pub fn union(mut self, other: &NameFilter) -> NameFilter {
+        assert_eq!(self.words.len(), other.words.len(), "filters of one size");
+        self.words
+            .iter_mut()
+            .zip(&other.words)
+            .for_each(|(word, other)| *word |= other);
+        self
+    }
 }
 
 #[cfg(test)]
@@ -390,6 +400,14 @@ mod tests {
             .count();
         // Two bits of 16 per name: about one in fifty gets through.
         assert!(passed < 50_000 * 3 / 100, "{passed} of 50000 let through");
+        let (front, back) = names.split_at(names.len() / 2);
+        let half = |names: &[String]| {
+            let mut filter = NameFilter::with_capacity(50_000);
+            names.iter().for_each(|n| filter.insert(n));
+            filter
+        };
+        let joined = half(front).union(&half(back));
+        assert!(names.iter().all(|n| joined.may_contain(n)));
     }
 
     #[test]

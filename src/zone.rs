@@ -15,6 +15,7 @@ use crate::exports::{Peer, ScopeHosts};
 use crate::host_sort::{self, Entry};
 use crate::name::{self, Domain, NameFilter, NameHash};
 use crate::problem::{Kind, Problems};
+use crate::two_cores;
 
 /// One scope key with its normalised hosts and its peer addresses, each
 /// sorted and deduplicated, and its network priority: the read scope,
@@ -125,30 +126,6 @@ fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
     }
 }
 
-/// From this many items on, `on_two_cores` uses two.
-const TWO_CORES_FROM: usize = 1 << 12;
-
-/// `work` on every item, the two halves on two cores when there are many,
-/// each half gathering what it finds in its own `R`.
-fn on_two_cores<T: Send, R: Default + Send>(
-    items: &mut [T],
-    work: impl Fn(&mut T, &mut R) + Sync,
-) -> (R, R) {
-    let mut found = (R::default(), R::default());
-    if items.len() < TWO_CORES_FROM {
-        items.iter_mut().for_each(|item| work(item, &mut found.0));
-        return found;
-    }
-    let (left, right) = items.split_at_mut(items.len() / 2);
-    std::thread::scope(|s| {
-        let work = &work;
-        let right_found = &mut found.1;
-        s.spawn(move || right.iter_mut().for_each(|item| work(item, right_found)));
-        left.iter_mut().for_each(|item| work(item, &mut found.0));
-    });
-    found
-}
-
 impl<'a> Exports<'a> {
     /// Normalises every host name and merges duplicate scopes. Fails with every
     /// malformed host name, each naming its scope.
@@ -156,7 +133,12 @@ impl<'a> Exports<'a> {
         let mut scopes = raw;
         // Every host and peer of every scope is read here: two cores share
         // them.
-        let (mut problems, more) = on_two_cores(&mut scopes, normalize_scope);
+        let (mut problems, more) = two_cores::halves_mut(&mut scopes, |half| {
+            let mut problems = Problems::default();
+            half.iter_mut()
+                .for_each(|scope| normalize_scope(scope, &mut problems));
+            problems
+        });
         problems.append(more);
         into_result(problems)?;
         // builtins.toJSON writes keys sorted: one pass says so and saves
@@ -542,7 +524,7 @@ mod tests {
     /// of the machines' names lets through by chance.
     #[test]
     fn a_large_clan_reads_like_a_small_one() {
-        let machines = 2 * TWO_CORES_FROM;
+        let machines = 1 << 13;
         let keys: Vec<String> = (0..machines)
             .map(|i| format!("web:x:server:m{i}"))
             .collect();
