@@ -577,9 +577,9 @@ mod tests {
         assert!(reordered == in_order, "the swapped records were not sorted");
         // A host named like a machine, among many the filter lets through.
         let shadowing = format!("{whole}local-data: \"m5.clan. CNAME m6.clan.\"\n");
-        let err = parse_conf(&shadowing)
-            .err()
-            .expect("a shadowing host accepted");
+        let Err(err) = parse_conf(&shadowing) else {
+            panic!("a shadowing host accepted");
+        };
         assert!(
             err.contains("\"m5.clan\" is the name of a machine"),
             "{err}"
