@@ -64,13 +64,14 @@ impl<W: Write> Write for HashingWriter<W> {
     // loops over `write`.
     #[inline]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.len() >= HASHED_CHUNK / 2 {
+            // Large enough to hash and pass on as it is, uncopied.
+            self.pass_on()?;
+            self.hasher.update(buf);
+            return self.inner.write_all(buf);
+        }
         if self.chunk.len() + buf.len() > HASHED_CHUNK {
             self.pass_on()?;
-            if buf.len() >= HASHED_CHUNK / 2 {
-                // Large enough to hash and pass on as it is, uncopied.
-                self.hasher.update(buf);
-                return self.inner.write_all(buf);
-            }
         }
         self.chunk.extend_from_slice(buf);
         Ok(())
