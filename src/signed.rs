@@ -35,6 +35,7 @@ use camino::Utf8Path;
 use crate::error::Error;
 use crate::keys;
 use crate::name::{Domain, Quoted};
+use crate::output;
 use crate::render::{hex, sha256};
 use crate::zonefile::{self, ZoneData};
 
@@ -256,22 +257,25 @@ pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, 
     if size > max_bytes {
         return Err(too_large(size));
     }
-    read_bounded(file, size, max_bytes, path.as_str()).map(Some)
+    let bytes = output::read_whole(file, max_bytes.saturating_add(1))
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+    check_size(bytes, max_bytes, path.as_str()).map(Some)
 }
 
 /// Reads at most `max_bytes` from `source` (`expected` bytes, as far as
 /// known): a source that holds more is refused without reading it all.
-pub fn read_bounded(
-    source: impl Read,
-    expected: u64,
-    max_bytes: u64,
-    label: &str,
-) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::with_capacity(expected.min(max_bytes) as usize);
+pub fn read_bounded(source: impl Read, max_bytes: u64, label: &str) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
     source
-        .take(max_bytes + 1)
+        .take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(format!("reading {label}"), e))?;
+    check_size(bytes, max_bytes, label)
+}
+
+/// `bytes` read with room for one byte more than `max_bytes`: refused if that
+/// byte was there (the file grew while it was read).
+fn check_size(bytes: Vec<u8>, max_bytes: u64, label: &str) -> Result<Vec<u8>, Error> {
     if bytes.len() as u64 > max_bytes {
         return Err(Error::input(format!(
             "{label} holds more than the limit of {max_bytes} bytes \

@@ -32,7 +32,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let trusted = args.trusted.load()?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
     let bytes = if args.file == "-" {
-        signed::read_bounded(std::io::stdin(), 0, args.limit.max_mesh_bytes, "stdin")?
+        signed::read_bounded(std::io::stdin(), args.limit.max_mesh_bytes, "stdin")?
     } else {
         signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
             .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?

@@ -9,11 +9,12 @@ mod json;
 mod nix_data;
 
 use std::borrow::Cow;
-use std::io::{Read, Seek};
+use std::io::Read;
 
 use camino::Utf8Path;
 
 use crate::error::Error;
+use crate::output;
 
 /// One export scope (`service:instance:role:machine`): its `endpoints.hosts`,
 /// its `peer.hosts` and, for a network instance (`service:instance::`), its
@@ -51,7 +52,9 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
             .map_err(|e| Error::io("reading exports from stdin", e))?;
         return Ok(buf);
     }
-    let bytes = read_file(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let bytes = std::fs::File::open(path)
+        .and_then(|file| output::read_whole(file, u64::MAX))
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
     if is_nix(path) {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;
@@ -59,35 +62,6 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
         return serde_json::to_vec(&value)
             .map_err(|e| Error::input(format!("{path}: cannot convert to JSON: {e}")));
     }
-    Ok(bytes)
-}
-
-/// From this size on, a file is read in two halves on two cores: most of the
-/// cost of reading is the kernel filling fresh memory, page by page.
-const READ_IN_HALVES_FROM: u64 = 4 << 20;
-
-/// The whole file, as `std::fs::read` reads it.
-fn read_file(path: &Utf8Path) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len < READ_IN_HALVES_FROM {
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        return Ok(bytes);
-    }
-    let len = usize::try_from(len).map_err(std::io::Error::other)?;
-    let mut bytes = vec![0; len];
-    let middle = len / 2;
-    let (front, back) = bytes.split_at_mut(middle);
-    std::thread::scope(|s| {
-        let back = s.spawn(|| file.read_exact_at(back, middle as u64));
-        file.read_exact_at(front, 0)?;
-        back.join().expect("reading does not panic")
-    })?;
-    // A file that grew while it was read is read to its end.
-    file.seek(std::io::SeekFrom::Start(len as u64))?;
-    file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -119,22 +93,4 @@ pub fn parse_source<'a>(path: &Utf8Path, bytes: &'a [u8]) -> Result<Vec<ScopeHos
              {{ \"<service>:<instance>:<role>:<machine>\" = {{ endpoints.hosts = [ \"<name>\" ]; }}; }})"
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_read_whole_at_any_size() {
-        let dir = tempfile::tempdir().unwrap();
-        for len in [0, 1, READ_IN_HALVES_FROM as usize + 3] {
-            let path = Utf8Path::from_path(dir.path())
-                .unwrap()
-                .join(format!("{len}.json"));
-            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            std::fs::write(&path, &bytes).unwrap();
-            assert!(read_file(&path).unwrap() == bytes, "{len} bytes read back");
-        }
-    }
 }
