@@ -58,10 +58,14 @@ fn read_split(bytes: &[u8], comma: usize) -> Option<Vec<ScopeHosts<'_>>> {
 }
 
 /// How many commas from the middle on are tried as the split.
-const SPLIT_TRIES: usize = 4096;
+const SPLIT_TRIES: usize = 1024;
 /// How many entries must follow a comma for it to be tried: a comma inside
 /// a scope's value is found out when that value's object ends.
 const ENTRIES_TO_TRY: usize = 16;
+/// How far past a comma its entries are read: a document made to look like
+/// entries after every comma costs at most `SPLIT_TRIES` times this (64 MB)
+/// more reading, and one whose entries are larger is read whole.
+const TRY_WINDOW: usize = 64 << 10;
 
 /// A comma after the middle that entries seem to follow. Only
 /// `read_cut_short` proves it is between top-level entries.
@@ -69,7 +73,8 @@ fn split_point(bytes: &[u8]) -> Option<usize> {
     let mut from = bytes.len() / 2;
     for _ in 0..SPLIT_TRIES {
         let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
-        if entries_follow(bytes, comma + 1) {
+        let window = &bytes[..bytes.len().min(comma + 1 + TRY_WINDOW)];
+        if entries_follow(window, comma + 1) {
             return Some(comma);
         }
         from = comma + 1;
@@ -77,8 +82,8 @@ fn split_point(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of the
-/// document, read from `at` on.
+/// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of `bytes`,
+/// read from `at` on.
 fn entries_follow(bytes: &[u8], mut at: usize) -> bool {
     for _ in 0..ENTRIES_TO_TRY {
         match read_entry(bytes, at) {
