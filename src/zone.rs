@@ -83,8 +83,9 @@ fn into_result(problems: Problems) -> Result<(), Error> {
     Err(Error::Exports(problems.into_sorted()))
 }
 
-/// Finds the scope's machine and normalises its hosts, in place: most names
-/// are already canonical and stay borrowed.
+/// Finds the scope's machine and normalises its hosts and peer values, each
+/// list then sorted without repeats; in place: most names are already
+/// canonical and stay borrowed.
 fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
     scope.find_machine();
     let key = &scope.key;
