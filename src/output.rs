@@ -28,6 +28,7 @@ impl StagedFile {
     /// O_EXCL, which never follows a symlink: a file or link planted beside
     /// the target is never written through.
     pub fn create_with_mode(target: &Utf8Path, mode: u32) -> Result<StagedFile, Error> {
+        remove_stale_temps(target);
         let mut attempts = 0;
         let (temp, file) = loop {
             let temp = temp_beside(target);
@@ -142,6 +143,52 @@ fn unique_suffix() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Removes the temporary files that writers of `target` which no longer run
+/// left beside it: a writer killed or cut off by a power loss cannot remove
+/// its own, and a node that installs for years would gather them. Each
+/// name carries its writer's process id (`unique_suffix`); a file whose
+/// writer is alive, or any other file, is left alone. Best effort: nothing
+/// here fails the write.
+fn remove_stale_temps(target: &Utf8Path) {
+    let Some(name) = target.file_name() else {
+        return;
+    };
+    // Without /proc no writer can be told alive: leave everything.
+    if !Utf8Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(parent_dir(target)) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let writer = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".dm-dns-tmp"))
+            .and_then(writer_of);
+        let is_file = entry.file_type().is_ok_and(|t| !t.is_dir());
+        if let Some(pid) = writer
+            && is_file
+            && pid != std::process::id()
+            && !Utf8Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a `unique_suffix`, if `suffix` is one.
+fn writer_of(suffix: &str) -> Option<u32> {
+    let mut parts = suffix.split('-');
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    let nanos = parts.next()?;
+    let hex = !nanos.is_empty() && nanos.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && parts.next().is_none()).then_some(pid)
 }
 
 /// A temporary name in `target`'s directory that no one can predict.
@@ -342,6 +389,38 @@ impl Drop for OutputDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a killed writer left is removed when the file is next written;
+    /// a live writer's file, another file's and anything else stay.
+    #[test]
+    fn stale_temporary_files_are_removed_when_their_writer_is_gone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let target = dir.join("zone.conf");
+        let gone = dir.join(".zone.conf.4000000000-3-00c0ffee.dm-dns-tmp");
+        let kept = [
+            // Alive: init, and this process.
+            dir.join(".zone.conf.1-0-0abc.dm-dns-tmp"),
+            dir.join(format!(
+                ".zone.conf.{}-9-0abc.dm-dns-tmp",
+                std::process::id()
+            )),
+            // Another target's, and names not of this form.
+            dir.join(".zone.db.4000000000-3-00c0ffee.dm-dns-tmp"),
+            dir.join(".zone.conf.4000000000-x-00c0ffee.dm-dns-tmp"),
+            dir.join(".zone.conf.4000000000-3-00c0ffee.tmp"),
+            dir.join("zone.conf.4000000000-3-00c0ffee.dm-dns-tmp"),
+        ];
+        for path in kept.iter().chain([&gone]) {
+            fs::write(path, b"x").unwrap();
+        }
+        let mut staged = StagedFile::create(&target).unwrap();
+        staged.writer().write_all(b"new\n").unwrap();
+        commit_together(vec![staged]).unwrap();
+        assert!(!gone.exists());
+        assert!(kept.iter().all(|p| p.exists()));
+        assert_eq!(fs::read(&target).unwrap(), b"new\n");
+    }
 
     #[test]
     fn files_read_whole_at_any_size_up_to_the_limit() {
