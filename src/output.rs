@@ -294,6 +294,7 @@ pub fn is_symlink_refusal(error: &std::io::Error) -> bool {
 /// is not written a second time, else as a copy. Replaces `target`
 /// atomically either way.
 pub fn keep_copy(source: &Utf8Path, bytes: &[u8], target: &Utf8Path) -> Result<(), Error> {
+    remove_stale_temps(target);
     let temp = temp_beside(target);
     // link() does not follow a symlink at `source`: a link found there, or
     // a file whose length is not what was read, is not kept; the copy is.
