@@ -6,6 +6,8 @@
 //! - diverged: the zone file is not the one the state records, or the state
 //!   does not record the newest serial delivered.
 //!
+//! After the killed runs, one more update must leave no staged file behind.
+//!
 //! `DM_DNS_CAMPAIGN_ROUNDS` (default 100, about 10 s) sets the rounds of
 //! each kind.
 
@@ -20,6 +22,23 @@ struct Tally {
     stale: usize,
     empty: usize,
     diverged: usize,
+}
+
+/// Staged files anywhere under `dir`.
+fn staged_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    entries
+        .flat_map(|entry| {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                staged_files(&path)
+            } else if entry.file_name().to_string_lossy().ends_with(".dm-dns-tmp") {
+                vec![path]
+            } else {
+                vec![]
+            }
+        })
+        .collect()
 }
 
 /// A small deterministic generator: the same seed replays the same schedule.
@@ -164,6 +183,13 @@ fn random_kills_then_one_normal_run_converge() {
         rounds()
     );
     assert_eq!(tally, Tally::default());
+    // What killed runs staged is removed by the next update that writes the
+    // same files (a run killed after its swap leaves its last-good copy's
+    // staged link until then).
+    let next = campaign.signed(1_000 + rounds() + 1, "mesh");
+    campaign.settle(&next);
+    let left = staged_files(&campaign.node.dir);
+    assert!(left.is_empty(), "staged files left behind: {left:?}");
 }
 
 #[test]
