@@ -7,7 +7,7 @@ use crate::addresses::NetworkChoice;
 use crate::chunks;
 use crate::error::Error;
 use crate::name::Domain;
-use crate::output::{OutputDir, StagedFile};
+use crate::output::{self, OutputDir, StagedFile};
 use crate::render::{self, Hashes, HashingWriter};
 use crate::zone::{Exports, Zone};
 use crate::zonefile::{self, ZoneData};
@@ -168,7 +168,7 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let conf_path = dir.join(CONF);
     let manifest_path = dir.join(MANIFEST);
     let body =
-        std::fs::read(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
+        output::read_file(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let recorded = recorded_conf_sha256(&manifest_path)?;
     let sha256 = render::sha256(&body);
     if recorded.as_deref() != Some(render::hex(&sha256).as_str()) {

@@ -63,7 +63,8 @@ impl Manifest {
     /// The manifest in a zone output directory.
     pub fn read(dir: &Utf8Path) -> Result<Manifest, Error> {
         let path = dir.join(crate::artifacts::MANIFEST);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+        let bytes =
+            crate::output::read_file(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
         Manifest::parse(&bytes, path.as_str())
     }
 

@@ -52,9 +52,7 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
             .map_err(|e| Error::io("reading exports from stdin", e))?;
         return Ok(buf);
     }
-    let bytes = std::fs::File::open(path)
-        .and_then(|file| output::read_whole(file, u64::MAX))
-        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let bytes = output::read_file(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
     if is_nix(path) {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;
