@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::name::Domain;
 use crate::output::{self, OutputDir, StagedFile};
 use crate::render::{self, Hashes, HashingWriter};
+use crate::two_cores;
 use crate::zone::{Exports, Zone};
 use crate::zonefile::{self, ZoneData};
 
@@ -37,11 +38,10 @@ pub fn compile<'e>(
     domain: &Domain,
     networks: &NetworkChoice,
 ) -> Result<Compiled<'e>, Error> {
-    let (zone, input_sha256) = std::thread::scope(|s| {
-        let input = s.spawn(|| render::canonical_input_sha256(exports));
-        let zone = Zone::compile_with(exports, domain, networks);
-        (zone, input.join().expect("hashing does not panic"))
-    });
+    let (zone, input_sha256) = two_cores::join(
+        || Zone::compile_with(exports, domain, networks),
+        || render::canonical_input_sha256(exports),
+    );
     Ok(Compiled {
         zone: zone?,
         input_sha256,
@@ -57,13 +57,10 @@ pub fn write(
     let out = OutputDir::open(dir)?;
     // The manifest's records need only the zone, so they are written on
     // another core while the zone files are.
-    let (zone_files, manifest) = std::thread::scope(|s| {
-        let manifest =
-            s.spawn(|| out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports)));
-        let zone_files = write_zone_files(&out, zone);
-        let manifest = manifest.join().expect("manifest writer does not panic");
-        (zone_files, manifest)
-    });
+    let (zone_files, manifest) = two_cores::join(
+        || write_zone_files(&out, zone),
+        || out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports)),
+    );
     let (conf, db, serial) = zone_files?;
     let (mut manifest, ()) = manifest?;
     let hashes = Hashes {
@@ -105,23 +102,22 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
         })?;
         Ok((conf, db, serial))
     };
-    std::thread::scope(|s| {
-        let written = s.spawn(hash_and_write);
-        let domain = &zone.domain;
-        let rendering =
-            render::write_conf(&mut rendered, domain, render::zone_cnames(zone), addresses)
-                .and_then(|()| rendered.end_file())
-                .and_then(|()| {
-                    render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone))
-                })
-                .and_then(|()| rendered.end_file());
-        drop(rendered);
-        let written = written.join().expect("the file writer does not panic");
-        // The writer's own error says more than the renderer's "it stopped".
-        let files = written?;
-        rendering.map_err(|e| Error::io("rendering the zone files", e))?;
-        Ok(files)
-    })
+    // The renderer's end of the channel goes with it, so the writer sees
+    // every file end (or the renderer stop) before it is waited for.
+    let domain = &zone.domain;
+    let render = move || {
+        render::write_conf(&mut rendered, domain, render::zone_cnames(zone), addresses)
+            .and_then(|()| rendered.end_file())
+            .and_then(|()| {
+                render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone))
+            })
+            .and_then(|()| rendered.end_file())
+    };
+    let (rendering, written) = two_cores::join(render, hash_and_write);
+    // The writer's own error says more than the renderer's "it stopped".
+    let files = written?;
+    rendering.map_err(|e| Error::io("rendering the zone files", e))?;
+    Ok(files)
 }
 
 /// The `zone.conf` hash a manifest records. `write_manifest_end` puts the

@@ -8,6 +8,8 @@
 //! every group that agrees on them by the next eight, and so on (an MSD radix
 //! sort with eight-byte digits). Each name is read once per level, in order.
 
+use crate::two_cores;
+
 /// One host exported by one scope (an index into the sorted scopes).
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'e> {
@@ -73,20 +75,17 @@ pub fn sort(entries: &mut [Entry<'_>]) {
     let mid = entries.len() / 2;
     entries.select_nth_unstable_by_key(mid, |e| e.chunk);
     let (left, right) = entries.split_at_mut(mid);
-    std::thread::scope(|s| {
-        s.spawn(|| left.sort_unstable_by_key(|e| e.chunk));
-        right.sort_unstable_by_key(|e| e.chunk);
-    });
+    two_cores::join(
+        || right.sort_unstable_by_key(|e| e.chunk),
+        || left.sort_unstable_by_key(|e| e.chunk),
+    );
     // Then the groups, split between two cores where a group ends.
     let mut split = entries.len() / 2;
     while split < entries.len() && entries[split].chunk == entries[split - 1].chunk {
         split += 1;
     }
     let (left, right) = entries.split_at_mut(split);
-    std::thread::scope(|s| {
-        s.spawn(|| sort_groups(left, 0));
-        sort_groups(right, 0);
-    });
+    two_cores::join(|| sort_groups(right, 0), || sort_groups(left, 0));
 }
 
 /// `entries` are sorted by their chunk at `depth`, and agree on every byte

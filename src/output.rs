@@ -8,6 +8,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::Error;
+use crate::two_cores;
 
 /// A file being written under a temporary name; `commit` puts it in place,
 /// dropping it uncommitted removes it.
@@ -242,11 +243,10 @@ pub fn read_whole(mut file: File, limit: u64) -> std::io::Result<Vec<u8>> {
         bytes = vec![0; size];
         let middle = size / 2;
         let (front, back) = bytes.split_at_mut(middle);
-        let (front_read, back_read) = std::thread::scope(|s| {
-            let back = s.spawn(|| read_at_most(&file, back, middle as u64));
-            let front = read_at_most(&file, front, 0);
-            (front, back.join().expect("reading does not panic"))
-        });
+        let (front_read, back_read) = two_cores::join(
+            || read_at_most(&file, front, 0),
+            || read_at_most(&file, back, middle as u64),
+        );
         let (front_read, back_read) = (front_read?, back_read?);
         // A file that shrank meanwhile ends where its reading first stopped.
         let read = if front_read < middle {

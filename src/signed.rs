@@ -37,6 +37,7 @@ use crate::keys;
 use crate::name::{Domain, Quoted};
 use crate::output;
 use crate::render::{hex, sha256};
+use crate::two_cores;
 use crate::zonefile::{self, ZoneData};
 
 /// The format `sign` writes.
@@ -198,15 +199,16 @@ pub fn verify(
     checked.map_err(|_| "bad signature: the file was changed after signing")?;
     // Hashing and parsing a large body take about as long as each other, so
     // they run on two cores; the parse result counts only if the hash matches.
-    let (body_matches, parsed) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| hex(&sha256(body)) == body_sha);
-        let parsed = std::str::from_utf8(body)
-            .map_err(|_| "the body is not UTF-8".to_string())
-            .and_then(|text| {
-                zonefile::parse_conf(text).map_err(|e| format!("the signed body: {e}"))
-            });
-        (hashing.join().expect("hashing does not panic"), parsed)
-    });
+    let (parsed, body_matches) = two_cores::join(
+        || {
+            std::str::from_utf8(body)
+                .map_err(|_| "the body is not UTF-8".to_string())
+                .and_then(|text| {
+                    zonefile::parse_conf(text).map_err(|e| format!("the signed body: {e}"))
+                })
+        },
+        || hex(&sha256(body)) == body_sha,
+    );
     if !body_matches {
         return Err(
             "the body does not match its signed body-sha256: the file was changed after signing"

@@ -1,9 +1,22 @@
-//! Passes over a large zone's records shared between two cores: the machines
-//! dm-dns runs on have at least two, and such passes (reading every name)
-//! are most of the cost of a large zone. Small inputs stay on one thread.
+//! Work shared between two cores: the machines dm-dns runs on have at least
+//! two, and passes over a large zone's records (reading every name) are most
+//! of its cost. `halves` keeps small inputs on one thread.
 
 /// From this many items on, the halves run on two cores.
 const FROM: usize = 1 << 12;
+
+/// `here` on this thread while `there` runs on another; both results. A
+/// panic on the other thread goes on here.
+pub fn join<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|s| {
+        let there = s.spawn(there);
+        let here = here();
+        let there = there
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (here, there)
+    })
+}
 
 /// `work` on each half of `items` (the first half first), on two cores when
 /// there are many.
@@ -12,13 +25,7 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
     if items.len() < FROM {
         return (work(front), work(back));
     }
-    std::thread::scope(|s| {
-        let back = s.spawn(|| work(back));
-        (
-            work(front),
-            back.join().expect("work on a half does not panic"),
-        )
-    })
+    join(|| work(front), || work(back))
 }
 
 /// `halves`, for work that changes the items.
@@ -31,13 +38,7 @@ pub fn halves_mut<T: Send, R: Send>(
     if !many {
         return (work(front), work(back));
     }
-    std::thread::scope(|s| {
-        let back = s.spawn(|| work(back));
-        (
-            work(front),
-            back.join().expect("work on a half does not panic"),
-        )
-    })
+    join(|| work(front), || work(back))
 }
 
 #[cfg(test)]

@@ -344,23 +344,21 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
         .filter(|_| records.len() >= PARALLEL_FROM)
         .unwrap_or(records.len());
     let (front, back) = records.split_at(split);
-    let (front_zone, back_zone) = std::thread::scope(|s| {
-        let back_zone = (!back.is_empty()).then(|| {
-            s.spawn(|| {
-                let mut zone = ZoneData::new(domain.clone());
-                zone.add_conf_lines(back, || 2 + front.matches('\n').count())
-                    .map(|()| zone)
-            })
-        });
-        let mut front_zone = ZoneData::new(domain.clone());
-        let front_zone = front_zone.add_conf_lines(front, || 2).map(|()| front_zone);
-        let back_zone = back_zone.map(|h| h.join().expect("parsing does not panic"));
-        (front_zone, back_zone)
-    });
-    let mut zone = front_zone?;
-    if let Some(back_zone) = back_zone {
+    let read = |lines: &str, first_line: &(dyn Fn() -> usize + Sync)| {
+        let mut zone = ZoneData::new(domain.clone());
+        zone.add_conf_lines(lines, first_line).map(|()| zone)
+    };
+    let zone = if back.is_empty() {
+        read(front, &|| 2)?
+    } else {
+        let (front_zone, back_zone) = two_cores::join(
+            || read(front, &|| 2),
+            || read(back, &|| 2 + front.matches('\n').count()),
+        );
+        let mut zone = front_zone?;
         zone.append(back_zone?)?;
-    }
+        zone
+    };
     zone.finish()
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::{Peer, ScopeHosts};
+use crate::two_cores;
 
 /// From this size on, a document is read in two halves, on two cores.
 const HALVES_FROM: usize = 1 << 20;
@@ -47,11 +48,10 @@ fn parse_in_halves(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
 
 /// The halves before and after `comma`, each on its own core.
 fn read_split(bytes: &[u8], comma: usize) -> Option<Vec<ScopeHosts<'_>>> {
-    let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| read_entries(bytes, comma + 1));
-        let first = read_cut_short(&bytes[..comma]);
-        (first, second.join().expect("reading JSON does not panic"))
-    });
+    let (first, second) = two_cores::join(
+        || read_cut_short(&bytes[..comma]),
+        || read_entries(bytes, comma + 1),
+    );
     let mut scopes = first?;
     scopes.extend(second?);
     Some(scopes)
