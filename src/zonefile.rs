@@ -276,26 +276,15 @@ impl ZoneData {
             filter
         });
         let filter = filters.0.union(&filters.1);
-        // Sets only looked up, never iterated: their order cannot leak out.
-        let (mut candidates, more) = two_cores::halves(&self.cnames, |records| {
-            records
-                .iter()
-                .filter_map(relative)
-                .filter(|r| filter.may_contain(r))
-                .collect::<HashSet<&str, NameHash>>()
+        let candidates = names_found(&self.cnames, |c| {
+            relative(c).filter(|r| filter.may_contain(r))
         });
-        candidates.extend(more);
         if candidates.is_empty() {
             return None;
         }
-        let (mut shadowed, more) = two_cores::halves(&self.cnames, |records| {
-            records
-                .iter()
-                .map(machine)
-                .filter(|m| candidates.contains(m))
-                .collect::<HashSet<&str, NameHash>>()
+        let shadowed = names_found(&self.cnames, |c| {
+            Some(machine(c)).filter(|m| candidates.contains(m))
         });
-        shadowed.extend(more);
         if shadowed.is_empty() {
             return None;
         }
@@ -304,6 +293,21 @@ impl ZoneData {
             .find(|c| relative(c).is_some_and(|r| shadowed.contains(r)))
             .map(|&(host, _)| span(names, host))
     }
+}
+
+/// The names `find` finds in `records`, read on two cores. Only looked up,
+/// never iterated: the set's order cannot leak out.
+fn names_found<'n>(
+    records: &[(Span, Span)],
+    find: impl Fn(&(Span, Span)) -> Option<&'n str> + Sync,
+) -> HashSet<&'n str, NameHash> {
+    let (mut names, more) = two_cores::halves(records, |half| {
+        half.iter()
+            .filter_map(&find)
+            .collect::<HashSet<_, NameHash>>()
+    });
+    names.extend(more);
+    names
 }
 
 /// Parses a `zone.conf` body strictly: exactly one leading
