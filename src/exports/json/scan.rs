@@ -1,0 +1,535 @@
+//! A quick reader for the usual shape of exports: scopes whose values are
+//! `null` or objects with `endpoints.hosts`, or the projection's `hosts`,
+//! `peers` (plain values) and `priority`, strings without escapes. It gives
+//! up (`None`) at anything else (raw `peer` or `networking` exports, a
+//! missing peer value, an escape, a duplicate field, deep nesting, a number it does not
+//! take, a syntax error) and the general reader then reads the document, so
+//! every result and every error message is the general reader's. What it
+//! does read, it reads exactly as the general reader would (a proptest in
+//! `json.rs` holds it to that); it takes about half the time.
+
+use std::borrow::Cow;
+
+use super::{Peer, ScopeHosts};
+use crate::two_cores;
+
+/// From this size on, a document is read in two halves, on two cores.
+const HALVES_FROM: usize = 1 << 20;
+/// Skipped values nested deeper than this are left to the general reader,
+/// which counts every level of the document against its limit of 128.
+const SKIP_DEPTH: usize = 64;
+
+/// The scopes of `bytes`, or `None` where this reader gives up.
+pub fn read(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
+    // Checked once as a whole, so that each string is a slice of it.
+    let text = std::str::from_utf8(bytes).ok()?;
+    if bytes.len() < HALVES_FROM {
+        return match Scanner::new(text, 0).document(None)? {
+            Read::Whole(scopes) => Some(scopes),
+            Read::UpToSplit(_) => None,
+        };
+    }
+    let split = split_guess(text)?;
+    let (first, second) = two_cores::join(
+        || Scanner::new(text, 0).document(Some(split)),
+        || Scanner::new(text, split + 1).entries_to_end(),
+    );
+    match first? {
+        // The guess was no comma between entries: the first half read it all.
+        Read::Whole(scopes) => Some(scopes),
+        Read::UpToSplit(mut scopes) => {
+            scopes.extend(second?);
+            Some(scopes)
+        }
+    }
+}
+
+/// How many commas from the middle on are tried as the split.
+const SPLIT_TRIES: usize = 1024;
+/// How many entries must follow a comma for it to be taken as the split.
+const ENTRIES_TO_TRY: usize = 16;
+
+/// A comma after the middle that entries follow. Only the first half's
+/// reading shows whether it is between two top-level entries; a wrong
+/// guess costs the second core's work, not the result.
+fn split_guess(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = bytes.len() / 2;
+    for _ in 0..SPLIT_TRIES {
+        let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
+        if Scanner::new(text, comma + 1).entries_follow() {
+            return Some(comma);
+        }
+        from = comma + 1;
+    }
+    None
+}
+
+enum Read<'a> {
+    Whole(Vec<ScopeHosts<'a>>),
+    /// Entries up to the split comma, which follows the last of them.
+    UpToSplit(Vec<ScopeHosts<'a>>),
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str, at: usize) -> Self {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            at,
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not taken.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    /// Takes `byte` if it comes next.
+    fn take(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.take(byte).then_some(())
+    }
+
+    /// Takes `word` (a literal such as `null`) if it comes next.
+    fn take_word(&mut self, word: &[u8]) -> bool {
+        self.skip_whitespace();
+        let next = self.bytes[self.at..].starts_with(word);
+        if next {
+            self.at += word.len();
+        }
+        next
+    }
+
+    /// A string without escapes or control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let end = start + special_at(&self.bytes[start..])?;
+        if self.bytes[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        // Both ends are ASCII quotes, so this slice is on char boundaries.
+        Some(&self.text[start..end])
+    }
+
+    /// `{ entries }` and the end of the document; with `split`, stops there
+    /// if that comma is the one after an entry.
+    fn document(&mut self, split: Option<usize>) -> Option<Read<'a>> {
+        self.expect(b'{')?;
+        let mut scopes = Vec::new();
+        if !self.take(b'}') {
+            loop {
+                scopes.push(self.entry()?);
+                self.skip_whitespace();
+                if Some(self.at) == split {
+                    return Some(Read::UpToSplit(scopes));
+                }
+                if !self.take(b',') {
+                    self.expect(b'}')?;
+                    break;
+                }
+            }
+        }
+        self.end().then_some(Read::Whole(scopes))
+    }
+
+    /// Entries from just after a comma up to the closing brace, which must
+    /// end the document.
+    fn entries_to_end(&mut self) -> Option<Vec<ScopeHosts<'a>>> {
+        let mut scopes = Vec::new();
+        loop {
+            scopes.push(self.entry()?);
+            if !self.take(b',') {
+                self.expect(b'}')?;
+                return self.end().then_some(scopes);
+            }
+        }
+    }
+
+    /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end, follow.
+    fn entries_follow(&mut self) -> bool {
+        for _ in 0..ENTRIES_TO_TRY {
+            if self.entry().is_none() {
+                return false;
+            }
+            if !self.take(b',') {
+                return self.take(b'}') && self.end();
+            }
+        }
+        true
+    }
+
+    fn end(&mut self) -> bool {
+        self.skip_whitespace();
+        self.at == self.bytes.len()
+    }
+
+    fn entry(&mut self) -> Option<ScopeHosts<'a>> {
+        let key = Cow::Borrowed(self.string()?);
+        self.expect(b':')?;
+        if self.take_word(b"null") {
+            return Some(ScopeHosts {
+                key,
+                ..ScopeHosts::default()
+            });
+        }
+        // As the general reader has it: `hosts`, then `endpoints.hosts`.
+        let (mut hosts, mut endpoint_hosts, mut peers) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut seen_hosts, mut seen_endpoints, mut seen_peers) = (false, false, false);
+        let mut priority = None;
+        self.fields(|scanner, field| {
+            match field {
+                "hosts" if !std::mem::replace(&mut seen_hosts, true) => {
+                    scanner.strings(&mut hosts)?;
+                }
+                "endpoints" if !std::mem::replace(&mut seen_endpoints, true) => {
+                    scanner.endpoints(&mut endpoint_hosts)?;
+                }
+                "peers" if !std::mem::replace(&mut seen_peers, true) => {
+                    scanner.strings(&mut peers)?;
+                }
+                "priority" if priority.is_none() => priority = Some(scanner.priority()?),
+                // Duplicates, and fields this reader leaves to the other.
+                "hosts" | "endpoints" | "priority" | "peers" | "peer" | "networking" => {
+                    return None;
+                }
+                _ => scanner.skip(0)?,
+            }
+            Some(())
+        })?;
+        // One allocation of the exact size: a large clan has a million hosts.
+        let mut all = Vec::with_capacity(hosts.len() + endpoint_hosts.len());
+        all.extend(hosts.into_iter().chain(endpoint_hosts).map(Cow::Borrowed));
+        Some(ScopeHosts {
+            key,
+            hosts: all,
+            peers: peers
+                .into_iter()
+                .map(|value| Peer::Value(Cow::Borrowed(value)))
+                .collect(),
+            priority: priority.flatten(),
+            machine_at: None,
+        })
+    }
+
+    /// `{ "field": value, ... }`, each value read by `read_value`.
+    fn fields(
+        &mut self,
+        mut read_value: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.expect(b'{')?;
+        if self.take(b'}') {
+            return Some(());
+        }
+        loop {
+            let field = self.string()?;
+            self.expect(b':')?;
+            read_value(self, field)?;
+            if !self.take(b',') {
+                return self.expect(b'}');
+            }
+        }
+    }
+
+    /// `endpoints`: `null` or an object whose `hosts` go to `hosts`.
+    fn endpoints(&mut self, hosts: &mut Vec<&'a str>) -> Option<()> {
+        if self.take_word(b"null") {
+            return Some(());
+        }
+        let mut seen = false;
+        self.fields(|scanner, field| {
+            if field != "hosts" {
+                return scanner.skip(0);
+            }
+            if std::mem::replace(&mut seen, true) {
+                return None;
+            }
+            scanner.strings(hosts)
+        })
+    }
+
+    /// `null` or an array of strings, which go to `strings`.
+    fn strings(&mut self, strings: &mut Vec<&'a str>) -> Option<()> {
+        if self.take_word(b"null") {
+            return Some(());
+        }
+        self.expect(b'[')?;
+        if self.take(b']') {
+            return Some(());
+        }
+        loop {
+            strings.push(self.string()?);
+            if !self.take(b',') {
+                return self.expect(b']');
+            }
+        }
+    }
+
+    /// `null` or an integer, in plain digits, that fits an i64.
+    fn priority(&mut self) -> Option<Option<i64>> {
+        if self.take_word(b"null") {
+            return Some(None);
+        }
+        let number = self.number()?;
+        let plain = !number.contains(['.', 'e', 'E']) && !number.starts_with("-0");
+        plain.then(|| number.parse().ok()).flatten().map(Some)
+    }
+
+    /// A number in JSON's grammar, as written: an optional minus, an integer
+    /// part without leading zeros, a fraction and an exponent.
+    fn number(&mut self) -> Option<&'a str> {
+        self.skip_whitespace();
+        let start = self.at;
+        let digits = |scanner: &mut Self| {
+            let from = scanner.at;
+            while scanner
+                .bytes
+                .get(scanner.at)
+                .is_some_and(u8::is_ascii_digit)
+            {
+                scanner.at += 1;
+            }
+            scanner.at - from
+        };
+        self.at += usize::from(self.bytes.get(self.at) == Some(&b'-'));
+        let integer_at = self.at;
+        let integer = digits(self);
+        if integer == 0 || (integer > 1 && self.bytes[integer_at] == b'0') {
+            return None;
+        }
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
+                self.at += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        Some(&self.text[start..self.at])
+    }
+
+    /// Any JSON value, checked and passed over.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > SKIP_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.fields(|scanner, _| scanner.skip(depth + 1)),
+            b'[' => {
+                self.at += 1;
+                if self.take(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    if !self.take(b',') {
+                        return self.expect(b']');
+                    }
+                }
+            }
+            b't' => self.take_word(b"true").then_some(()),
+            b'f' => self.take_word(b"false").then_some(()),
+            b'n' => self.take_word(b"null").then_some(()),
+            _ => self.number().map(drop),
+        }
+    }
+}
+
+/// Where the first quote, backslash or control character in `bytes` is:
+/// eight bytes at a time, as strings are most of a document.
+fn special_at(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // High bit set in each byte of `word` that is below `below` (exact up
+    // to the first such byte, which is all that is used).
+    let below = |word: u64, below: u8| word.wrapping_sub(ONES * u64::from(below)) & !word & HIGHS;
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let found = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20);
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let rest = words.remainder();
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|at| offset + at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exports::json::parse_whole;
+
+    /// Keys this reader takes (the first two), then keys with escapes.
+    const KEYS: &[&str] = &[
+        r#""a:b:c:alpha""#,
+        r#""a:b:c:beta""#,
+        r#""x,\"y\":{\"z\":1},\"w""#,
+        r#""k:\u002c:q""#,
+    ];
+    /// Values this reader takes (the first `TAKEN`), then ones it must
+    /// leave to the general reader, which reads some and refuses others.
+    const VALUES: &[&str] = &[
+        "null",
+        "{}",
+        r#"{"endpoints": {"hosts": ["a.clan", "b.clan"]}, "dataMesher": null}"#,
+        r#"{"endpoints":null,"hosts":null}"#,
+        r#"{"endpoints":{}}"#,
+        r#"{"endpoints":{"x":[1,2.5,-0.1e3,1E+2,true,false,null,{"y":"z,}w"}],"hosts":null}}"#,
+        r#"{"endpoints":{"hosts":["d.clan"]},"hosts":["c.clan","ü.clan"]}"#,
+        r#"{"priority":-7,"hosts":[],"deep":[[[[{"a":[{}]}]]]]}"#,
+        r#"{"priority":null,"extra":"plain"}"#,
+        r#"{"hosts":["a.clan"],"peers":["1::2","10.0.0.1"],"priority":5}"#,
+        r#"{"peers":null}"#,
+        "{\"x\":\"\u{80}\u{7ff}\u{10ffff}\"}",
+        // Left to the general reader from here on.
+        r#"{"priority":null,"extra":"quoted \" and \\ and \u00fc"}"#,
+        r#"{"peers":["1::2",{"missing":"why"}]}"#,
+        r#"{"peer":{"hosts":[{"plain":"10.0.0.1"}]}}"#,
+        r#"{"networking":{"priority":3}}"#,
+        r#"{"hosts":["a\u002eclan"]}"#,
+        r#"{"priority":1.5}"#,
+        r#"{"priority":1e2}"#,
+        r#"{"priority":99999999999999999999}"#,
+        r#"{"priority":-0}"#,
+        r#"{"hosts":["a.clan"],"hosts":["b.clan"]}"#,
+        r#"{"endpoints":{"hosts":["a.clan"],"hosts":[]}}"#,
+        r#"{"hosts":[1]}"#,
+        r#"[["a.clan"]]"#,
+        r#""text""#,
+        r#"{"x":01}"#,
+        r#"{"x":1.}"#,
+        r#"{"x":-}"#,
+        r#"{"x":1e}"#,
+        r#"{"x":.5}"#,
+        r#"{"x":tru}"#,
+        "{\"x\":\"\t\"}",
+        r#"{"hosts":["a.clan",]}"#,
+        r#"{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#,
+    ];
+    const TAKEN: usize = 12;
+
+    fn document(entries: &[(usize, usize)], spaced: bool) -> String {
+        let (sep, colon) = if spaced {
+            (" ,\n  ", " : ")
+        } else {
+            (",", ":")
+        };
+        let body: Vec<String> = entries
+            .iter()
+            .map(|&(k, v)| format!("{}{colon}{}", KEYS[k], VALUES[v]))
+            .collect();
+        format!("{{{}}}{}", body.join(sep), if spaced { "\n" } else { "" })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever this reader reads, the general reader reads the same;
+        /// documents of the shapes it takes it does read; and so do none of
+        /// their cut-short beginnings.
+        #[test]
+        fn reads_as_the_general_reader_or_not_at_all(
+            entries in proptest::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..5),
+            spaced: bool,
+            cut in 0.0..1.0f64,
+        ) {
+            let doc = document(&entries, spaced);
+            let general = parse_whole(doc.as_bytes());
+            match read(doc.as_bytes()) {
+                Some(scopes) => proptest::prop_assert_eq!(&scopes, general.as_ref().unwrap(), "{}", doc),
+                None => proptest::prop_assert!(
+                    entries.iter().any(|&(k, v)| k >= 2 || v >= TAKEN),
+                    "gave up on {}", doc
+                ),
+            }
+            let cut = (doc.len() as f64 * cut) as usize;
+            if doc.is_char_boundary(cut) && cut < doc.trim_end().len() {
+                proptest::prop_assert!(read(&doc.as_bytes()[..cut]).is_none(), "{}", &doc[..cut]);
+            }
+        }
+    }
+
+    /// Large enough for two halves; in the middle of one, a value whose
+    /// commas look like ones between entries from close by, so the guess
+    /// is wrong and the first half reads it all.
+    #[test]
+    fn large_documents_read_in_halves_as_whole() {
+        let entry = |i: usize| format!(r#""s:i:r:m{i}":{{"endpoints":{{"hosts":["h{i}.clan"]}}}}"#);
+        let trap = format!(
+            r#""trap":{{"x":{{{}}}}}"#,
+            (0..40).map(entry).collect::<Vec<_>>().join(",")
+        );
+        for (with_trap, halves) in [(false, true), (true, false)] {
+            let mut entries: Vec<String> = (0..40_000).map(entry).collect();
+            if with_trap {
+                // Where the middle was: the trap's own middle is now there.
+                let half: usize = entries.iter().map(|e| e.len() + 1).sum::<usize>() / 2;
+                let mut length = 0;
+                let at = entries.iter().position(|e| {
+                    length += e.len() + 1;
+                    length > half
+                });
+                entries.insert(at.unwrap(), trap.clone());
+            }
+            let doc = format!("{{{}}}", entries.join(","));
+            assert!(doc.len() >= HALVES_FROM);
+            let guess = split_guess(&doc).unwrap();
+            let first = Scanner::new(&doc, 0).document(Some(guess)).unwrap();
+            assert_eq!(matches!(first, Read::UpToSplit(_)), halves);
+            let fast = read(doc.as_bytes()).expect("a document of the usual shape");
+            assert_eq!(fast, parse_whole(doc.as_bytes()).unwrap());
+        }
+    }
+
+    #[test]
+    fn finds_the_first_quote_backslash_or_control_character() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes.extend([0x7f, 0x80, 0xff, b' ']);
+                    if at < len {
+                        bytes[at] = special;
+                    }
+                    let expected = (at < len).then_some(at);
+                    assert_eq!(special_at(&bytes), expected, "{len} {at} {special}");
+                }
+            }
+        }
+    }
+}
