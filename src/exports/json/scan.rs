@@ -48,6 +48,10 @@ pub fn read(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
 const SPLIT_TRIES: usize = 1024;
 /// How many entries must follow a comma for it to be taken as the split.
 const ENTRIES_TO_TRY: usize = 16;
+/// How far past a comma its entries are read: a document made to look like
+/// entries after every comma costs at most `SPLIT_TRIES` times this (64 MB)
+/// more reading, and one whose entries are larger is read by one core.
+const TRY_WINDOW: usize = 64 << 10;
 
 /// A comma after the middle that entries follow. Only the first half's
 /// reading shows whether it is between two top-level entries; a wrong
@@ -57,7 +61,11 @@ fn split_guess(text: &str) -> Option<usize> {
     let mut from = bytes.len() / 2;
     for _ in 0..SPLIT_TRIES {
         let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
-        if Scanner::new(text, comma + 1).entries_follow() {
+        let mut end = text.len().min(comma + 1 + TRY_WINDOW);
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if Scanner::new(&text[..end], comma + 1).entries_follow() {
             return Some(comma);
         }
         from = comma + 1;
@@ -166,7 +174,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end, follow.
+    /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of the
+    /// document, follow.
     fn entries_follow(&mut self) -> bool {
         for _ in 0..ENTRIES_TO_TRY {
             if self.entry().is_none() {
