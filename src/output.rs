@@ -15,7 +15,7 @@ use crate::two_cores;
 pub struct StagedFile {
     target: Utf8PathBuf,
     temp: Utf8PathBuf,
-    writer: Option<BufWriter<File>>,
+    writer: Option<StagedWriter>,
 }
 
 impl StagedFile {
@@ -57,11 +57,11 @@ impl StagedFile {
         Ok(StagedFile {
             target: target.to_owned(),
             temp,
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            writer: Some(BufWriter::with_capacity(WRITE_MAX, ShortWrites(file))),
         })
     }
 
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    pub fn writer(&mut self) -> &mut StagedWriter {
         self.writer.as_mut().expect("writer lives until commit")
     }
 
@@ -72,7 +72,7 @@ impl StagedFile {
             .flush()
             .and_then(|()| {
                 if sync {
-                    writer.get_ref().sync_all()
+                    writer.get_ref().0.sync_all()
                 } else {
                     Ok(())
                 }
@@ -120,6 +120,30 @@ pub fn same_place(a: &Utf8Path, b: &Utf8Path) -> Result<bool, Error> {
             .map_err(|e| Error::io(format!("resolving the directory of {path}"), e))
     };
     Ok(place(a)? == place(b)?)
+}
+
+/// What a staged file is written through.
+pub type StagedWriter = BufWriter<ShortWrites>;
+
+/// The most a single write(2) hands the kernel, and the staged writer's
+/// buffer. Larger writes let the page cache take large folios, which on a
+/// VM that hands freed memory back to its host can cost far more to fill:
+/// there, a fresh process writing 200 MB in 1 MB writes took 0.44-0.93 s,
+/// in 256 KB writes 0.05 s. (`zone`'s own times did not tell the two apart
+/// beyond noise; its three staged files take 2.25 MB less memory each.)
+const WRITE_MAX: usize = 256 << 10;
+
+/// A file written at most `WRITE_MAX` bytes at a time.
+pub struct ShortWrites(File);
+
+impl Write for ShortWrites {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(&buf[..buf.len().min(WRITE_MAX)])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 impl Drop for StagedFile {
@@ -366,7 +390,7 @@ impl OutputDir {
     pub fn stage<T>(
         &self,
         name: &str,
-        fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<T>,
+        fill: impl FnOnce(&mut StagedWriter) -> std::io::Result<T>,
     ) -> Result<(StagedFile, T), Error> {
         let path = self.dir.join(name);
         let mut staged = StagedFile::create(&path)?;
