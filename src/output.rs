@@ -472,6 +472,17 @@ mod tests {
     }
 
     #[test]
+    fn files_larger_than_one_write_arrive_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = Utf8Path::from_path(tmp.path()).unwrap().join("large");
+        let bytes: Vec<u8> = (0..3 * WRITE_MAX + 7).map(|i| (i % 251) as u8).collect();
+        write_file(&target, &bytes, 0o644).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), bytes);
+        let mut short = ShortWrites(fs::File::create(&target).unwrap());
+        assert_eq!(short.write(&bytes).unwrap(), WRITE_MAX);
+    }
+
+    #[test]
     fn keep_copy_links_or_copies_and_never_keeps_a_link() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = Utf8Path::from_path(tmp.path()).unwrap();
