@@ -306,14 +306,19 @@ impl<'e> Zone<'e> {
                 entries.push(Entry::new(host, index as u32));
             }
         }
-        let shadowing: HashSet<&str, NameHash> = if maybe_machines.is_empty() {
-            HashSet::default()
-        } else {
-            machine_names()
-                .filter(|m| maybe_machines.contains(m))
-                .collect()
-        };
-        host_sort::sort(&mut entries);
+        // The exact check reads every machine name again; it runs beside the
+        // sort, whose first step (the partition) is on one core.
+        let ((), shadowing) = two_cores::join(
+            || host_sort::sort(&mut entries),
+            || -> HashSet<&str, NameHash> {
+                if maybe_machines.is_empty() {
+                    return HashSet::default();
+                }
+                machine_names()
+                    .filter(|m| maybe_machines.contains(m))
+                    .collect()
+            },
+        );
 
         // One pass finds where each record's run of entries starts (so later
         // stages need not compare names again) and any host two machines
