@@ -245,6 +245,22 @@ enum RawPeerHost<'a> {
     Other,
 }
 
+impl<'a> RawPeerHost<'a> {
+    fn into_peer(self) -> Peer<'a> {
+        match self {
+            RawPeerHost::Plain(v) => Peer::Value(v),
+            RawPeerHost::Var(v) => Peer::Unavailable(Cow::Owned(format!(
+                // Word for word what the Nix projection says without a reader.
+                "var {}/{}/{}: not read (only the clan service's projection reads vars)",
+                v.machine, v.generator, v.file
+            ))),
+            RawPeerHost::Other => {
+                Peer::Unavailable(Cow::Borrowed("a peer.hosts entry of unknown shape"))
+            }
+        }
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for RawPeerHost<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(RawPeerHostVisitor(std::marker::PhantomData))
@@ -383,17 +399,7 @@ impl<'a> ScopeValue<'a> {
             .and_then(|p| p.hosts)
             .into_iter()
             .flatten()
-            .map(|h| match h {
-                RawPeerHost::Plain(v) => Peer::Value(v),
-                RawPeerHost::Var(v) => Peer::Unavailable(Cow::Owned(format!(
-                    // Word for word what the Nix projection says without a reader.
-                    "var {}/{}/{}: not read (only the clan service's projection reads vars)",
-                    v.machine, v.generator, v.file
-                ))),
-                RawPeerHost::Other => {
-                    Peer::Unavailable(Cow::Borrowed("a peer.hosts entry of unknown shape"))
-                }
-            });
+            .map(RawPeerHost::into_peer);
         ScopeHosts {
             key,
             hosts,

@@ -1,17 +1,18 @@
-//! A quick reader for the usual shape of exports: scopes whose values are
-//! `null` or objects with `endpoints.hosts`, or the projection's `hosts`,
-//! `peers` (plain values) and `priority`, strings without escapes. It gives
-//! up (`None`) at anything else (raw `peer` or `networking` exports, a
-//! missing peer value, an escape, a duplicate field, deep nesting, a number
-//! it does not take, any syntax error) and the general reader then reads
-//! the document, so every error message is the general reader's. What it
-//! does read, it reads exactly as the general reader would (the proptest
-//! below holds it to that), in about two thirds of the time.
+//! A quick reader for the usual shapes of exports: scope values that are
+//! `null` or objects with raw `endpoints.hosts`, `peer.hosts` (plain values)
+//! and `networking.priority`, or the projection's `hosts`, `peers` (plain
+//! values) and `priority`; strings without escapes. It gives up (`None`) at
+//! anything else (a var or a missing peer value, an escape, a duplicate
+//! field, deep nesting, a number it does not take, any syntax error) and
+//! the general reader then reads the document, so every error message is
+//! the general reader's. What it does read, it reads exactly as the general
+//! reader would (the proptest below holds it to that), in about two thirds
+//! of the time.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Peer, ScopeHosts};
+use super::{Peer, RawPeerHost, ScopeHosts};
 use crate::two_cores;
 
 /// From this size on, a document is read in two halves, on two cores.
@@ -82,6 +83,57 @@ fn split_guess(text: &str) -> Option<usize> {
         from = comma + 1;
     }
     None
+}
+
+/// The fields of a scope's value that are read; any other is passed over.
+const FIELDS: [&str; 6] = [
+    "hosts",
+    "endpoints",
+    "peers",
+    "peer",
+    "priority",
+    "networking",
+];
+
+/// A scope's value as read, before it becomes a `ScopeHosts`.
+#[derive(Default)]
+struct Value<'a> {
+    hosts: Vec<&'a str>,
+    endpoint_hosts: Vec<&'a str>,
+    peers: Vec<&'a str>,
+    raw_peers: Vec<Peer<'a>>,
+    priority: Option<i64>,
+    networking_priority: Option<i64>,
+}
+
+impl<'a> Value<'a> {
+    /// As the general reader has it: `hosts` then `endpoints.hosts`, the
+    /// projection's `peers` then raw `peer.hosts`, `priority` before
+    /// `networking.priority`. Lists of the exact size: a large clan has a
+    /// million hosts.
+    fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
+        let mut hosts = Vec::with_capacity(self.hosts.len() + self.endpoint_hosts.len());
+        hosts.extend(
+            self.hosts
+                .into_iter()
+                .chain(self.endpoint_hosts)
+                .map(Cow::Borrowed),
+        );
+        let mut peers = Vec::with_capacity(self.peers.len() + self.raw_peers.len());
+        peers.extend(
+            self.peers
+                .into_iter()
+                .map(|v| Peer::Value(Cow::Borrowed(v))),
+        );
+        peers.extend(self.raw_peers);
+        ScopeHosts {
+            key,
+            hosts,
+            peers,
+            priority: self.priority.or(self.networking_priority),
+            machine_at: None,
+        }
+    }
 }
 
 enum Read<'a> {
@@ -219,43 +271,31 @@ impl<'a> Scanner<'a> {
                 ..ScopeHosts::default()
             });
         }
-        // As the general reader has it: `hosts`, then `endpoints.hosts`.
-        let (mut hosts, mut endpoint_hosts, mut peers) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut seen_hosts, mut seen_endpoints, mut seen_peers) = (false, false, false);
-        let mut priority = None;
+        let mut value = Value::default();
+        let mut seen = [false; 6];
         self.fields(|scanner, field| {
-            match field {
-                "hosts" if !std::mem::replace(&mut seen_hosts, true) => {
-                    scanner.strings(&mut hosts)?;
-                }
-                "endpoints" if !std::mem::replace(&mut seen_endpoints, true) => {
-                    scanner.endpoints(&mut endpoint_hosts)?;
-                }
-                "peers" if !std::mem::replace(&mut seen_peers, true) => {
-                    scanner.strings(&mut peers)?;
-                }
-                "priority" if priority.is_none() => priority = Some(scanner.priority()?),
-                // Duplicates, and fields this reader leaves to the other.
-                "hosts" | "endpoints" | "priority" | "peers" | "peer" | "networking" => {
+            let index = FIELDS.iter().position(|f| *f == field);
+            if let Some(i) = index {
+                // A field twice is an error to the general reader.
+                if std::mem::replace(&mut seen[i], true) {
                     return None;
                 }
-                _ => scanner.skip(0)?,
             }
-            Some(())
+            match field {
+                "hosts" => scanner.strings(&mut value.hosts),
+                "endpoints" => {
+                    scanner.object_field("hosts", |s| s.strings(&mut value.endpoint_hosts))
+                }
+                "peers" => scanner.strings(&mut value.peers),
+                "peer" => scanner.object_field("hosts", |s| s.raw_peer_hosts(&mut value.raw_peers)),
+                "priority" => scanner.priority().map(|p| value.priority = p),
+                "networking" => scanner.object_field("priority", |s| {
+                    s.priority().map(|p| value.networking_priority = p)
+                }),
+                _ => scanner.skip(0),
+            }
         })?;
-        // One allocation of the exact size: a large clan has a million hosts.
-        let mut all = Vec::with_capacity(hosts.len() + endpoint_hosts.len());
-        all.extend(hosts.into_iter().chain(endpoint_hosts).map(Cow::Borrowed));
-        Some(ScopeHosts {
-            key,
-            hosts: all,
-            peers: peers
-                .into_iter()
-                .map(|value| Peer::Value(Cow::Borrowed(value)))
-                .collect(),
-            priority: priority.flatten(),
-            machine_at: None,
-        })
+        Some(value.into_scope(key))
     }
 
     /// `{ "field": value, ... }`, each value read by `read_value`.
@@ -277,21 +317,63 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// `endpoints`: `null` or an object whose `hosts` go to `hosts`.
-    fn endpoints(&mut self, hosts: &mut Vec<&'a str>) -> Option<()> {
+    /// `null`, or an object whose `field` (once at most) is read by
+    /// `read_value` and whose other fields are passed over: `endpoints`,
+    /// `peer` and `networking`.
+    fn object_field(
+        &mut self,
+        field: &str,
+        mut read_value: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         if self.take_word(b"null") {
             return Some(());
         }
         let mut seen = false;
-        self.fields(|scanner, field| {
-            if field != "hosts" {
+        self.fields(|scanner, name| {
+            if name != field {
                 return scanner.skip(0);
             }
             if std::mem::replace(&mut seen, true) {
                 return None;
             }
-            scanner.strings(hosts)
+            read_value(scanner)
         })
+    }
+
+    /// Raw `peer.hosts`: `null` or an array whose entries are strings,
+    /// objects (whose last `plain` string counts) or `null`. A `var`, or an
+    /// entry of another kind, is left to the general reader.
+    fn raw_peer_hosts(&mut self, peers: &mut Vec<Peer<'a>>) -> Option<()> {
+        if self.take_word(b"null") {
+            return Some(());
+        }
+        self.expect(b'[')?;
+        if self.take(b']') {
+            return Some(());
+        }
+        loop {
+            let host = match self.peek()? {
+                b'"' => RawPeerHost::Plain(Cow::Borrowed(self.string()?)),
+                b'n' if self.take_word(b"null") => RawPeerHost::Other,
+                b'{' => {
+                    let mut host = RawPeerHost::Other;
+                    self.fields(|scanner, name| match name {
+                        "plain" => {
+                            host = RawPeerHost::Plain(Cow::Borrowed(scanner.string()?));
+                            Some(())
+                        }
+                        "var" => None,
+                        _ => scanner.skip(0),
+                    })?;
+                    host
+                }
+                _ => return None,
+            };
+            peers.push(host.into_peer());
+            if !self.take(b',') {
+                return self.expect(b']');
+            }
+        }
     }
 
     /// `null` or an array of strings, which go to `strings`.
@@ -442,11 +524,21 @@ mod tests {
         r#"{"hosts":["a.clan"],"peers":["1::2","10.0.0.1"],"priority":5}"#,
         r#"{"peers":null}"#,
         "{\"x\":\"\u{80}\u{7ff}\u{10ffff}\"}",
+        r#"{"peer":{"hosts":[{"plain":"10.0.0.1"},"2::1",null,{"x":[1]},{"plain":"a","plain":"b"}],"port":22}}"#,
+        r#"{"peer":{"hosts":null},"networking":{"priority":3,"x":{}},"peers":["1::2"]}"#,
+        r#"{"priority":4,"networking":{"priority":3},"peer":null,"hosts":["z.clan"]}"#,
+        r#"{"networking":null,"peer":{"port":1}}"#,
         // Left to the general reader from here on.
         r#"{"priority":null,"extra":"quoted \" and \\ and \u00fc"}"#,
         r#"{"peers":["1::2",{"missing":"why"}]}"#,
-        r#"{"peer":{"hosts":[{"plain":"10.0.0.1"}]}}"#,
-        r#"{"networking":{"priority":3}}"#,
+        r#"{"peer":{"hosts":[{"var":{"machine":"m","generator":"g","file":"f"}}]}}"#,
+        r#"{"peer":{"hosts":[5,true,[]]}}"#,
+        r#"{"peer":{"hosts":[{"plain":5}]}}"#,
+        r#"{"peer":{"hosts":[],"hosts":[]}}"#,
+        r#"{"peer":[]}"#,
+        r#"{"networking":{"priority":3,"priority":4}}"#,
+        r#"{"networking":{"priority":"3"}}"#,
+        r#"{"peer":null,"peer":null}"#,
         r#"{"hosts":["a\u002eclan"]}"#,
         r#"{"priority":1.5}"#,
         r#"{"priority":1e2}"#,
@@ -467,7 +559,7 @@ mod tests {
         r#"{"hosts":["a.clan",]}"#,
         r#"{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#,
     ];
-    const TAKEN: usize = 12;
+    const TAKEN: usize = 16;
 
     fn document(entries: &[(usize, usize)], spaced: bool) -> String {
         let (sep, colon) = if spaced {
