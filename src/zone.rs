@@ -83,6 +83,53 @@ fn into_result(problems: Problems) -> Result<(), Error> {
     Err(Error::Exports(problems.into_sorted()))
 }
 
+/// Where each record's run of sorted entries starts; problems for a host
+/// two machines claim and for a host that shadows a machine.
+fn find_runs(
+    entries: &[Entry<'_>],
+    scopes: &[Scope<'_>],
+    domain: &Domain,
+    shadowing: &HashSet<&str, NameHash>,
+    problems: &mut Problems,
+) -> Vec<u32> {
+    let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
+    let mut run_starts: Vec<u32> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let run = run_starts.last().map(|&start| &entries[start as usize]);
+        match run {
+            Some(first) if !entry.new_host => {
+                debug_assert_eq!(first.host, entry.host);
+                if machine_of(first) != machine_of(entry) {
+                    problems.add(
+                        &scopes[entry.scope as usize].key,
+                        Some(entry.host),
+                        Kind::ClaimedTwice {
+                            machine: machine_of(entry).to_owned(),
+                            other_machine: machine_of(first).to_owned(),
+                            other_scope: scopes[first.scope as usize].key.to_string(),
+                        },
+                    );
+                }
+            }
+            _ => {
+                run_starts.push(index as u32);
+                // Usually empty: then no host is read here at all.
+                let relative = || domain.relative(entry.host).unwrap_or_default();
+                if !shadowing.is_empty() && shadowing.contains(relative()) {
+                    problems.add(
+                        &scopes[entry.scope as usize].key,
+                        Some(entry.host),
+                        Kind::ShadowsMachine {
+                            machine: relative().to_owned(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    run_starts
+}
+
 /// Finds the scope's machine and normalises its hosts and peer values, each
 /// list then sorted without repeats; in place: most names are already
 /// canonical and stay borrowed.
@@ -322,45 +369,19 @@ impl<'e> Zone<'e> {
 
         // One pass finds where each record's run of entries starts (so later
         // stages need not compare names again) and any host two machines
-        // claim, and reports the hosts that shadow a machine.
-        let machine_of = |e: &Entry| scopes[e.scope as usize].machine().unwrap_or_default();
-        let mut run_starts: Vec<u32> = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
-            let run = run_starts.last().map(|&start| &entries[start as usize]);
-            match run {
-                Some(first) if !entry.new_host => {
-                    debug_assert_eq!(first.host, entry.host);
-                    if machine_of(first) != machine_of(entry) {
-                        problems.add(
-                            &scopes[entry.scope as usize].key,
-                            Some(entry.host),
-                            Kind::ClaimedTwice {
-                                machine: machine_of(entry).to_owned(),
-                                other_machine: machine_of(first).to_owned(),
-                                other_scope: scopes[first.scope as usize].key.to_string(),
-                            },
-                        );
-                    }
-                }
-                _ => {
-                    run_starts.push(index as u32);
-                    // Usually empty: then no host is read here at all.
-                    let relative = || domain.relative(entry.host).unwrap_or_default();
-                    if !shadowing.is_empty() && shadowing.contains(relative()) {
-                        problems.add(
-                            &scopes[entry.scope as usize].key,
-                            Some(entry.host),
-                            Kind::ShadowsMachine {
-                                machine: relative().to_owned(),
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        let addresses = addresses::select(exports, domain, networks, &mut problems);
+        // claim, and reports the hosts that shadow a machine. The address
+        // records, which need none of it, are chosen beside it.
+        let (run_starts, (addresses, address_problems)) = two_cores::join(
+            || find_runs(&entries, scopes, domain, &shadowing, &mut problems),
+            || {
+                let mut problems = Problems::default();
+                let addresses = addresses::select(exports, domain, networks, &mut problems);
+                skipped.sort_unstable();
+                (addresses, problems)
+            },
+        );
+        problems.append(address_problems);
         into_result(problems)?;
-        skipped.sort_unstable();
         Ok(Zone {
             domain: domain.clone(),
             scopes,
