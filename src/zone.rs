@@ -482,6 +482,32 @@ mod tests {
         );
     }
 
+    /// Address records are chosen beside the records' runs; their problems
+    /// fail the compile all the same.
+    #[test]
+    fn address_problems_fail_the_compile() {
+        let network = |key: &'static str| ScopeHosts {
+            key: Cow::Borrowed(key),
+            priority: Some(2000),
+            ..ScopeHosts::default()
+        };
+        let peer = |key: &'static str, value: &'static str| ScopeHosts {
+            key: Cow::Borrowed(key),
+            peers: vec![Peer::Value(Cow::Borrowed(value))],
+            ..ScopeHosts::default()
+        };
+        let exports = Exports::canonicalize(vec![
+            network("ygg:a::"),
+            peer("ygg:a:peer:alpha", "200::1"),
+            network("other:b::"),
+            peer("other:b:peer:alpha", "200::9"),
+        ])
+        .unwrap();
+        let domain = Domain::parse("clan").unwrap();
+        let error = Zone::compile(&exports, &domain).unwrap_err().to_string();
+        assert!(error.contains("networks-disagree"), "{error}");
+    }
+
     #[test]
     fn conflicts_name_both_scopes() {
         let err = compile_err(&[
