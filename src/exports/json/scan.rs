@@ -347,17 +347,13 @@ impl<'a> Scanner<'a> {
         if self.take_word(b"null") {
             return Some(());
         }
-        self.expect(b'[')?;
-        if self.take(b']') {
-            return Some(());
-        }
-        loop {
-            let host = match self.peek()? {
-                b'"' => RawPeerHost::Plain(Cow::Borrowed(self.string()?)),
-                b'n' if self.take_word(b"null") => RawPeerHost::Other,
+        self.elements(|scanner| {
+            let host = match scanner.peek()? {
+                b'"' => RawPeerHost::Plain(Cow::Borrowed(scanner.string()?)),
+                b'n' if scanner.take_word(b"null") => RawPeerHost::Other,
                 b'{' => {
                     let mut host = RawPeerHost::Other;
-                    self.fields(|scanner, name| match name {
+                    scanner.fields(|scanner, name| match name {
                         "plain" => {
                             host = RawPeerHost::Plain(Cow::Borrowed(scanner.string()?));
                             Some(())
@@ -370,10 +366,8 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             };
             peers.push(host.into_peer());
-            if !self.take(b',') {
-                return self.expect(b']');
-            }
-        }
+            Some(())
+        })
     }
 
     /// `null` or an array of strings, which go to `strings`.
@@ -381,12 +375,17 @@ impl<'a> Scanner<'a> {
         if self.take_word(b"null") {
             return Some(());
         }
+        self.elements(|scanner| scanner.string().map(|s| strings.push(s)))
+    }
+
+    /// `[ value, ... ]`, each value read by `read_value`.
+    fn elements(&mut self, mut read_value: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.expect(b'[')?;
         if self.take(b']') {
             return Some(());
         }
         loop {
-            strings.push(self.string()?);
+            read_value(self)?;
             if !self.take(b',') {
                 return self.expect(b']');
             }
@@ -451,18 +450,7 @@ impl<'a> Scanner<'a> {
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' => self.fields(|scanner, _| scanner.skip(depth + 1)),
-            b'[' => {
-                self.at += 1;
-                if self.take(b']') {
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    if !self.take(b',') {
-                        return self.expect(b']');
-                    }
-                }
-            }
+            b'[' => self.elements(|scanner| scanner.skip(depth + 1)),
             b't' => self.take_word(b"true").then_some(()),
             b'f' => self.take_word(b"false").then_some(()),
             b'n' => self.take_word(b"null").then_some(()),
