@@ -517,16 +517,29 @@ mod tests {
         "{}",
     ];
 
-    fn document(entries: &[(usize, usize)], spaced: bool) -> String {
-        let sep = if spaced { " ,\n  " } else { "," };
+    /// A document of `entries`, each a key and a value by index into
+    /// `keys` and `values`; `spaced`, with whitespace around every token
+    /// that may have it.
+    pub(super) fn document_of(
+        keys: &[&str],
+        values: &[&str],
+        entries: &[(usize, usize)],
+        spaced: bool,
+    ) -> String {
+        let (sep, colon) = if spaced {
+            (" ,\n  ", " : ")
+        } else {
+            (",", ":")
+        };
         let body: Vec<String> = entries
             .iter()
-            .map(|&(k, v)| {
-                let colon = if spaced { " : " } else { ":" };
-                format!("{}{colon}{}", TRICKY_KEYS[k], TRICKY_VALUES[v])
-            })
+            .map(|&(k, v)| format!("{}{colon}{}", keys[k], values[v]))
             .collect();
         format!("{{{}}}{}", body.join(sep), if spaced { "\n" } else { "" })
+    }
+
+    fn document(entries: &[(usize, usize)], spaced: bool) -> String {
+        document_of(TRICKY_KEYS, TRICKY_VALUES, entries, spaced)
     }
 
     proptest::proptest! {

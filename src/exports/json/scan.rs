@@ -489,6 +489,7 @@ fn special_at(bytes: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::exports::json::parse_whole;
+    use crate::exports::json::tests::document_of;
 
     /// Keys this reader takes (the first two), then keys with escapes.
     const KEYS: &[&str] = &[
@@ -550,16 +551,7 @@ mod tests {
     const TAKEN: usize = 16;
 
     fn document(entries: &[(usize, usize)], spaced: bool) -> String {
-        let (sep, colon) = if spaced {
-            (" ,\n  ", " : ")
-        } else {
-            (",", ":")
-        };
-        let body: Vec<String> = entries
-            .iter()
-            .map(|&(k, v)| format!("{}{colon}{}", KEYS[k], VALUES[v]))
-            .collect();
-        format!("{{{}}}{}", body.join(sep), if spaced { "\n" } else { "" })
+        document_of(KEYS, VALUES, entries, spaced)
     }
 
     proptest::proptest! {
