@@ -383,28 +383,60 @@ impl<'a> ScopeValue<'a> {
     }
 
     fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
-        let hosts: Vec<Cow<'a, str>> = self
-            .hosts
-            .into_iter()
-            .chain(self.endpoints.and_then(|e| e.hosts))
-            .flat_map(|Hosts(list)| list)
-            .map(|Text(host)| host)
-            .collect();
-        let projected = self.peers.into_iter().flatten().map(|p| match p {
-            ProjectedPeer::Value(v) => Peer::Value(v),
-            ProjectedPeer::Missing { missing } => Peer::Unavailable(missing),
-        });
-        let raw = self
-            .peer
-            .and_then(|p| p.hosts)
-            .into_iter()
-            .flatten()
-            .map(RawPeerHost::into_peer);
+        // In place: a `Text` is a `Cow`.
+        let texts = |hosts: Option<Hosts<'a>>| -> Vec<Cow<'a, str>> {
+            hosts
+                .map(|Hosts(list)| list.into_iter().map(|Text(host)| host).collect())
+                .unwrap_or_default()
+        };
+        ScopeParts {
+            hosts: texts(self.hosts),
+            endpoint_hosts: texts(self.endpoints.and_then(|e| e.hosts)),
+            peers: (self.peers.into_iter().flatten())
+                .map(|p| match p {
+                    ProjectedPeer::Value(v) => Peer::Value(v),
+                    ProjectedPeer::Missing { missing } => Peer::Unavailable(missing),
+                })
+                .collect(),
+            raw_peers: (self.peer.and_then(|p| p.hosts).into_iter().flatten())
+                .map(RawPeerHost::into_peer)
+                .collect(),
+            priority: self.priority,
+            networking_priority: self.networking.and_then(|n| n.priority),
+        }
+        .into_scope(key)
+    }
+}
+
+/// A scope's value as either reader finds it, before it becomes a
+/// `ScopeHosts`.
+#[derive(Default)]
+struct ScopeParts<'a> {
+    hosts: Vec<Cow<'a, str>>,
+    endpoint_hosts: Vec<Cow<'a, str>>,
+    /// The projection's `peers`.
+    peers: Vec<Peer<'a>>,
+    /// Raw `peer.hosts`.
+    raw_peers: Vec<Peer<'a>>,
+    priority: Option<i64>,
+    networking_priority: Option<i64>,
+}
+
+impl<'a> ScopeParts<'a> {
+    /// `hosts` then `endpoints.hosts`, the projection's `peers` then raw
+    /// `peer.hosts`, `priority` before `networking.priority`. Lists of the
+    /// exact size: a large clan has a million hosts.
+    fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
+        fn concat<T>(first: Vec<T>, second: Vec<T>) -> Vec<T> {
+            let mut all = Vec::with_capacity(first.len() + second.len());
+            all.extend(first.into_iter().chain(second));
+            all
+        }
         ScopeHosts {
             key,
-            hosts,
-            peers: projected.chain(raw).collect(),
-            priority: self.priority.or(self.networking.and_then(|n| n.priority)),
+            hosts: concat(self.hosts, self.endpoint_hosts),
+            peers: concat(self.peers, self.raw_peers),
+            priority: self.priority.or(self.networking_priority),
             machine_at: None,
         }
     }

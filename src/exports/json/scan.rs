@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Peer, RawPeerHost, ScopeHosts};
+use super::{Peer, RawPeerHost, ScopeHosts, ScopeParts};
 use crate::two_cores;
 
 /// From this size on, a document is read in two halves, on two cores.
@@ -94,47 +94,6 @@ const FIELDS: [&str; 6] = [
     "priority",
     "networking",
 ];
-
-/// A scope's value as read, before it becomes a `ScopeHosts`.
-#[derive(Default)]
-struct Value<'a> {
-    hosts: Vec<&'a str>,
-    endpoint_hosts: Vec<&'a str>,
-    peers: Vec<&'a str>,
-    raw_peers: Vec<Peer<'a>>,
-    priority: Option<i64>,
-    networking_priority: Option<i64>,
-}
-
-impl<'a> Value<'a> {
-    /// As the general reader has it: `hosts` then `endpoints.hosts`, the
-    /// projection's `peers` then raw `peer.hosts`, `priority` before
-    /// `networking.priority`. Lists of the exact size: a large clan has a
-    /// million hosts.
-    fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
-        let mut hosts = Vec::with_capacity(self.hosts.len() + self.endpoint_hosts.len());
-        hosts.extend(
-            self.hosts
-                .into_iter()
-                .chain(self.endpoint_hosts)
-                .map(Cow::Borrowed),
-        );
-        let mut peers = Vec::with_capacity(self.peers.len() + self.raw_peers.len());
-        peers.extend(
-            self.peers
-                .into_iter()
-                .map(|v| Peer::Value(Cow::Borrowed(v))),
-        );
-        peers.extend(self.raw_peers);
-        ScopeHosts {
-            key,
-            hosts,
-            peers,
-            priority: self.priority.or(self.networking_priority),
-            machine_at: None,
-        }
-    }
-}
 
 enum Read<'a> {
     Whole(Vec<ScopeHosts<'a>>),
@@ -271,7 +230,7 @@ impl<'a> Scanner<'a> {
                 ..ScopeHosts::default()
             });
         }
-        let mut value = Value::default();
+        let mut value = ScopeParts::default();
         let mut seen = [false; 6];
         self.fields(|scanner, field| {
             let index = FIELDS.iter().position(|f| *f == field);
@@ -282,11 +241,13 @@ impl<'a> Scanner<'a> {
                 }
             }
             match field {
-                "hosts" => scanner.strings(&mut value.hosts),
-                "endpoints" => {
-                    scanner.object_field("hosts", |s| s.strings(&mut value.endpoint_hosts))
+                "hosts" => scanner.strings(|host| value.hosts.push(Cow::Borrowed(host))),
+                "endpoints" => scanner.object_field("hosts", |s| {
+                    s.strings(|host| value.endpoint_hosts.push(Cow::Borrowed(host)))
+                }),
+                "peers" => {
+                    scanner.strings(|peer| value.peers.push(Peer::Value(Cow::Borrowed(peer))))
                 }
-                "peers" => scanner.strings(&mut value.peers),
                 "peer" => scanner.object_field("hosts", |s| s.raw_peer_hosts(&mut value.raw_peers)),
                 "priority" => scanner.priority().map(|p| value.priority = p),
                 "networking" => scanner.object_field("priority", |s| {
@@ -370,12 +331,12 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// `null` or an array of strings, which go to `strings`.
-    fn strings(&mut self, strings: &mut Vec<&'a str>) -> Option<()> {
+    /// `null` or an array of strings, each given to `take`.
+    fn strings(&mut self, mut take: impl FnMut(&'a str)) -> Option<()> {
         if self.take_word(b"null") {
             return Some(());
         }
-        self.elements(|scanner| scanner.string().map(|s| strings.push(s)))
+        self.elements(|scanner| scanner.string().map(&mut take))
     }
 
     /// `[ value, ... ]`, each value read by `read_value`.
