@@ -1,8 +1,9 @@
 //! Streaming JSON reader for exports: only `endpoints.hosts`, `peer.hosts` and
 //! `networking.priority` (raw exports) or `hosts`, `peers` and `priority`
 //! (projected exports) are read; every other value is skipped unparsed.
-//! Documents of the usual shape are read by a quicker reader of their own
-//! (`scan`); this one reads every document that gives up on, with serde_json.
+//! Documents of the usual shapes are read by a quicker reader of their own
+//! (`scan`); this one, with serde_json, reads every document that one gives
+//! up on.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -71,22 +72,28 @@ const SPLIT_TRIES: usize = 1024;
 const ENTRIES_TO_TRY: usize = 16;
 /// How far past a comma its entries are read: a document made to look like
 /// entries after every comma costs at most `SPLIT_TRIES` times this (64 MB)
-/// more reading, and one whose entries are larger is read whole.
+/// more reading, and one whose entries are larger is read by one core.
 const TRY_WINDOW: usize = 64 << 10;
 
-/// A comma after the middle that entries seem to follow. Only
-/// `read_cut_short` proves it is between top-level entries.
-fn split_point(bytes: &[u8]) -> Option<usize> {
+/// A comma after the middle that entries seem to follow, for both readers:
+/// `entries_follow(comma, end)` says whether entries follow `comma` in the
+/// document up to `end`. Only the first half's reading proves the comma is
+/// between top-level entries.
+fn split_comma(bytes: &[u8], entries_follow: impl Fn(usize, usize) -> bool) -> Option<usize> {
     let mut from = bytes.len() / 2;
     for _ in 0..SPLIT_TRIES {
         let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
-        let window = &bytes[..bytes.len().min(comma + 1 + TRY_WINDOW)];
-        if entries_follow(window, comma + 1) {
+        if entries_follow(comma, bytes.len().min(comma + 1 + TRY_WINDOW)) {
             return Some(comma);
         }
         from = comma + 1;
     }
     None
+}
+
+/// The split for this reader; `read_cut_short` proves it.
+fn split_point(bytes: &[u8]) -> Option<usize> {
+    split_comma(bytes, |comma, end| entries_follow(&bytes[..end], comma + 1))
 }
 
 /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of `bytes`,

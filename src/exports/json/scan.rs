@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Peer, RawPeerHost, ScopeHosts, ScopeParts};
+use super::{ENTRIES_TO_TRY, Peer, RawPeerHost, ScopeHosts, ScopeParts, split_comma};
 use crate::two_cores;
 
 /// From this size on, a document is read in two halves, on two cores.
@@ -57,32 +57,15 @@ pub fn read(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
     }
 }
 
-/// How many commas from the middle on are tried as the split.
-const SPLIT_TRIES: usize = 1024;
-/// How many entries must follow a comma for it to be taken as the split.
-const ENTRIES_TO_TRY: usize = 16;
-/// How far past a comma its entries are read: a document made to look like
-/// entries after every comma costs at most `SPLIT_TRIES` times this (64 MB)
-/// more reading, and one whose entries are larger is read by one core.
-const TRY_WINDOW: usize = 64 << 10;
-
-/// A comma after the middle that entries follow. Only the first half's
-/// reading shows whether it is between two top-level entries.
+/// A comma after the middle that entries follow (`split_comma`), read on a
+/// window that ends on a char boundary.
 fn split_guess(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut from = bytes.len() / 2;
-    for _ in 0..SPLIT_TRIES {
-        let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
-        let mut end = text.len().min(comma + 1 + TRY_WINDOW);
+    split_comma(text.as_bytes(), |comma, mut end| {
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        if Scanner::new(&text[..end], comma + 1).entries_follow() {
-            return Some(comma);
-        }
-        from = comma + 1;
-    }
-    None
+        Scanner::new(&text[..end], comma + 1).entries_follow()
+    })
 }
 
 /// The fields of a scope's value that are read; any other is passed over.
