@@ -33,8 +33,8 @@ rustPlatform.buildRustPackage {
       --bash <($out/bin/dm-dns completions bash) \
       --zsh <($out/bin/dm-dns completions zsh) \
       --fish <($out/bin/dm-dns completions fish)
-    $out/bin/dm-dns man > dm-dns.1
-    installManPage dm-dns.1
+    $out/bin/dm-dns man --out-dir man
+    installManPage man/*.1
   '';
   meta = {
     description = cargo.package.description;

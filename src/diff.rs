@@ -57,8 +57,12 @@ pub struct Change {
     pub new: Option<String>,
 }
 
+/// The version of the JSON comparison.
+pub const FORMAT: u32 = 1;
+
 #[derive(Debug, Serialize)]
 pub struct ZoneDiff {
+    pub format: u32,
     pub same: bool,
     pub old_domain: String,
     pub new_domain: String,
@@ -105,6 +109,7 @@ pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
 pub fn changes(old: &ZoneData, new: &ZoneData) -> ZoneDiff {
     let target = |zone: &ZoneData, machine: &str| Some(zone.domain.machine_name(machine));
     let mut diff = ZoneDiff {
+        format: FORMAT,
         same: false,
         old_domain: old.domain.to_string(),
         new_domain: new.domain.to_string(),

@@ -16,10 +16,14 @@ use crate::query;
 use crate::render;
 use crate::zone::{Exports, Zone};
 
+/// The version of the JSON explanation.
+pub const FORMAT: u32 = 1;
+
 /// What is known about one name, each finding a line for people and an
 /// object for `--json`.
 #[derive(Debug, Serialize)]
 pub struct Explanation {
+    pub format: u32,
     pub name: String,
     pub domain: String,
     /// Whether the name gets any record in the zone.
@@ -110,6 +114,7 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
         ));
     }
     Ok(Explanation {
+        format: FORMAT,
         name,
         domain: domain.to_string(),
         resolves,
@@ -171,6 +176,7 @@ fn from_problems(name: String, domain: &Domain, problems: &[Problem]) -> Explana
         findings
     };
     Explanation {
+        format: FORMAT,
         name,
         domain: domain.to_string(),
         resolves: false,

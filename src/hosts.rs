@@ -1,20 +1,46 @@
 //! The node's own address records: `/etc/hosts` lines or the JSON form of
 //! NixOS `networking.hosts` (`{ "<address>": [ "<name>", ... ] }`). Only names
 //! below the clan domain are kept; they become A/AAAA records of the zone.
+//!
+//! Loopback addresses are set apart: NixOS maps the machine's own name to
+//! 127.0.0.2 in `networking.hosts` (nixos/modules/config/networking.nix),
+//! and Debian to 127.0.1.1, but the zone must give a name the address other
+//! machines reach it at and its services listen on.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::name::{self, Domain};
 
-/// Address records below `domain`, sorted and deduplicated.
-pub fn parse(text: &str, domain: &Domain) -> Result<Vec<(String, IpAddr)>, String> {
+/// A node's address records below the domain, sorted and deduplicated.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Hosts {
+    pub records: Vec<(String, IpAddr)>,
+    /// Names given a loopback address, left out of `records`.
+    pub loopback: Vec<(String, IpAddr)>,
+}
+
+/// Address records below `domain` from a hosts file or its JSON form.
+pub fn parse(text: &str, domain: &Domain) -> Result<Hosts, String> {
     let pairs = if text.trim_start().starts_with('{') {
         from_json(text)?
     } else {
         from_hosts_file(text)?
     };
+    collect(pairs, domain)
+}
+
+/// Address records below `domain` from `{ "<address>": ["<name>", ...] }`.
+pub fn from_map(map: &BTreeMap<String, Vec<String>>, domain: &Domain) -> Result<Hosts, String> {
+    let pairs = map
+        .iter()
+        .flat_map(|(addr, names)| names.iter().map(move |n| (addr.clone(), n.clone())));
+    collect(pairs.collect(), domain)
+}
+
+fn collect(pairs: Vec<(String, String)>, domain: &Domain) -> Result<Hosts, String> {
     let mut records = BTreeSet::new();
+    let mut loopback = BTreeSet::new();
     for (addr, raw_name) in pairs {
         let Ok(name) = name::normalize_host(&raw_name) else {
             // A hosts file may hold names that are not DNS names; only those
@@ -39,14 +65,22 @@ pub fn parse(text: &str, domain: &Domain) -> Result<Vec<(String, IpAddr)>, Strin
                     name::Quoted(&name)
                 )
             })?;
-            records.insert((name.into_owned(), ip));
+            let set = if ip.is_loopback() {
+                &mut loopback
+            } else {
+                &mut records
+            };
+            set.insert((name.into_owned(), ip));
         }
     }
-    Ok(records.into_iter().collect())
+    Ok(Hosts {
+        records: records.into_iter().collect(),
+        loopback: loopback.into_iter().collect(),
+    })
 }
 
 fn from_json(text: &str) -> Result<Vec<(String, String)>, String> {
-    let map: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(text)
+    let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
         .map_err(|e| format!("not a JSON object of address -> [names]: {e}"))?;
     Ok(map
         .into_iter()
@@ -78,7 +112,7 @@ mod tests {
         let domain = Domain::parse("clan").unwrap();
         let hosts = "127.0.0.1 localhost\n10.0.0.1 alpha.clan alpha # me\n\
                      fd00::1 alpha.clan\n10.0.0.2 beta.example.org\n";
-        let records = parse(hosts, &domain).unwrap();
+        let records = parse(hosts, &domain).unwrap().records;
         assert_eq!(
             records,
             vec![
@@ -87,7 +121,24 @@ mod tests {
             ]
         );
         let json = r#"{"fd00::1": ["alpha.clan"], "10.0.0.1": ["Alpha.Clan.", "alpha"]}"#;
-        assert_eq!(parse(json, &domain).unwrap(), records);
+        assert_eq!(parse(json, &domain).unwrap().records, records);
+    }
+
+    #[test]
+    fn sets_loopback_addresses_apart() {
+        let domain = Domain::parse("clan").unwrap();
+        let nixos = r#"{"127.0.0.2": ["alpha.clan", "alpha"], "::1": ["localhost"], "10.0.0.2": ["beta.clan"]}"#;
+        let hosts = parse(nixos, &domain).unwrap();
+        assert_eq!(
+            hosts.records,
+            [("beta.clan".to_string(), "10.0.0.2".parse().unwrap())]
+        );
+        assert_eq!(
+            hosts.loopback,
+            [("alpha.clan".to_string(), "127.0.0.2".parse().unwrap())]
+        );
+        let debian = parse("127.0.1.1 alpha.clan alpha\n::1 alpha.clan\n", &domain).unwrap();
+        assert!(debian.records.is_empty() && debian.loopback.len() == 2);
     }
 
     #[test]
@@ -96,7 +147,7 @@ mod tests {
         assert!(parse("10.0.0 alpha.clan\n", &domain).is_err());
         assert!(parse("10.0.0.1\n", &domain).is_err());
         assert!(parse("10.0.0.1 al\"pha.clan\n", &domain).is_err());
-        assert!(parse("10.0.0.1 my_clan_box\n", &domain).unwrap().is_empty());
+        assert!(parse("10.0.0.1 my_clan_box\n", &domain).unwrap().records.is_empty());
         assert!(parse("[1]", &domain).is_err());
     }
 }

@@ -21,11 +21,10 @@ use crate::error::Error;
 use crate::name::Domain;
 use crate::output;
 use crate::render;
-use crate::signed;
+use crate::signed::{self, RefusalKind, Rejection};
 use crate::zonefile::{self, ZoneData};
 
 const LOCK: &str = "install.lock";
-const KEEPS_PREVIOUS: &str = "; the previous zone stays";
 
 pub struct Config {
     pub mesh_file: Utf8PathBuf,
@@ -40,6 +39,10 @@ pub struct Config {
     pub allow_rollback: bool,
     /// A larger mesh file is refused before it is read.
     pub max_mesh_bytes: u64,
+    /// How this machine gets a new configuration (`clan machines update
+    /// alpha`), when its configuration is managed: then a refusal that only
+    /// a new node configuration fixes says to redeploy.
+    pub redeploy: Option<String>,
 }
 
 /// `installed.<domain>.json`: the state of one domain, so a node moved to
@@ -49,6 +52,28 @@ pub fn state_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
     state_dir.join(format!("installed.{domain}.json"))
 }
 
+/// The domains the state directory holds an installed zone of, sorted.
+pub fn installed_domains(state_dir: &Utf8Path) -> Result<Vec<String>, Error> {
+    let entries = match state_dir.read_dir_utf8() {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("reading {state_dir}"), e)),
+    };
+    let mut domains = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("reading {state_dir}"), e))?;
+        if let Some(domain) = entry
+            .file_name()
+            .strip_prefix("installed.")
+            .and_then(|rest| rest.strip_suffix(".json"))
+        {
+            domains.push(domain.to_owned());
+        }
+    }
+    domains.sort();
+    Ok(domains)
+}
+
 fn last_good_path(config: &Config) -> Utf8PathBuf {
     config
         .state_dir
@@ -56,7 +81,7 @@ fn last_good_path(config: &Config) -> Utf8PathBuf {
 }
 
 /// What was installed last, kept in the state directory (`status` reads it).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct State {
     pub domain: String,
     pub serial: u64,
@@ -69,24 +94,34 @@ pub struct State {
     pub cnames: usize,
     #[serde(default)]
     pub addresses: usize,
-    /// Unix time of the install (of the last run that found it in place).
+    /// Unix time the zone was first installed (runs that find it in place
+    /// leave it).
     #[serde(default)]
     pub installed_at: u64,
 }
 
-/// The last mesh file this node refused, until one is installed again.
+/// The last mesh file this node refused, or could not put in service,
+/// until one is installed again (`refused.<domain>.json`,
+/// `not-applied.<domain>.json`).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Refusal {
+pub struct FailureRecord {
     pub at: u64,
-    /// The serial the refused file's header claims, if it has one.
+    /// The serial the file's header claims, if it has one.
     #[serde(default)]
     pub serial: Option<u64>,
     pub mesh_sha256: String,
+    /// Why a refused file was refused; none for a file not applied.
+    #[serde(default)]
+    pub kind: Option<RefusalKind>,
     pub reason: String,
 }
 
 pub fn refusal_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
     state_dir.join(format!("refused.{domain}.json"))
+}
+
+pub fn not_applied_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
+    state_dir.join(format!("not-applied.{domain}.json"))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -104,6 +139,52 @@ pub enum Outcome {
     Bootstrapped,
     /// No mesh file yet, and a zone is already in place.
     KeptExisting,
+    /// The mesh file is not to be served, or could not be put in service.
+    Failed {
+        failure: Failure,
+        /// What this node serves now, in words.
+        consequence: String,
+    },
+}
+
+/// The two ways an update fails, kept apart: a refused file must not be
+/// served (retrying cannot help); a file not applied was accepted, but
+/// something on the node (unbound, the disk) kept it out of service, and
+/// the next run retries it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Failure {
+    Refused(Rejection),
+    NotApplied {
+        reason: String,
+        /// The new zone is in the zone file and served; only recording it
+        /// failed.
+        served: bool,
+    },
+}
+
+impl Failure {
+    fn not_applied(reason: impl ToString) -> Failure {
+        Failure::NotApplied {
+            reason: reason.to_string(),
+            served: false,
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Failure::Refused(rejection) => &rejection.message,
+            Failure::NotApplied { reason, .. } => reason,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Refused(_) => write!(f, "refused: {}", self.reason()),
+            Failure::NotApplied { .. } => write!(f, "not applied: {}", self.reason()),
+        }
+    }
 }
 
 pub fn run(config: &Config) -> Result<Outcome, Error> {
@@ -111,115 +192,150 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
     let _lock = lock(&config.state_dir)?;
     let mesh = match signed::read_limited(&config.mesh_file, config.max_mesh_bytes) {
-        Ok(Some(bytes)) => Ok(bytes),
+        Ok(Some(bytes)) => bytes,
         Ok(None) => return bootstrap(config),
-        Err(Error::Invalid(problems)) => Err(Error::Invalid(
-            problems.into_iter().map(|p| p + KEEPS_PREVIOUS).collect(),
-        )),
-        Err(e) => Err(e),
-    };
-    let mesh = mesh.map(|bytes| {
-        let sha256 = render::hex(&render::sha256(&bytes));
-        (bytes, sha256)
-    });
-    let refused = mesh
-        .as_ref()
-        .ok()
-        .map(|(bytes, sha256)| (sha256.clone(), signed::claimed_serial(bytes)));
-    let result = mesh.and_then(|(bytes, sha256)| install_mesh(config, bytes, sha256));
-    let result = record_outcome(config, refused, result);
-    match result {
-        // A refused file (the old service's unsigned one left after
-        // migrating, no trusted key yet) must not keep unbound from starting:
-        // with no zone in place, this node's own records go in, and the
-        // refusal is still reported.
-        Err(Error::Invalid(mut problems)) if !zone_file_exists(config)? => {
-            write_bootstrap(config)?;
-            if let Some(last) = problems.last_mut() {
-                let reason = last.strip_suffix(KEEPS_PREVIOUS).unwrap_or(last);
-                *last = format!(
-                    "{reason}; there was no zone yet, so a zone of this node's own records \
-                     was written to {} for unbound to start with",
-                    config.zone_file
-                );
-            }
-            Err(Error::Invalid(problems))
+        Err(e @ Error::Invalid(_)) => {
+            let failure = Failure::Refused(Rejection::new(RefusalKind::TooLarge, e.to_string()));
+            return fail(config, failure);
         }
-        result => result,
+        Err(e) => return fail(config, Failure::not_applied(e)),
+    };
+    let sha256 = render::hex(&render::sha256(&mesh));
+    let claimed = signed::claimed_serial(&mesh);
+    let result = install_mesh(config, mesh, sha256.clone());
+    let record = |failure: &Failure| FailureRecord {
+        at: signed::unix_now(),
+        serial: claimed,
+        mesh_sha256: sha256.clone(),
+        kind: match failure {
+            Failure::Refused(r) => Some(r.kind),
+            Failure::NotApplied { .. } => None,
+        },
+        reason: failure.reason().to_owned(),
+    };
+    match result {
+        Ok(outcome) => {
+            for path in [
+                refusal_path(&config.state_dir, &config.domain),
+                not_applied_path(&config.state_dir, &config.domain),
+            ] {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(format!("removing the old record {path}"), e));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(outcome)
+        }
+        Err(failure) => {
+            let failure = with_node_hint(failure, config);
+            let path = match &failure {
+                Failure::Refused(_) => refusal_path(&config.state_dir, &config.domain),
+                Failure::NotApplied { .. } => not_applied_path(&config.state_dir, &config.domain),
+            };
+            let recorded = write_record(&path, &record(&failure));
+            let mut outcome = fail(config, failure)?;
+            if let (Err(e), Outcome::Failed { consequence, .. }) = (recorded, &mut outcome) {
+                consequence.push_str(&format!(
+                    "; recording this for `dm-dns status` failed: {e}"
+                ));
+            }
+            Ok(outcome)
+        }
     }
 }
 
-/// Keeps the last refusal for `status` (or removes it once a zone is in);
-/// a failure to do so is added to the report, never hides it.
-fn record_outcome(
-    config: &Config,
-    mesh: Option<(String, Option<u64>)>,
-    result: Result<Outcome, Error>,
-) -> Result<Outcome, Error> {
-    let path = refusal_path(&config.state_dir, &config.domain);
-    match (result, mesh) {
-        (Err(Error::Invalid(mut problems)), Some((mesh_sha256, serial))) => {
-            let refusal = Refusal {
-                at: signed::unix_now(),
-                serial,
-                mesh_sha256,
-                reason: problems.join("; "),
+/// On a managed node a refusal that only a new node configuration fixes
+/// (a rotated key, another domain) says to redeploy, not which flag to pass.
+fn with_node_hint(failure: Failure, config: &Config) -> Failure {
+    match (failure, &config.redeploy) {
+        (Failure::Refused(rejection), Some(redeploy)) if rejection.kind.fixed_on_the_node() => {
+            let text = rejection.message.as_str();
+            let text = match text.rfind(" (hint: ") {
+                Some(at) if text.ends_with(')') => &text[..at],
+                _ => text,
             };
-            if let Err(e) = write_record(&path, &refusal) {
-                problems.push(format!(
-                    "recording this refusal for `dm-dns status` failed: {e}"
-                ));
-            }
-            Err(Error::Invalid(problems))
+            Failure::Refused(Rejection::new(
+                rejection.kind,
+                format!(
+                    "{text} (hint: this node's configuration decides it; if the clan's \
+                     configuration changed (a new signing key?), redeploy this machine: {redeploy})"
+                ),
+            ))
         }
-        (Ok(outcome), _) => match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io(format!("removing the old refusal {path}"), e))
-            }
-            _ => Ok(outcome),
-        },
-        (result, _) => result,
+        (failure, _) => failure,
     }
+}
+
+/// A failed update: the previous zone stays when there is one; without one,
+/// a zone of the node's own records is written so unbound can start (a
+/// refused file, such as the built-in service's unsigned one left after
+/// migrating, must never keep unbound down).
+fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
+    let consequence = if let Failure::NotApplied { served: true, .. } = failure {
+        "the new zone is served".to_owned()
+    } else if zone_file_exists(config)? {
+        format!("the previous zone in {} stays", config.zone_file)
+    } else {
+        write_bootstrap(config)?;
+        format!(
+            "there was no zone yet, so a zone of this node's own records was written to {} \
+             for unbound to start with",
+            config.zone_file
+        )
+    };
+    Ok(Outcome::Failed {
+        failure,
+        consequence,
+    })
 }
 
 /// Takes the mesh file's bytes to drop them once verified: a large zone
 /// should not be in memory three times over.
-fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<Outcome, Error> {
-    let refuse = |why: String| Error::input(format!("{}: {why}{KEEPS_PREVIOUS}", config.mesh_file));
+fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<Outcome, Failure> {
+    let refuse = |kind, why: String| {
+        Failure::Refused(Rejection::new(kind, format!("{}: {why}", config.mesh_file)))
+    };
+    let not_applied = Failure::not_applied;
 
     if config.trusted_keys.is_empty() {
         return Err(refuse(
+            RefusalKind::NoTrustedKeys,
             "no trusted keys are configured (hint: pass --trusted-key with the clan's \
              dm-dns public key)"
                 .into(),
         ));
     }
-    let verified =
-        signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)).map_err(refuse)?;
+    let verified = signed::verify(&mesh, &config.trusted_keys, Some(&config.domain))
+        .map_err(|r| refuse(r.kind, r.message))?;
     drop(mesh);
-    let previous = read_state(&config.state_dir, &config.domain)?;
+    let previous = read_state(&config.state_dir, &config.domain).map_err(not_applied)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
     {
         let same_file = prev.mesh_sha256 == mesh_sha256;
         if verified.serial < prev.serial || (verified.serial == prev.serial && !same_file) {
-            return Err(refuse(format!(
-                "serial {} is not newer than the installed serial {} (rollback or replay; \
-                 hint: sign with a newer serial, or pass --allow-rollback on purpose)",
-                verified.serial, prev.serial
-            )));
+            return Err(refuse(
+                RefusalKind::NotNewer,
+                format!(
+                    "serial {} is not newer than the installed serial {} (rollback or replay; \
+                     hint: sign with a newer serial, or pass --allow-rollback on purpose)",
+                    verified.serial, prev.serial
+                ),
+            ));
         }
     }
     let serial = u32::try_from(verified.serial).map_err(|_| {
-        refuse(format!(
-            "serial {} does not fit a DNS SOA serial",
-            verified.serial
-        ))
+        refuse(
+            RefusalKind::BadFormat,
+            format!("serial {} does not fit a DNS SOA serial", verified.serial),
+        )
     })?;
     let (cnames, addresses) = (verified.zone.len(), verified.zone.addresses().len());
-    let (zone_text, zone) =
-        render_checked(verified.zone, serial, &config.addresses).map_err(refuse)?;
-    let state = State {
+    let (zone_text, zone) = render_checked(verified.zone, serial, &config.addresses)
+        .map_err(|e| refuse(RefusalKind::ConflictsWithHosts, e))?;
+    let mut state = State {
         domain: config.domain.to_string(),
         serial: verified.serial,
         mesh_sha256,
@@ -229,7 +345,7 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         addresses,
         installed_at: signed::unix_now(),
     };
-    let current = read_zone_file(config)?;
+    let current = read_zone_file(config).map_err(not_applied)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {
         // An earlier run may have died between the swap and the reload.
         if let Some(control) = &config.control
@@ -242,7 +358,16 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
                 .reload(&config.domain)
                 .map_err(|e| control_failed(config, e))?;
         }
-        write_state(config, &state)?;
+        // A run that finds the zone in place keeps when it was installed.
+        if let Some(prev) = previous.filter(|p| State {
+            installed_at: p.installed_at,
+            ..state.clone()
+        } == *p)
+        {
+            state.installed_at = prev.installed_at;
+        } else {
+            write_state(config, &state)?;
+        }
         return Ok(Outcome::Unchanged {
             serial: verified.serial,
         });
@@ -324,11 +449,13 @@ pub fn render_checked(
     Ok((text, expected))
 }
 
-fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Error> {
+fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Failure> {
+    let not_applied = Failure::not_applied;
     if let Some(bytes) = current {
-        output::keep_copy(&config.zone_file, bytes, &last_good_path(config))?;
+        output::keep_copy(&config.zone_file, bytes, &last_good_path(config))
+            .map_err(not_applied)?;
     }
-    output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644)?;
+    output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644).map_err(not_applied)?;
     let Some(control) = &config.control else {
         return Ok(());
     };
@@ -336,17 +463,17 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
         // unbound still serves the old zone from memory; put the old file
         // back so a later restart loads the same.
         if let Some(bytes) = current {
-            output::write_file(&config.zone_file, bytes, 0o644)?;
+            output::write_file(&config.zone_file, bytes, 0o644).map_err(not_applied)?;
         }
         return Err(control_failed(config, reload_error));
     }
     Ok(())
 }
 
-fn control_failed(config: &Config, detail: String) -> Error {
-    Error::input(format!(
+fn control_failed(config: &Config, detail: String) -> Failure {
+    Failure::not_applied(format!(
         "{detail} (hint: is unbound running with an auth-zone for {}. and a control \
-         socket?){KEEPS_PREVIOUS}",
+         socket? `systemctl status unbound`; the next install run retries)",
         config.domain
     ))
 }
@@ -399,8 +526,12 @@ pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Erro
     read_record(&state_path(dir, domain))
 }
 
-pub fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<Refusal>, Error> {
+pub fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<FailureRecord>, Error> {
     read_record(&refusal_path(dir, domain))
+}
+
+pub fn read_not_applied(dir: &Utf8Path, domain: &Domain) -> Result<Option<FailureRecord>, Error> {
+    read_record(&not_applied_path(dir, domain))
 }
 
 /// A JSON record of the state directory, never read through a symlink;
@@ -423,16 +554,17 @@ fn write_record(path: &Utf8Path, record: &impl Serialize) -> Result<(), Error> {
     output::write_file(path, text.as_bytes(), 0o644)
 }
 
-/// Records what unbound now serves. Called only after the zone is live, so a
-/// failure here must not claim that the previous zone stays.
-fn write_state(config: &Config, state: &State) -> Result<(), Error> {
+/// Records what unbound now serves. Called only after the zone is live: the
+/// next run finds the zone in place and records it.
+fn write_state(config: &Config, state: &State) -> Result<(), Failure> {
     let path = state_path(&config.state_dir, &config.domain);
-    write_record(&path, state).map_err(|e| {
-        Error::input(format!(
-            "serial {} is installed and served, but recording it in {path} failed ({e}); \
+    write_record(&path, state).map_err(|e| Failure::NotApplied {
+        reason: format!(
+            "serial {} is in the zone file and served, but recording it in {path} failed ({e}); \
              the next install run records it",
             state.serial
-        ))
+        ),
+        served: true,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod install;
 pub mod keys;
 pub mod manifest;
 pub mod name;
+pub mod node_config;
 pub mod output;
 pub mod plan;
 pub mod problem;

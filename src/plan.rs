@@ -1,6 +1,12 @@
 //! `dm-dns plan`: what pushing a zone would change against the live mesh
 //! file, with the scopes behind each change (octoDNS's `plan`, DNSControl's
 //! `preview`).
+//!
+//! The live file is whatever data-mesher holds: none yet (first push), the
+//! built-in service's unsigned `zone.conf` (migration), a file signed by the
+//! key before a rotation, or one this key signed. Only the last can be read
+//! as a zone; the others are reported as what they are, and every name is
+//! then listed as new: the push replaces them.
 
 use std::collections::HashMap;
 
@@ -10,100 +16,172 @@ use serde::Serialize;
 
 use crate::diff;
 use crate::error::Error;
+use crate::keys;
 use crate::manifest::Manifest;
 use crate::name::Domain;
-use crate::signed;
+use crate::signed::{self, RefusalKind};
 use crate::status::utc;
+use crate::zonefile::ZoneData;
+
+/// The version of the JSON plan.
+pub const FORMAT: u32 = 1;
 
 #[derive(Debug, Serialize)]
 pub struct Plan {
-    /// The live zone's serial and signing time, if there is one.
-    pub live_serial: Option<u64>,
-    pub live_signed_at: Option<String>,
+    pub format: u32,
+    pub live: Live,
     pub changes: Vec<PlannedChange>,
+    pub summary: Summary,
+}
+
+/// What the live mesh file is.
+#[derive(Debug, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Live {
+    /// No live file: the first push.
+    Missing { path: String },
+    /// Signed by a trusted key; the changes are against its zone.
+    Verified {
+        path: String,
+        serial: u64,
+        signed_at: String,
+        signer: String,
+    },
+    /// A file that cannot be verified: the push replaces it.
+    Unverifiable {
+        path: String,
+        kind: RefusalKind,
+        /// The key it claims to be signed by, if it names one.
+        signer: Option<String>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Serialize)]
 pub struct PlannedChange {
-    /// `+` added, `-` removed, `~` retargeted.
-    pub op: &'static str,
+    pub op: Op,
     pub name: String,
-    pub text: String,
-    /// The scopes that export it now, or why it is no longer in the zone.
-    pub because: String,
+    /// `CNAME`, `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    /// The record's value before (for remove and retarget) and after.
+    pub old: Option<String>,
+    pub new: Option<String>,
+    /// The scopes that export the name now.
+    pub scopes: Vec<String>,
+    /// Why the new zone leaves a removed name out (a manifest skip reason).
+    pub skipped: Option<String>,
 }
 
-/// Compares the zone output `zone_dir` with the signed `mesh_file`
-/// (verified against `trusted`; absent means every name is new).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    Add,
+    Retarget,
+    Remove,
+}
+
+impl Op {
+    fn sign(self) -> char {
+        match self {
+            Op::Add => '+',
+            Op::Retarget => '~',
+            Op::Remove => '-',
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub added: usize,
+    pub retargeted: usize,
+    pub removed: usize,
+    pub addresses_added: usize,
+    pub addresses_removed: usize,
+}
+
+/// Compares the zone output `zone_dir` with the live `mesh_file`, verified
+/// against `trusted`.
 pub fn plan(
     zone_dir: &Utf8Path,
     mesh_file: &Utf8Path,
     trusted: &[VerifyingKey],
     max_mesh_bytes: u64,
 ) -> Result<Plan, Error> {
+    if trusted.is_empty() {
+        return Err(Error::input(
+            "plan needs the clan's public key to read the live file: pass --trusted-key \
+             (the clan's signing.pub) or run it on a node with a node configuration",
+        ));
+    }
     let new = diff::load(zone_dir)?;
     let manifest = crate::explain::read_manifest(zone_dir)?;
-    let live = signed::read_limited(mesh_file, max_mesh_bytes)?
-        .map(|bytes| {
-            signed::verify(&bytes, trusted, Some(&new.domain))
-                .map_err(|e| Error::input(format!("the live {mesh_file}: {e}")))
-        })
-        .transpose()?;
-    let (live_serial, old) = match live {
-        Some(verified) => (Some(verified.serial), verified.zone),
-        None => (None, crate::zonefile::ZoneData::new(new.domain.clone())),
+    let path = mesh_file.to_string();
+    let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
+        None => (Live::Missing { path }, None),
+        Some(bytes) => match signed::verify(&bytes, trusted, Some(&new.domain)) {
+            Ok(verified) => (
+                Live::Verified {
+                    path,
+                    serial: verified.serial,
+                    signed_at: utc(verified.serial),
+                    signer: keys::public_base64(&verified.signer),
+                },
+                Some(verified.zone),
+            ),
+            Err(rejection) => (
+                Live::Unverifiable {
+                    path,
+                    kind: rejection.kind,
+                    signer: signed::claimed_signer(&bytes),
+                    reason: rejection.message,
+                },
+                None,
+            ),
+        },
     };
+    let old = old.unwrap_or_else(|| ZoneData::new(new.domain.clone()));
     let changes = diff::changes(&old, &new);
     let why = manifest
         .map(|m| Reasons::from_manifest(&m, &new.domain))
         .unwrap_or_default();
     let mut planned = Vec::new();
-    for c in &changes.added {
-        planned.push(PlannedChange {
-            op: "+",
-            name: c.host.clone(),
-            text: format!("CNAME {}.", c.new.as_deref().unwrap_or_default()),
-            because: why.of(&c.host),
-        });
-    }
-    for c in &changes.retargeted {
-        planned.push(PlannedChange {
-            op: "~",
-            name: c.host.clone(),
-            text: format!(
-                "CNAME {}. -> {}.",
-                c.old.as_deref().unwrap_or_default(),
-                c.new.as_deref().unwrap_or_default()
-            ),
-            because: why.of(&c.host),
-        });
-    }
-    for c in &changes.removed {
-        planned.push(PlannedChange {
-            op: "-",
-            name: c.host.clone(),
-            text: format!("CNAME {}.", c.old.as_deref().unwrap_or_default()),
-            because: why.of(&c.host),
-        });
-    }
+    let mut cname = |op, c: &diff::Change| {
+        planned.push(why.change(op, &c.host, "CNAME", c.old.clone(), c.new.clone()))
+    };
+    changes.added.iter().for_each(|c| cname(Op::Add, c));
+    changes.retargeted.iter().for_each(|c| cname(Op::Retarget, c));
+    changes.removed.iter().for_each(|c| cname(Op::Remove, c));
     for (op, records) in [
-        ("+", &changes.addresses_added),
-        ("-", &changes.addresses_removed),
+        (Op::Add, &changes.addresses_added),
+        (Op::Remove, &changes.addresses_removed),
     ] {
         for record in records {
-            let name = record.split(' ').next().unwrap_or_default().to_owned();
-            planned.push(PlannedChange {
-                op,
-                because: why.of(&name),
-                text: record[name.len()..].trim().to_owned(),
-                name,
-            });
+            let mut fields = record.split(' ');
+            let (name, family, address) = (
+                fields.next().unwrap_or_default(),
+                fields.next().unwrap_or_default(),
+                fields.next().map(str::to_owned),
+            );
+            let record_type = if family == "A" { "A" } else { "AAAA" };
+            let (old, new) = match op {
+                Op::Remove => (address, None),
+                _ => (None, address),
+            };
+            planned.push(why.change(op, name, record_type, old, new));
         }
     }
-    planned.sort_by(|a, b| a.name.cmp(&b.name).then(a.op.cmp(b.op)));
+    planned.sort_by(|a, b| a.name.cmp(&b.name).then(a.op.cmp(&b.op)));
     Ok(Plan {
-        live_serial,
-        live_signed_at: live_serial.map(utc),
+        format: FORMAT,
+        live,
+        summary: Summary {
+            added: changes.added.len(),
+            retargeted: changes.retargeted.len(),
+            removed: changes.removed.len(),
+            addresses_added: changes.addresses_added.len(),
+            addresses_removed: changes.addresses_removed.len(),
+        },
         changes: planned,
     })
 }
@@ -111,54 +189,127 @@ pub fn plan(
 /// From the new zone's manifest: which scopes export each name now, or
 /// why it is left out.
 #[derive(Default)]
-struct Reasons(HashMap<String, String>);
+struct Reasons {
+    scopes: HashMap<String, Vec<String>>,
+    skipped: HashMap<String, String>,
+}
 
 impl Reasons {
     fn from_manifest(manifest: &Manifest, domain: &Domain) -> Reasons {
-        let mut map: HashMap<String, String> = HashMap::new();
+        let mut reasons = Reasons::default();
         for record in manifest.records() {
-            map.insert(
-                record.host.to_owned(),
-                format!("from {}", record.sources().join(", ")),
-            );
+            let sources = record.sources().into_iter().map(str::to_owned).collect();
+            reasons.scopes.insert(record.host.to_owned(), sources);
         }
         for skipped in manifest.skipped() {
-            map.entry(skipped.host.to_owned())
-                .or_insert_with(|| format!("now skipped: {}", skipped.reason));
+            reasons
+                .skipped
+                .entry(skipped.host.to_owned())
+                .or_insert_with(|| skipped.reason.to_owned());
         }
         for address in manifest.addresses() {
-            map.insert(
-                domain.machine_name(address.machine),
-                format!("from {}", address.scope),
-            );
+            reasons
+                .scopes
+                .entry(domain.machine_name(address.machine))
+                .or_default()
+                .push(address.scope.to_owned());
         }
-        Reasons(map)
+        for scopes in reasons.scopes.values_mut() {
+            scopes.sort();
+            scopes.dedup();
+        }
+        reasons
     }
 
-    fn of(&self, name: &str) -> String {
-        self.0
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| "no scope exports it now".into())
+    fn change(
+        &self,
+        op: Op,
+        name: &str,
+        record_type: &'static str,
+        old: Option<String>,
+        new: Option<String>,
+    ) -> PlannedChange {
+        PlannedChange {
+            op,
+            name: name.to_owned(),
+            record_type,
+            old,
+            new,
+            scopes: self.scopes.get(name).cloned().unwrap_or_default(),
+            skipped: (op == Op::Remove)
+                .then(|| self.skipped.get(name).cloned())
+                .flatten(),
+        }
+    }
+}
+
+impl Live {
+    fn describe(&self) -> String {
+        match self {
+            Live::Missing { path } => {
+                format!("live zone: no live file at {path}: first push; every name below is new")
+            }
+            Live::Verified {
+                serial,
+                signed_at,
+                signer,
+                ..
+            } => format!("live zone: serial {serial}, signed {signed_at} by {signer}"),
+            Live::Unverifiable {
+                path,
+                kind,
+                signer,
+                reason,
+            } => {
+                let what = match (kind, signer) {
+                    (RefusalKind::NotSigned, _) => {
+                        "unsigned: the built-in service's zone?".to_owned()
+                    }
+                    (RefusalKind::UntrustedSigner, Some(signer)) => format!(
+                        "signed by {signer}, not a trusted key: the key before a rotation?"
+                    ),
+                    _ => reason.clone(),
+                };
+                format!(
+                    "live zone: {path} cannot be verified ({what}) and will be replaced; \
+                     every name below is listed as new"
+                )
+            }
+        }
     }
 }
 
 impl Plan {
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
-        let mut out = String::new();
-        match (&self.live_serial, &self.live_signed_at) {
-            (Some(serial), Some(at)) => {
-                let _ = writeln!(out, "live zone: serial {serial}, signed {at}");
-            }
-            _ => out.push_str("live zone: none yet; every name is new\n"),
-        }
-        if self.changes.is_empty() {
-            out.push_str("no changes\n");
-        }
+        let mut out = self.live.describe() + "\n";
         for c in &self.changes {
-            let _ = writeln!(out, "{} {} {}  ({})", c.op, c.name, c.text, c.because);
+            // A CNAME's target in presentation form, as zone files write it.
+            let dot = if c.record_type == "CNAME" { "." } else { "" };
+            let value = match (&c.old, &c.new) {
+                (Some(old), Some(new)) => format!("{old}{dot} -> {new}{dot}"),
+                (Some(value), None) | (None, Some(value)) => format!("{value}{dot}"),
+                (None, None) => String::new(),
+            };
+            let because = match (&c.skipped, c.scopes.as_slice()) {
+                (Some(reason), _) => format!("now skipped: {reason}"),
+                (None, []) => "no scope exports it now".to_owned(),
+                (None, scopes) => format!("from {}", scopes.join(", ")),
+            };
+            let _ = writeln!(
+                out,
+                "{} {} {} {value}  ({because})",
+                c.op.sign(),
+                c.name,
+                c.record_type
+            );
         }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "summary: {} to add, {} to retarget, {} to remove; address records: {} to add, {} to remove",
+            s.added, s.retargeted, s.removed, s.addresses_added, s.addresses_removed
+        );
         out
     }
 }

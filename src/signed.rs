@@ -31,6 +31,7 @@ use std::fs::File;
 use std::io::Read;
 
 use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::keys;
@@ -120,16 +121,100 @@ pub struct Verified {
     pub zone: ZoneData,
 }
 
+/// Why a mesh file is not served: the codes `install` records, `status`
+/// reports and `plan` shows, each with what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalKind {
+    /// Not a signed file at all (the built-in service's `zone.conf`?).
+    NotSigned,
+    /// Signed by a key this node does not trust (rotated key, or a stranger).
+    UntrustedSigner,
+    /// The node trusts no key at all.
+    NoTrustedKeys,
+    /// The signature or the body hash does not match: changed after signing.
+    BadSignature,
+    /// The header is malformed or of an unknown format version.
+    BadFormat,
+    /// The signed body is not a valid zone.
+    BadBody,
+    /// A zone of another domain.
+    WrongDomain,
+    /// Not newer than the installed serial: a rollback or a replay.
+    NotNewer,
+    /// Larger than the node's mesh size limit.
+    TooLarge,
+    /// The zone gives a name this node's own address records also give.
+    ConflictsWithHosts,
+}
+
+impl RefusalKind {
+    /// The code, as JSON spells it.
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalKind::NotSigned => "not-signed",
+            RefusalKind::UntrustedSigner => "untrusted-signer",
+            RefusalKind::NoTrustedKeys => "no-trusted-keys",
+            RefusalKind::BadSignature => "bad-signature",
+            RefusalKind::BadFormat => "bad-format",
+            RefusalKind::BadBody => "bad-body",
+            RefusalKind::WrongDomain => "wrong-domain",
+            RefusalKind::NotNewer => "not-newer",
+            RefusalKind::TooLarge => "too-large",
+            RefusalKind::ConflictsWithHosts => "conflicts-with-hosts",
+        }
+    }
+
+    /// Whether the node's own configuration, not the file, needs changing:
+    /// then a managed node is fixed by redeploying it.
+    pub fn fixed_on_the_node(self) -> bool {
+        matches!(
+            self,
+            RefusalKind::UntrustedSigner
+                | RefusalKind::NoTrustedKeys
+                | RefusalKind::WrongDomain
+                | RefusalKind::TooLarge
+                | RefusalKind::ConflictsWithHosts
+        )
+    }
+}
+
+/// A refused file: the kind and what exactly is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub kind: RefusalKind,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(kind: RefusalKind, message: impl Into<String>) -> Rejection {
+        Rejection {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Checks a signed file against the trusted keys. Every refusal says why.
 pub fn verify(
     file: &[u8],
     trusted: &[VerifyingKey],
     expected_domain: Option<&Domain>,
-) -> Result<Verified, String> {
-    let rest = file.strip_prefix(MAGIC.as_bytes()).ok_or(
-        "not a dm-dns signed zone: the first line must be `# dm-dns signed zone` \
-         (hint: sign the zone with `dm-dns sign`)",
-    )?;
+) -> Result<Verified, Rejection> {
+    use RefusalKind::*;
+    let rest = file.strip_prefix(MAGIC.as_bytes()).ok_or_else(|| {
+        Rejection::new(
+            NotSigned,
+            "not a dm-dns signed zone: the first line must be `# dm-dns signed zone` \
+             (hint: sign the zone with `dm-dns sign`)",
+        )
+    })?;
     let mut values = Vec::with_capacity(FIELDS.len());
     let mut rest = rest;
     let mut signed_len = MAGIC.len();
@@ -137,17 +222,29 @@ pub fn verify(
         let end = rest
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or_else(|| format!("the header ends before `# {field}:` (truncated?)"))?;
-        let line = std::str::from_utf8(&rest[..end])
-            .map_err(|_| format!("the `{field}` header line is not UTF-8"))?;
+            .ok_or_else(|| {
+                Rejection::new(
+                    BadFormat,
+                    format!("the header ends before `# {field}:` (truncated?)"),
+                )
+            })?;
+        let line = std::str::from_utf8(&rest[..end]).map_err(|_| {
+            Rejection::new(
+                BadFormat,
+                format!("the `{field}` header line is not UTF-8"),
+            )
+        })?;
         let value = line
             .strip_prefix("# ")
             .and_then(|l| l.strip_prefix(field))
             .and_then(|l| l.strip_prefix(": "))
             .ok_or_else(|| {
-                format!(
-                    "expected the header line `# {field}: ...`, found {}",
-                    Quoted(line)
+                Rejection::new(
+                    BadFormat,
+                    format!(
+                        "expected the header line `# {field}: ...`, found {}",
+                        Quoted(line)
+                    ),
                 )
             })?;
         values.push(value);
@@ -161,10 +258,13 @@ pub fn verify(
     };
     let whole_file = format == FORMAT_WHOLE_FILE;
     if !whole_file && format != FORMAT.to_string() {
-        return Err(format!(
-            "unknown format version {}; this dm-dns reads formats \
-             {FORMAT_WHOLE_FILE} to {FORMAT} (hint: update dm-dns on this node)",
-            Quoted(format)
+        return Err(Rejection::new(
+            BadFormat,
+            format!(
+                "unknown format version {}; this dm-dns reads formats \
+                 {FORMAT_WHOLE_FILE} to {FORMAT} (hint: update dm-dns on this node)",
+                Quoted(format)
+            ),
         ));
     }
     let serial: u64 = serial
@@ -172,23 +272,29 @@ pub fn verify(
         .ok()
         .filter(|n: &u64| n.to_string() == serial)
         .ok_or_else(|| {
-            format!(
-                "the serial {} is not a canonical decimal number",
-                Quoted(serial)
+            Rejection::new(
+                BadFormat,
+                format!(
+                    "the serial {} is not a canonical decimal number",
+                    Quoted(serial)
+                ),
             )
         })?;
     let signer_key = decode_exact::<32>(signer)
         .and_then(|raw| VerifyingKey::from_bytes(&raw).ok())
-        .ok_or("the signer is not a base64 ED25519 public key")?;
+        .ok_or_else(|| Rejection::new(BadFormat, "the signer is not a base64 ED25519 public key"))?;
     if !trusted.contains(&signer_key) {
-        return Err(format!(
-            "the file is signed by {signer}, which is not a trusted key \
-             (hint: add it with --trusted-key if it is the clan's dm-dns key)"
+        return Err(Rejection::new(
+            UntrustedSigner,
+            format!(
+                "the file is signed by {signer}, which is not a trusted key \
+                 (hint: add it with --trusted-key if it is the clan's dm-dns key)"
+            ),
         ));
     }
     let signature = decode_exact::<64>(signature)
         .map(|raw| Signature::from_bytes(&raw))
-        .ok_or("the signature is not base64 of 64 bytes")?;
+        .ok_or_else(|| Rejection::new(BadFormat, "the signature is not base64 of 64 bytes"))?;
     let body = rest;
     let header = &file[..signed_len];
     let checked = if whole_file {
@@ -196,7 +302,12 @@ pub fn verify(
     } else {
         signer_key.verify_strict(header, &signature)
     };
-    checked.map_err(|_| "bad signature: the file was changed after signing")?;
+    checked.map_err(|_| {
+        Rejection::new(
+            BadSignature,
+            "bad signature: the file was changed after signing",
+        )
+    })?;
     // Hashing and parsing a large body take about as long as each other, so
     // they run on two cores; the parse result counts only if the hash matches.
     let (parsed, body_matches) = two_cores::join(
@@ -210,24 +321,30 @@ pub fn verify(
         || hex(&sha256(body)) == body_sha,
     );
     if !body_matches {
-        return Err(
-            "the body does not match its signed body-sha256: the file was changed after signing"
-                .into(),
-        );
+        return Err(Rejection::new(
+            BadSignature,
+            "the body does not match its signed body-sha256: the file was changed after signing",
+        ));
     }
-    let zone = parsed?;
+    let zone = parsed.map_err(|e| Rejection::new(BadBody, e))?;
     if zone.domain.as_str() != domain {
-        return Err(format!(
-            "the header domain {} differs from the body's {:?}",
-            Quoted(domain),
-            zone.domain.as_str()
+        return Err(Rejection::new(
+            BadBody,
+            format!(
+                "the header domain {} differs from the body's {:?}",
+                Quoted(domain),
+                zone.domain.as_str()
+            ),
         ));
     }
     if let Some(expected) = expected_domain.filter(|d| **d != zone.domain) {
-        return Err(format!(
-            "the zone is for domain {:?}, this node serves {:?}",
-            zone.domain.as_str(),
-            expected.as_str()
+        return Err(Rejection::new(
+            WrongDomain,
+            format!(
+                "the zone is for domain {:?}, this node serves {:?}",
+                zone.domain.as_str(),
+                expected.as_str()
+            ),
         ));
     }
     Ok(Verified {
@@ -290,15 +407,26 @@ fn check_size(bytes: Vec<u8>, max_bytes: u64, label: &str) -> Result<Vec<u8>, Er
 /// The serial a file's header claims, unverified: for saying which update
 /// was refused.
 pub fn claimed_serial(file: &[u8]) -> Option<u64> {
+    claimed(file, "serial")?.parse().ok()
+}
+
+/// The signer a file's header claims, unverified (a base64 key, checked
+/// for its shape only): for saying which key signed a refused file.
+pub fn claimed_signer(file: &[u8]) -> Option<String> {
+    let signer = claimed(file, "signer")?;
+    decode_exact::<32>(signer).map(|_| signer.to_owned())
+}
+
+fn claimed<'f>(file: &'f [u8], field: &str) -> Option<&'f str> {
     let header = file.strip_prefix(MAGIC.as_bytes())?;
-    let head = std::str::from_utf8(&header[..header.len().min(512)])
-        .ok()
-        .or_else(|| std::str::from_utf8(&header[..header.len().min(256)]).ok())?;
+    let head = &header[..header.len().min(512)];
+    let head = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+    };
     head.lines()
         .take(FIELDS.len())
-        .find_map(|line| line.strip_prefix("# serial: "))?
-        .parse()
-        .ok()
+        .find_map(|line| line.strip_prefix("# ")?.strip_prefix(field)?.strip_prefix(": "))
 }
 
 /// Base64 that decodes to exactly N bytes (canonical encoding only).
@@ -325,6 +453,25 @@ pub fn strip_header(text: &str) -> &str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn refusal_codes_are_their_json_spelling() {
+        use RefusalKind::*;
+        for kind in [
+            NotSigned,
+            UntrustedSigner,
+            NoTrustedKeys,
+            BadSignature,
+            BadFormat,
+            BadBody,
+            WrongDomain,
+            NotNewer,
+            TooLarge,
+            ConflictsWithHosts,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+        }
+    }
 
     const BODY: &[u8] = b"local-zone: \"clan.\" transparent\n\
                           local-data: \"music.clan. CNAME alpha.clan.\"\n";
@@ -381,24 +528,34 @@ mod tests {
         let last = changed.len() - 3;
         changed[last] ^= 1;
         let err = verify(&changed, &trusted, None).unwrap_err();
-        assert!(err.contains("bad signature"), "{err}");
+        assert_eq!(err.kind, RefusalKind::BadSignature);
+        assert!(err.message.contains("bad signature"), "{err}");
         let unknown = String::from_utf8(signed())
             .unwrap()
             .replace("# format: 2", "# format: 3");
         let err = verify(unknown.as_bytes(), &trusted, None).unwrap_err();
-        assert!(err.contains("formats 1 to 2"), "{err}");
+        assert_eq!(err.kind, RefusalKind::BadFormat);
+        assert!(err.message.contains("formats 1 to 2"), "{err}");
     }
 
     #[test]
     fn refuses_wrong_key_domain_and_truncation() {
         let other = SigningKey::from_bytes(&[1u8; 32]).verifying_key();
-        assert!(
-            verify(&signed(), &[other], None)
-                .unwrap_err()
-                .contains("not a trusted key")
+        let err = verify(&signed(), &[other], None).unwrap_err();
+        assert_eq!(err.kind, RefusalKind::UntrustedSigner);
+        assert!(err.message.contains("not a trusted key"), "{err}");
+        assert_eq!(
+            claimed_signer(&signed()),
+            Some(keys::public_base64(&key().verifying_key()))
         );
+        assert_eq!(claimed_signer(BODY), None);
         let wrong = Domain::parse("example.com").unwrap();
-        assert!(verify(&signed(), &[key().verifying_key()], Some(&wrong)).is_err());
+        let err = verify(&signed(), &[key().verifying_key()], Some(&wrong)).unwrap_err();
+        assert_eq!(err.kind, RefusalKind::WrongDomain);
+        assert_eq!(
+            verify(BODY, &[key().verifying_key()], None).unwrap_err().kind,
+            RefusalKind::NotSigned
+        );
         let file = signed();
         for len in 0..file.len() {
             assert!(

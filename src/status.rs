@@ -7,17 +7,23 @@ use serde::Serialize;
 
 use crate::control::Control;
 use crate::error::Error;
-use crate::install::{self, State};
+use crate::install::{self, FailureRecord, State};
+use crate::signed::RefusalKind;
 use crate::name::Domain;
 use crate::render;
 
 pub struct Config {
     pub state_dir: Utf8PathBuf,
-    pub domain: Domain,
+    /// `None`: the one domain the state directory holds.
+    pub domain: Option<Domain>,
     pub mesh_file: Option<Utf8PathBuf>,
     pub zone_file: Option<Utf8PathBuf>,
     pub control: Option<Control>,
 }
+
+/// The version of the JSON report; a field's meaning never changes within
+/// one.
+pub const FORMAT: u32 = 1;
 
 /// How the node stands, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -25,25 +31,46 @@ pub struct Config {
 pub enum Health {
     /// Nothing was ever installed for this domain.
     NeverInstalled,
+    /// unbound-control got no answer: what unbound serves is unknown.
+    UnboundUnreachable,
     /// unbound or the zone file does not serve what was installed.
     Stale,
     /// The latest mesh file was refused.
     Refused,
+    /// The latest mesh file was accepted but could not be put in service.
+    NotApplied,
     /// The mesh file changed and has not been installed yet.
     Pending,
     Current,
 }
 
+impl Health {
+    pub fn code(self) -> &'static str {
+        match self {
+            Health::NeverInstalled => "never-installed",
+            Health::UnboundUnreachable => "unbound-unreachable",
+            Health::Stale => "stale",
+            Health::Refused => "refused",
+            Health::NotApplied => "not-applied",
+            Health::Pending => "pending",
+            Health::Current => "current",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
+    pub format: u32,
     pub domain: String,
+    pub state_dir: String,
     pub health: Health,
     /// Why the node is not current, one line each.
     pub problems: Vec<String>,
     pub installed: Option<Installed>,
     /// The serial unbound serves (asked only with an unbound-control command).
     pub served_serial: Option<u32>,
-    pub last_refused: Option<LastRefused>,
+    pub last_refused: Option<LastFailure>,
+    pub last_not_applied: Option<LastFailure>,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,26 +85,84 @@ pub struct Installed {
 }
 
 #[derive(Debug, Serialize)]
-pub struct LastRefused {
+pub struct LastFailure {
     pub at: String,
     pub serial: Option<u64>,
+    /// For a refusal, why (`not-signed`, `untrusted-signer`, ...).
+    pub kind: Option<RefusalKind>,
     pub reason: String,
 }
 
+impl From<FailureRecord> for LastFailure {
+    fn from(record: FailureRecord) -> LastFailure {
+        LastFailure {
+            at: utc(record.at),
+            serial: record.serial,
+            kind: record.kind,
+            reason: record.reason,
+        }
+    }
+}
+
+/// The domain to report on: the one given, else the one the state directory
+/// holds; an error says what the directory holds.
+fn domain_of(config: &Config) -> Result<Domain, Error> {
+    if let Some(domain) = &config.domain {
+        return Ok(domain.clone());
+    }
+    let held = install::installed_domains(&config.state_dir)?;
+    match held.as_slice() {
+        [one] => Domain::parse(one).map_err(|e| {
+            Error::input(format!("{}: installed.{one}.json: {e}", config.state_dir))
+        }),
+        [] => Err(Error::input(format!(
+            "{} holds no installed zone, so the domain is unknown (hint: pass --domain, \
+             or --state-dir if this is not the node's state directory)",
+            config.state_dir
+        ))),
+        many => Err(Error::input(format!(
+            "{} holds zones of {}; pass --domain to pick one",
+            config.state_dir,
+            many.join(", ")
+        ))),
+    }
+}
+
+/// Why nothing is installed for `domain`: a wrong `--state-dir` or
+/// `--domain` is named as such.
+fn never_installed(config: &Config, domain: &Domain) -> Result<String, Error> {
+    if !config.state_dir.is_dir() {
+        return Ok(format!(
+            "the state directory {} does not exist (hint: wrong --state-dir? on a node it is \
+             the node configuration's state_dir)",
+            config.state_dir
+        ));
+    }
+    let held = install::installed_domains(&config.state_dir)?;
+    if !held.is_empty() {
+        return Ok(format!(
+            "no zone of {domain} was ever installed in {}, which holds zones of {} \
+             (hint: wrong --domain?)",
+            config.state_dir,
+            held.join(", ")
+        ));
+    }
+    Ok(format!(
+        "no zone of {domain} was ever installed in {} (hint: is a signed file there? \
+         `systemctl status dm-dns-install`)",
+        config.state_dir
+    ))
+}
+
 pub fn report(config: &Config) -> Result<Report, Error> {
-    let state = install::read_state(&config.state_dir, &config.domain)?;
-    let refusal = install::read_refusal(&config.state_dir, &config.domain)?;
+    let domain = domain_of(config)?;
+    let state = install::read_state(&config.state_dir, &domain)?;
+    let refusal = install::read_refusal(&config.state_dir, &domain)?;
+    let not_applied = install::read_not_applied(&config.state_dir, &domain)?;
     let mut findings: Vec<(Health, String)> = Vec::new();
     let mut served_serial = None;
     match &state {
-        None => findings.push((
-            Health::NeverInstalled,
-            format!(
-                "no zone of {} was ever installed from {} (hint: is a signed file there? \
-                 `systemctl status dm-dns-install`)",
-                config.domain, config.state_dir
-            ),
-        )),
+        None => findings.push((Health::NeverInstalled, never_installed(config, &domain)?)),
         Some(state) => {
             if let Some(path) = &config.zone_file {
                 let now = file_sha256(path)?;
@@ -91,17 +176,25 @@ pub fn report(config: &Config) -> Result<Report, Error> {
                     ));
                 }
             }
-            if let Some(control) = &config.control {
-                served_serial = control
-                    .served_serial(&config.domain)
-                    .map_err(Error::input)?;
-                if served_serial.map(u64::from) != Some(state.serial) {
+        }
+    }
+    if let Some(control) = &config.control {
+        match control.served_serial(&domain) {
+            Err(e) => findings.push((
+                Health::UnboundUnreachable,
+                format!("{e} (hint: `systemctl status unbound`)"),
+            )),
+            Ok(served) => {
+                served_serial = served;
+                if let Some(state) = &state
+                    && served.map(u64::from) != Some(state.serial)
+                {
                     findings.push((
                         Health::Stale,
                         format!(
                             "unbound serves {} but serial {} is installed (hint: the next \
                              `dm-dns install` reloads it)",
-                            served_serial.map_or("no zone".to_string(), |s| format!("serial {s}")),
+                            served.map_or("no zone".to_string(), |s| format!("serial {s}")),
                             state.serial
                         ),
                     ));
@@ -111,14 +204,21 @@ pub fn report(config: &Config) -> Result<Report, Error> {
     }
     if let Some(path) = &config.mesh_file {
         let mesh = file_sha256(path)?;
-        let refused_now = refusal
-            .as_ref()
-            .is_some_and(|r| mesh.as_deref() == Some(r.mesh_sha256.as_str()));
+        let is_latest = |record: &Option<FailureRecord>| {
+            record
+                .as_ref()
+                .is_some_and(|r| mesh.as_deref() == Some(r.mesh_sha256.as_str()))
+        };
         let installed_now = state
             .as_ref()
             .is_some_and(|s| mesh.as_deref() == Some(s.mesh_sha256.as_str()));
-        if refused_now {
+        if is_latest(&refusal) {
             findings.push((Health::Refused, format!("the latest {path} was refused")));
+        } else if is_latest(&not_applied) {
+            findings.push((
+                Health::NotApplied,
+                format!("the latest {path} was accepted but not applied"),
+            ));
         } else if mesh.is_some() && !installed_now {
             findings.push((
                 Health::Pending,
@@ -127,19 +227,23 @@ pub fn report(config: &Config) -> Result<Report, Error> {
         }
     } else if refusal.is_some() {
         findings.push((Health::Refused, "the latest mesh file was refused".into()));
+    } else if not_applied.is_some() {
+        findings.push((
+            Health::NotApplied,
+            "the latest mesh file was not applied".into(),
+        ));
     }
     findings.sort_by_key(|(health, _)| *health);
     Ok(Report {
-        domain: config.domain.to_string(),
+        format: FORMAT,
+        domain: domain.to_string(),
+        state_dir: config.state_dir.to_string(),
         health: findings.first().map_or(Health::Current, |(h, _)| *h),
         problems: findings.into_iter().map(|(_, text)| text).collect(),
         installed: state.as_ref().map(installed),
         served_serial,
-        last_refused: refusal.map(|r| LastRefused {
-            at: utc(r.at),
-            serial: r.serial,
-            reason: r.reason,
-        }),
+        last_refused: refusal.map(LastFailure::from),
+        last_not_applied: not_applied.map(LastFailure::from),
     })
 }
 
@@ -188,13 +292,8 @@ impl Report {
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let health = serde_json::to_value(self.health).expect("health serialises");
         let _ = writeln!(out, "domain:        {}", self.domain);
-        let _ = writeln!(
-            out,
-            "status:        {}",
-            health.as_str().unwrap_or_default()
-        );
+        let _ = writeln!(out, "health:        {}", self.health.code());
         for problem in &self.problems {
             let _ = writeln!(out, "  - {problem}");
         }
@@ -211,9 +310,15 @@ impl Report {
         if let Some(serial) = self.served_serial {
             let _ = writeln!(out, "unbound:       serial {serial}");
         }
-        if let Some(r) = &self.last_refused {
-            let serial = r.serial.map_or(String::new(), |s| format!("serial {s}, "));
-            let _ = writeln!(out, "last refused:  {} {serial}{}", r.at, r.reason);
+        for (label, record) in [
+            ("last refused: ", &self.last_refused),
+            ("not applied:  ", &self.last_not_applied),
+        ] {
+            if let Some(r) = record {
+                let serial = r.serial.map_or(String::new(), |s| format!("serial {s}, "));
+                let kind = r.kind.map_or(String::new(), |k| format!("[{}] ", k.code()));
+                let _ = writeln!(out, "{label} {} {serial}{kind}{}", r.at, r.reason);
+            }
         }
         out
     }
@@ -222,6 +327,21 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_codes_are_their_json_spelling() {
+        for health in [
+            Health::NeverInstalled,
+            Health::UnboundUnreachable,
+            Health::Stale,
+            Health::Refused,
+            Health::NotApplied,
+            Health::Pending,
+            Health::Current,
+        ] {
+            assert_eq!(serde_json::to_value(health).unwrap(), health.code());
+        }
+    }
 
     #[test]
     fn utc_dates() {

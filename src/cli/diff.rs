@@ -31,6 +31,11 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
+    if args.report.as_ref().is_some_and(|r| r == "-") {
+        return Err(Error::input(
+            "--report - : the report already goes to stdout; --report takes a file",
+        ));
+    }
     if args.old == "-" && args.new == "-" {
         return Err(Error::input("only one of OLD and NEW can be - (stdin)"));
     }

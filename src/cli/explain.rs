@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use camino::Utf8PathBuf;
 use clap::Args;
 
-use super::parse_domain;
+use super::{ConfigArg, OutputFormat, parse_domain, required};
 use dm_dns::addresses::NetworkChoice;
 use dm_dns::error::Error;
 use dm_dns::explain::{self, Source};
@@ -18,23 +18,24 @@ use dm_dns::exports;
 /// source scopes and the reasons for what was skipped), a signed mesh file, a
 /// zone.conf or an installed zone file (records only). --exports with
 /// --domain compiles the exports on the spot, so that a name the zone
-/// refuses (claimed by two machines, a bad name) is explained too. Exit 0
-/// when the name has a record in the zone, 1 when it has none, 2 on error.
+/// refuses (claimed by two machines, a bad name) is explained too. On a
+/// node, with neither, it explains from the zone file the node serves and
+/// asks the node's unbound what it answers now (the node configuration's
+/// zone_file and server). Exit 0 when the name has a record in the zone, 1
+/// when it has none, 2 on error.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
+    dm-dns explain music.clan\n  \
     dm-dns explain git.clan --zone $(nix build --print-out-paths .#dm-dns-zone)\n  \
-    dm-dns explain alpha.clan --zone /var/lib/dm-dns/zone/clan.zone\n  \
     dm-dns explain music.clan --exports exports.json --domain clan")]
 pub struct ExplainArgs {
     /// The name to explain, e.g. git.clan.
     name: String,
+    #[command(flatten)]
+    config: ConfigArg,
     /// The zone: an output directory, a signed file, zone.conf or zone.db.
-    #[arg(
-        long,
-        value_name = "ZONE",
-        required_unless_present = "exports",
-        conflicts_with = "exports"
-    )]
+    /// [default: the node configuration's zone_file]
+    #[arg(long, value_name = "ZONE", conflicts_with = "exports")]
     zone: Option<Utf8PathBuf>,
     /// The clan's exports instead (as `dm-dns zone --exports` takes them).
     #[arg(long, value_name = "FILE", requires = "domain")]
@@ -47,18 +48,28 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "exports")]
     networks: Option<Vec<String>>,
     /// Also ask this DNS server what it answers now (A and AAAA), e.g. the
-    /// node's unbound at 127.0.0.1:5335.
+    /// node's unbound at 127.0.0.1:5335. [default: the node configuration's
+    /// server]
     #[arg(long, value_name = "ADDR:PORT")]
     server: Option<std::net::SocketAddr>,
-    /// Print the explanation as JSON.
-    #[arg(long)]
-    json: bool,
+    /// Do not ask any server.
+    #[arg(long, conflicts_with = "server")]
+    no_server: bool,
+    #[command(flatten)]
+    output: OutputFormat,
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
-    let mut explanation = match (&args.zone, &args.exports) {
-        (Some(zone), _) => explain::explain(&args.name, &Source::Zone(zone))?,
-        (None, Some(path)) => {
+    if args.zone.as_ref().is_some_and(|z| z == "-") {
+        return Err(Error::input(
+            "--zone takes a path (an output directory, a signed file, zone.conf or zone.db); \
+             - (stdin) is not one",
+        ));
+    }
+    let node = args.config.load()?;
+    let node = node.as_ref();
+    let mut explanation = match &args.exports {
+        Some(path) => {
             let bytes = exports::read_source(path)?;
             let domain = parse_domain(args.domain.as_deref().unwrap_or_default())?;
             let networks = args
@@ -73,17 +84,20 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
                 },
             )?
         }
-        (None, None) => unreachable!("clap requires --zone or --exports"),
+        None => {
+            let zone = required(args.zone, node, |n| n.zone_file.clone(), "zone")?;
+            explain::explain(&args.name, &Source::Zone(&zone))?
+        }
     };
-    if let Some(server) = args.server {
+    let server = match (args.server, args.no_server) {
+        (_, true) => None,
+        (Some(server), _) => Some(server),
+        (None, false) => node.and_then(|n| n.server),
+    };
+    if let Some(server) = server {
         explanation.ask(server, std::time::Duration::from_secs(2))?;
     }
-    let text = if args.json {
-        serde_json::to_string_pretty(&explanation).expect("explanation serialises") + "\n"
-    } else {
-        explanation.to_text()
-    };
-    super::print(&text)?;
+    args.output.print(&explanation, || explanation.to_text())?;
     Ok(if explanation.resolves {
         ExitCode::SUCCESS
     } else {

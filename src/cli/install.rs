@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use camino::Utf8PathBuf;
 use clap::Args;
 
-use super::{DomainArg, MeshSizeLimit, TrustedKeys, read_text};
-use dm_dns::control::Control;
+use super::{ConfigArg, ControlArgs, MeshSizeLimit, TrustedKeys, parse_domain, read_text, required};
 use dm_dns::error::Error;
 use dm_dns::hosts;
-use dm_dns::install::{self, Outcome};
+use dm_dns::install::{self, Failure, Outcome};
 
 /// Install a signed mesh file into unbound (every node, whenever it changes).
 ///
@@ -28,34 +27,37 @@ use dm_dns::install::{self, Outcome};
     --zone-file /var/lib/dm-dns/zone/clan.zone --state-dir /var/lib/dm-dns \\\n    \
     --unbound-control 'unbound-control -c /etc/unbound/unbound.conf'")]
 pub struct InstallArgs {
-    /// The signed mesh file (data-mesher's dns/cnames).
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The signed mesh file (data-mesher's dns/cnames). [default: the node
+    /// configuration's mesh_file]
     #[arg(long, value_name = "FILE")]
-    mesh_file: Utf8PathBuf,
-    // Without --trusted-key every mesh file is refused (see the about text).
+    mesh_file: Option<Utf8PathBuf>,
+    // Without any trusted key every mesh file is refused (see the about text).
     #[command(flatten)]
     trusted: TrustedKeys,
-    #[command(flatten)]
-    domain: DomainArg,
+    /// The clan domain (meta.domain), e.g. clan or example.com. [default:
+    /// the node configuration's domain]
+    #[arg(long)]
+    domain: Option<String>,
     /// This node's address records: /etc/hosts format or JSON
-    /// { "<address>": [ "<name>", ... ] }; only names below the domain are used.
+    /// { "<address>": [ "<name>", ... ] }; only names below the domain are
+    /// used, loopback addresses never. Replaces the node configuration's hosts.
     #[arg(long, value_name = "FILE")]
     hosts: Option<Utf8PathBuf>,
-    /// The zone file unbound's auth-zone loads.
+    /// The zone file unbound's auth-zone loads. [default: the node
+    /// configuration's zone_file]
     #[arg(long, value_name = "PATH")]
-    zone_file: Utf8PathBuf,
+    zone_file: Option<Utf8PathBuf>,
     /// Where the installed serial, hashes and last-good zone are kept.
+    /// [default: the node configuration's state_dir]
     #[arg(long, value_name = "DIR")]
-    state_dir: Utf8PathBuf,
-    /// How to run unbound-control, split on spaces (e.g. "unbound-control -c FILE").
-    #[arg(long, value_name = "CMD", default_value = "unbound-control")]
-    unbound_control: String,
+    state_dir: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    control: ControlArgs,
     /// Do not reload unbound (use before unbound starts).
     #[arg(long)]
     no_reload: bool,
-    /// Seconds one unbound-control call may take; then it is killed and the
-    /// previous zone file is put back.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    control_timeout: f64,
     /// Accept a serial older than the installed one: the way back after a
     /// zone was signed with a wrong serial (see README, "Serials").
     #[arg(long)]
@@ -64,44 +66,46 @@ pub struct InstallArgs {
     limit: MeshSizeLimit,
 }
 
-/// Arguments to the library's install configuration: key files and the
-/// hosts file are read here, every value is checked.
+/// Arguments over the node configuration to the library's install
+/// configuration: key files and the hosts file are read here, every value
+/// is checked.
 impl TryFrom<InstallArgs> for install::Config {
     type Error = Error;
 
     fn try_from(args: InstallArgs) -> Result<install::Config, Error> {
-        let domain = args.domain.parse()?;
-        let addresses = match &args.hosts {
-            Some(path) => hosts::parse(&read_text(path)?, &domain)
-                .map_err(|e| Error::input(format!("--hosts {path}: {e}")))?,
-            None => Vec::new(),
+        let node = args.config.load()?;
+        let node = node.as_ref();
+        let domain = match &args.domain {
+            Some(raw) => parse_domain(raw)?,
+            None => required(None, node, |n| n.domain.clone(), "domain")?,
         };
-        let control_timeout = super::control_timeout(args.control_timeout)?;
-        let reload_command: Vec<String> = args
-            .unbound_control
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if reload_command.is_empty() && !args.no_reload {
-            return Err(Error::input(
-                "--unbound-control is empty (hint: e.g. 'unbound-control -c /etc/unbound/unbound.conf', \
-                 or --no-reload before unbound runs)",
-            ));
-        }
-        let control = Control {
-            command: reload_command,
-            timeout: control_timeout,
+        let addresses = match (&args.hosts, node) {
+            (Some(path), _) => {
+                let parsed = hosts::parse(&read_text(path)?, &domain)
+                    .map_err(|e| Error::input(format!("--hosts {path}: {e}")))?;
+                for (name, address) in &parsed.loopback {
+                    eprintln!(
+                        "dm-dns: --hosts {path}: left out {name} {address}: a loopback \
+                         address is never a machine's address in the zone"
+                    );
+                }
+                parsed.records
+            }
+            (None, Some(node)) if node.domain == domain => node.addresses.clone(),
+            (None, _) => Vec::new(),
         };
+        let control = args.control.resolve(node)?;
         Ok(install::Config {
-            mesh_file: args.mesh_file,
-            trusted_keys: args.trusted.load()?,
+            mesh_file: required(args.mesh_file, node, |n| n.mesh_file.clone(), "mesh-file")?,
+            trusted_keys: args.trusted.load(node)?,
             domain,
             addresses,
-            zone_file: args.zone_file,
-            state_dir: args.state_dir,
+            zone_file: required(args.zone_file, node, |n| n.zone_file.clone(), "zone-file")?,
+            state_dir: required(args.state_dir, node, |n| n.state_dir.clone(), "state-dir")?,
             control: (!args.no_reload).then_some(control),
-            allow_rollback: args.allow_rollback,
-            max_mesh_bytes: args.limit.max_mesh_bytes,
+            allow_rollback: args.allow_rollback || node.is_some_and(|n| n.allow_rollback),
+            max_mesh_bytes: args.limit.resolve(node),
+            redeploy: node.and_then(|n| n.redeploy.clone()),
         })
     }
 }
@@ -129,6 +133,17 @@ pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
             "dm-dns: no {} yet; keeping {}",
             config.mesh_file, config.zone_file
         ),
+        Outcome::Failed {
+            failure,
+            consequence,
+        } => {
+            let what = match failure {
+                Failure::Refused(_) => "refused",
+                Failure::NotApplied { .. } => "not applied",
+            };
+            eprintln!("error: {what}: {}; {consequence}", failure.reason());
+            return Ok(ExitCode::from(2));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -196,6 +211,48 @@ mod tests {
         assert_eq!(config.max_mesh_bytes, 1 << 30);
         assert!(config.allow_rollback);
         assert_eq!(parsed(&["--no-reload"]).unwrap().control, None);
+    }
+
+    #[test]
+    fn the_node_configuration_gives_defaults_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.json");
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"domain": "clan", "mesh_file": "/node/m", "zone_file": "/node/z",
+                    "state_dir": "/node/s", "trusted_keys": ["{KEY}"],
+                    "unbound_control": ["uc", "-s", "/u.ctl"], "control_timeout": 2,
+                    "hosts": {{"10.0.0.1": ["alpha.clan"]}}, "redeploy": "clan machines update alpha"}}"#
+            ),
+        )
+        .unwrap();
+        let config_only = |extra: &[&str]| {
+            let mut argv = vec!["dm-dns", "install", "--config", path.to_str().unwrap()];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).expect("parses").command {
+                Command::Install(args) => install::Config::try_from(args),
+                _ => unreachable!("an install command line"),
+            }
+        };
+        let config = config_only(&[]).unwrap();
+        assert_eq!(config.mesh_file, "/node/m");
+        assert_eq!((config.zone_file.as_str(), config.state_dir.as_str()), ("/node/z", "/node/s"));
+        let control = config.control.unwrap();
+        assert_eq!(control.command, ["uc", "-s", "/u.ctl"]);
+        assert_eq!(control.timeout, Duration::from_secs(2));
+        assert_eq!(config.addresses.len(), 1);
+        assert_eq!(config.trusted_keys.len(), 1);
+        assert_eq!(config.redeploy.as_deref(), Some("clan machines update alpha"));
+        let overridden = config_only(&["--mesh-file", "/flag/m", "--control-timeout", "1"]).unwrap();
+        assert_eq!(overridden.mesh_file, "/flag/m");
+        assert_eq!(overridden.control.unwrap().timeout, Duration::from_secs(1));
+        let missing = Cli::try_parse_from(["dm-dns", "install", "--config", "/no/such.json"]);
+        let Command::Install(args) = missing.expect("parses").command else {
+            unreachable!("an install command line")
+        };
+        let err = install::Config::try_from(args).err().expect("refused").to_string();
+        assert!(err.contains("/no/such.json: no such file"), "{err}");
     }
 
     #[test]

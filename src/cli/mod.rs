@@ -3,6 +3,7 @@
 //! and flattened in. Commands only convert arguments and call the library.
 
 mod completions;
+mod config;
 mod diff;
 mod explain;
 mod install;
@@ -16,13 +17,15 @@ mod zone;
 
 use std::process::ExitCode;
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
 
+use dm_dns::control::Control;
 use dm_dns::error::Error;
 use dm_dns::keys;
 use dm_dns::name::Domain;
+use dm_dns::node_config::{self, NodeConfig};
 
 #[derive(Parser)]
 #[command(
@@ -38,9 +41,13 @@ use dm_dns::name::Domain;
         \n  install  signed mesh file -> unbound auth-zone         (every node, on change)\
         \n  status   is this node current? (exit 0 current, 1 not)\
         \n  explain  why a name resolves the way it does\
-        \n  plan     what a push would change (dm-send-dns --dry-run)\n\
-        \nExit codes: 0 success (diff: same; status: current), 1 diff: different or\
-        status: not current, 2 error.",
+        \n  plan     what a push would change (dm-send-dns --dry-run)\
+        \n  config   check and show the node configuration\n\
+        \nOn a node, install, status, explain and plan take their defaults from the node \
+        configuration, /etc/dm-dns/node.json (--config to choose another).\n\
+        \nExit codes: 0 success (diff: same; status: current; explain: the name has a \
+        record; plan: no changes), 1 diff: different, status: not current, explain: no \
+        record, plan: changes, 2 error.",
     after_help = "Example:\n  dm-dns zone --exports examples/clan-exports.json --domain clan --out zone/"
 )]
 pub struct Cli {
@@ -60,6 +67,7 @@ pub enum Command {
     Status(status::StatusArgs),
     Explain(explain::ExplainArgs),
     Plan(plan::PlanArgs),
+    Config(config::ConfigArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
 }
@@ -77,6 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Config(args) => config::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     };
@@ -111,18 +120,21 @@ pub fn parse_domain(raw: &str) -> Result<Domain, Error> {
 #[derive(Args)]
 pub struct TrustedKeys {
     /// A PEM public key file, or the base64 of the raw ED25519 key as
-    /// `dm-dns pubkey` prints it; repeatable. (Values starting with '-' are
-    /// taken as given, so pasted PEM text gets an error that never repeats it.)
+    /// `dm-dns pubkey` prints it; repeatable. Replaces the node
+    /// configuration's trusted_keys. (Values starting with '-' are taken as
+    /// given, so pasted PEM text gets an error that never repeats it.)
     #[arg(long = "trusted-key", value_name = "KEY", allow_hyphen_values = true)]
     pub trusted_keys: Vec<String>,
 }
 
 impl TrustedKeys {
-    pub fn load(&self) -> Result<Vec<VerifyingKey>, Error> {
-        self.trusted_keys
-            .iter()
-            .map(|k| keys::load_public(k))
-            .collect()
+    /// The keys given, else the node configuration's.
+    pub fn load(&self, node: Option<&NodeConfig>) -> Result<Vec<VerifyingKey>, Error> {
+        let given = match node {
+            Some(node) if self.trusted_keys.is_empty() => &node.trusted_keys,
+            _ => &self.trusted_keys,
+        };
+        given.iter().map(|k| keys::load_public(k)).collect()
     }
 }
 
@@ -130,34 +142,99 @@ impl TrustedKeys {
 #[derive(Args)]
 pub struct MeshSizeLimit {
     /// Refuse mesh files larger than SIZE (bytes, or with K, M or G suffix;
-    /// 256M holds about four million records).
-    #[arg(
-        long = "max-mesh-size",
-        value_name = "SIZE",
-        default_value = "256M",
-        value_parser = parse_size
-    )]
-    pub max_mesh_bytes: u64,
+    /// 256M holds about four million records). [default: the node
+    /// configuration's max_mesh_size, else 256M]
+    #[arg(long = "max-mesh-size", value_name = "SIZE", value_parser = node_config::parse_size)]
+    pub max_mesh_bytes: Option<u64>,
 }
 
-/// `1048576`, `1024K`, `1M`, `1G` (powers of 1024).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => text.split_at(at),
-        None => (text, ""),
-    };
-    let factor: u64 = match unit {
-        "" => 1,
-        "K" | "k" => 1 << 10,
-        "M" | "m" => 1 << 20,
-        "G" | "g" => 1 << 30,
-        _ => return Err(format!("unknown unit {unit:?} (use K, M or G, e.g. 256M)")),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .ok_or_else(|| format!("{text:?} is not a size (e.g. 268435456 or 256M)"))
+impl MeshSizeLimit {
+    pub fn resolve(&self, node: Option<&NodeConfig>) -> u64 {
+        self.max_mesh_bytes
+            .or(node.map(|n| n.max_mesh_bytes))
+            .unwrap_or(DEFAULT_MESH_BYTES)
+    }
+}
+
+const DEFAULT_MESH_BYTES: u64 = 256 << 20;
+
+/// `--config`: the node configuration the node commands take their
+/// defaults from.
+#[derive(Args)]
+pub struct ConfigArg {
+    /// The node configuration (JSON; README, "Node configuration"); flags
+    /// override its values. [default: /etc/dm-dns/node.json, when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<Utf8PathBuf>,
+}
+
+impl ConfigArg {
+    pub fn load(&self) -> Result<Option<NodeConfig>, Error> {
+        node_config::load(self.config.as_deref())
+    }
+}
+
+/// A value from its flag, else from the node configuration; neither is an
+/// error that says both ways to give it.
+pub fn required<T>(
+    flag: Option<T>,
+    node: Option<&NodeConfig>,
+    from_node: impl FnOnce(&NodeConfig) -> T,
+    name: &str,
+) -> Result<T, Error> {
+    if let Some(value) = flag {
+        return Ok(value);
+    }
+    match node {
+        Some(node) => Ok(from_node(node)),
+        None => Err(Error::input(format!(
+            "--{name} is needed: pass it, or run this on a node with a node configuration \
+             (none at {}; pass --config FILE, or see README, \"Node configuration\")",
+            node_config::DEFAULT_PATH
+        ))),
+    }
+}
+
+/// `--unbound-control` and `--control-timeout`, as install and status take
+/// them.
+#[derive(Args)]
+pub struct ControlArgs {
+    /// How to run unbound-control, split on spaces (e.g. "unbound-control -s
+    /// /run/unbound/unbound.ctl"). [default: the node configuration's
+    /// unbound_control, else unbound-control]
+    #[arg(long, value_name = "CMD")]
+    unbound_control: Option<String>,
+    /// Seconds one unbound-control call may take; then it is killed.
+    /// [default: the node configuration's control_timeout, else 5]
+    #[arg(long, value_name = "SECONDS")]
+    control_timeout: Option<f64>,
+}
+
+impl ControlArgs {
+    /// Whether either flag was given.
+    pub fn is_given(&self) -> bool {
+        self.unbound_control.is_some() || self.control_timeout.is_some()
+    }
+
+    pub fn resolve(&self, node: Option<&NodeConfig>) -> Result<Control, Error> {
+        let timeout = match (self.control_timeout, node) {
+            (Some(seconds), _) => node_config::positive_seconds(seconds)
+                .map_err(|e| Error::input(format!("--control-timeout {e}")))?,
+            (None, Some(node)) => node.control_timeout,
+            (None, None) => std::time::Duration::from_secs(5),
+        };
+        let command: Vec<String> = match (&self.unbound_control, node) {
+            (Some(cmd), _) => cmd.split_whitespace().map(str::to_owned).collect(),
+            (None, Some(node)) => node.unbound_control.clone(),
+            (None, None) => vec!["unbound-control".into()],
+        };
+        if command.is_empty() {
+            return Err(Error::input(
+                "--unbound-control is empty (hint: e.g. 'unbound-control -c /etc/unbound/unbound.conf')",
+            ));
+        }
+        Ok(Control { command, timeout })
+    }
 }
 
 pub fn read_text(path: &Utf8Path) -> Result<String, Error> {
@@ -175,22 +252,34 @@ pub fn read_input(path: &Utf8Path, what: &str) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// `--json`: a report as JSON (each carries its `format` version) or as
+/// text.
+#[derive(Args, Clone, Copy)]
+pub struct OutputFormat {
+    /// Print the report as JSON (README, "JSON reports").
+    #[arg(long)]
+    json: bool,
+}
+
+impl OutputFormat {
+    pub fn print(
+        self,
+        report: &impl serde::Serialize,
+        text: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        let text = if self.json {
+            serde_json::to_string_pretty(report).expect("reports serialise") + "\n"
+        } else {
+            text()
+        };
+        print(&text)
+    }
+}
+
 /// Writes a command's report to stdout.
 pub fn print(text: &str) -> Result<(), Error> {
     std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
         .map_err(|e| Error::io("writing to stdout", e))
-}
-
-/// `--control-timeout`: a positive number of seconds.
-pub fn control_timeout(seconds: f64) -> Result<std::time::Duration, Error> {
-    std::time::Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| {
-            Error::input(format!(
-                "--control-timeout {seconds}: not a positive number of seconds (hint: e.g. 5 or 0.5)"
-            ))
-        })
 }
 
 /// "1 record", "2 records".
@@ -201,17 +290,6 @@ pub fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_take_binary_suffixes() {
-        assert_eq!(parse_size("100"), Ok(100));
-        assert_eq!(parse_size("1K"), Ok(1024));
-        assert_eq!(parse_size("256M"), Ok(256 << 20));
-        assert_eq!(parse_size("2g"), Ok(2 << 30));
-        assert!(parse_size("12Q").unwrap_err().contains("unknown unit"));
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999999G").is_err());
-    }
 
     /// clap's own consistency checks of every command's definition.
     #[test]

@@ -5,20 +5,22 @@ use std::process::ExitCode;
 use camino::Utf8PathBuf;
 use clap::Args;
 
-use super::parse_domain;
-use dm_dns::control::Control;
+use super::{ConfigArg, ControlArgs, OutputFormat, parse_domain, required};
 use dm_dns::error::Error;
 use dm_dns::status::{self, Health};
 
 /// Show whether this node serves the zone it installed.
 ///
 /// Reads what install recorded in the state directory (serial, signer, record
-/// counts, when) and the last refused update, and compares it with the mesh
-/// file, the zone file and the serial unbound serves. Exit 0 when the node
-/// serves what it installed and the latest mesh file is installed; 1 when it
-/// is stale, the latest update was refused or is not installed yet, or
-/// nothing was ever installed; 2 on error. On a NixOS node the module sets
-/// the DM_DNS_* variables, so `dm-dns status` needs no arguments there.
+/// counts, when), the last refused update and the last one not applied, and
+/// compares them with the mesh file, the zone file and the serial unbound
+/// serves. On a node every value comes from the node configuration
+/// (/etc/dm-dns/node.json), so `dm-dns status` needs no arguments; without
+/// one, --state-dir is needed and the domain is the one the state directory
+/// holds. Exit 0 when the node serves what it installed and the latest mesh
+/// file is installed; 1 when it does not (health never-installed,
+/// unbound-unreachable, stale, refused, not-applied or pending: the report
+/// is printed all the same); 2 on error.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     dm-dns status\n  \
@@ -27,56 +29,60 @@ use dm_dns::status::{self, Health};
     --mesh-file /var/lib/data-mesher/files/home/dns/cnames \\\n    \
     --zone-file /var/lib/dm-dns/zone/clan.zone --unbound-control 'unbound-control -s /run/unbound/unbound.ctl'")]
 pub struct StatusArgs {
-    /// Where install keeps its state.
-    #[arg(long, value_name = "DIR", env = "DM_DNS_STATE_DIR")]
-    state_dir: Utf8PathBuf,
-    /// The clan domain this node serves.
-    #[arg(long, env = "DM_DNS_DOMAIN")]
-    domain: String,
-    /// The signed mesh file: is its latest version installed?
-    #[arg(long, value_name = "FILE", env = "DM_DNS_MESH_FILE")]
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Where install keeps its state. [default: the node configuration's
+    /// state_dir]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<Utf8PathBuf>,
+    /// The clan domain this node serves. [default: the node configuration's
+    /// domain, else the one the state directory holds]
+    #[arg(long)]
+    domain: Option<String>,
+    /// The signed mesh file: is its latest version installed? [default: the
+    /// node configuration's mesh_file]
+    #[arg(long, value_name = "FILE")]
     mesh_file: Option<Utf8PathBuf>,
     /// The zone file unbound loads: does it hold the installed zone?
-    #[arg(long, value_name = "PATH", env = "DM_DNS_ZONE_FILE")]
+    /// [default: the node configuration's zone_file]
+    #[arg(long, value_name = "PATH")]
     zone_file: Option<Utf8PathBuf>,
-    /// How to run unbound-control, to ask which serial unbound serves.
-    #[arg(long, value_name = "CMD", env = "DM_DNS_UNBOUND_CONTROL")]
-    unbound_control: Option<String>,
-    /// Seconds one unbound-control call may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    control_timeout: f64,
-    /// Print the report as JSON.
+    #[command(flatten)]
+    control: ControlArgs,
+    /// Do not ask unbound which serial it serves.
     #[arg(long)]
-    json: bool,
+    no_unbound: bool,
+    #[command(flatten)]
+    output: OutputFormat,
 }
 
 impl TryFrom<StatusArgs> for status::Config {
     type Error = Error;
 
     fn try_from(args: StatusArgs) -> Result<status::Config, Error> {
-        let timeout = super::control_timeout(args.control_timeout)?;
+        let node = args.config.load()?;
+        let node = node.as_ref();
+        let domain = match (&args.domain, node) {
+            (Some(raw), _) => Some(parse_domain(raw)?),
+            (None, Some(node)) => Some(node.domain.clone()),
+            (None, None) => None,
+        };
+        // Without a node configuration unbound is asked only when told how.
+        let ask_unbound = !args.no_unbound && (node.is_some() || args.control.is_given());
         Ok(status::Config {
-            state_dir: args.state_dir,
-            domain: parse_domain(&args.domain)?,
-            mesh_file: args.mesh_file,
-            zone_file: args.zone_file,
-            control: args.unbound_control.map(|cmd| Control {
-                command: cmd.split_whitespace().map(str::to_owned).collect(),
-                timeout,
-            }),
+            state_dir: required(args.state_dir, node, |n| n.state_dir.clone(), "state-dir")?,
+            domain,
+            mesh_file: args.mesh_file.or(node.map(|n| n.mesh_file.clone())),
+            zone_file: args.zone_file.or(node.map(|n| n.zone_file.clone())),
+            control: ask_unbound.then(|| args.control.resolve(node)).transpose()?,
         })
     }
 }
 
 pub fn run(args: StatusArgs) -> Result<ExitCode, Error> {
-    let json = args.json;
+    let output = args.output;
     let report = status::report(&status::Config::try_from(args)?)?;
-    let text = if json {
-        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
-    } else {
-        report.to_text()
-    };
-    super::print(&text)?;
+    output.print(&report, || report.to_text())?;
     Ok(if report.health == Health::Current {
         ExitCode::SUCCESS
     } else {

@@ -29,12 +29,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
             "verify needs at least one --trusted-key (hint: the clan's signing.pub)",
         ));
     }
-    let trusted = args.trusted.load()?;
+    let trusted = args.trusted.load(None)?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
     let bytes = if args.file == "-" {
-        signed::read_bounded(std::io::stdin(), args.limit.max_mesh_bytes, "stdin")?
+        signed::read_bounded(std::io::stdin(), args.limit.resolve(None), "stdin")?
     } else {
-        signed::read_limited(&args.file, args.limit.max_mesh_bytes)?
+        signed::read_limited(&args.file, args.limit.resolve(None))?
             .ok_or_else(|| Error::input(format!("{} does not exist", args.file)))?
     };
     let verified = signed::verify(&bytes, &trusted, domain.as_ref())

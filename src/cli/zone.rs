@@ -57,6 +57,12 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         None => NetworkChoice::ByPriority,
     };
     let compiled = artifacts::compile(&exports, &domain, &networks)?;
+    if args.out == "-" {
+        return Err(Error::input(
+            "--out is a directory that gets three files; - (stdout) cannot hold them \
+             (hint: --out ./zone, then cat ./zone/zone.conf)",
+        ));
+    }
     let summary = artifacts::write(&args.out, &compiled, &exports)?;
     let zone = &compiled.zone;
     if summary.records == 0
