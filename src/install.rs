@@ -276,7 +276,7 @@ fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
     let consequence = if let Failure::NotApplied { served: true, .. } = failure {
         "the new zone is served".to_owned()
     } else if zone_file_exists(config)? {
-        format!("the previous zone in {} stays", config.zone_file)
+        format!("the previous zone stays in {}", config.zone_file)
     } else {
         write_bootstrap(config)?;
         format!(
@@ -560,7 +560,7 @@ fn write_state(config: &Config, state: &State) -> Result<(), Failure> {
     let path = state_path(&config.state_dir, &config.domain);
     write_record(&path, state).map_err(|e| Failure::NotApplied {
         reason: format!(
-            "serial {} is in the zone file and served, but recording it in {path} failed ({e}); \
+            "serial {} is installed and served, but recording it in {path} failed ({e}); \
              the next install run records it",
             state.serial
         ),

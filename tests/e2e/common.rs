@@ -144,6 +144,12 @@ impl Unbound {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Stops unbound; its control socket then answers nothing.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Unbound {

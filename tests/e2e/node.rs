@@ -121,6 +121,31 @@ impl Node {
         run(&mut install_cmd(&self.dir, Some(&self.unbound)))
     }
 
+    /// A node configuration as the NixOS module writes it, at
+    /// `dir/node.json`: what install, status and explain read by default.
+    pub fn write_config(&self) -> PathBuf {
+        let path = self.dir.join("node.json");
+        let control: Vec<String> = self
+            .unbound
+            .control_command()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let config = serde_json::json!({
+            "domain": "clan",
+            "trusted_keys": [self.dir.join("signing.pub")],
+            "mesh_file": self.dir.join("cnames"),
+            "zone_file": self.dir.join("clan.zone"),
+            "state_dir": self.dir.join("state"),
+            "unbound_control": control,
+            "hosts": { "10.0.0.1": ["alpha.clan"], "10.0.0.2": ["beta.clan"] },
+            "server": format!("127.0.0.1:{}", self.unbound.port),
+            "redeploy": "clan machines update alpha",
+        });
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        path
+    }
+
     pub fn music(&self) -> Vec<String> {
         self.unbound.dig("music.clan", "A").answers()
     }

@@ -9,11 +9,8 @@ use crate::node::{Node, exports};
 fn status(node: &Node, extra: &[&str]) -> (Output, serde_json::Value) {
     let out = run(dm_dns()
         .arg("status")
-        .env("DM_DNS_STATE_DIR", node.dir.join("state"))
-        .env("DM_DNS_DOMAIN", "clan")
-        .env("DM_DNS_MESH_FILE", node.dir.join("cnames"))
-        .env("DM_DNS_ZONE_FILE", node.dir.join("clan.zone"))
-        .env("DM_DNS_UNBOUND_CONTROL", node.unbound.control_command())
+        .arg("--config")
+        .arg(node.write_config())
         .args(extra)
         .arg("--json"));
     let report = serde_json::from_slice(&out.stdout)
@@ -43,15 +40,82 @@ fn never_installed_then_current() {
         .arg("pubkey")
         .arg(node.dir.join("signing.pub"))));
     assert_eq!(report["installed"]["signer"], public.trim());
-    // The text form, for people.
-    let text = run(dm_dns()
-        .args(["status", "--domain", "clan", "--state-dir"])
-        .arg(node.dir.join("state")));
+    assert_eq!(report["format"], 1);
+    // The text form, for people; the domain is the one the state holds.
+    let text = run(dm_dns().args(["status", "--state-dir"]).arg(node.dir.join("state")));
     assert!(
-        stdout(&text).contains("status:        current"),
+        stdout(&text).contains("domain:        clan\nhealth:        current"),
+        "{}{}",
+        stdout(&text),
+        stderr(&text)
+    );
+}
+
+#[test]
+fn a_wrong_domain_or_state_dir_says_what_is_there() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
+            .status
+            .success()
+    );
+    let (out, report) = status(&node, &["--domain", "example.com"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report["health"], "never-installed");
+    let problem = report["problems"][0].as_str().unwrap();
+    assert!(
+        problem.contains("which holds zones of clan (hint: wrong --domain?)"),
+        "{problem}"
+    );
+    let (_, report) = status(&node, &["--state-dir", "/nonexistent/dm-dns"]);
+    let problem = report["problems"][0].as_str().unwrap();
+    assert!(
+        problem.contains("/nonexistent/dm-dns does not exist (hint: wrong --state-dir?"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn an_unreachable_unbound_is_reported_with_the_rest() {
+    let (_tmp, mut node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
+            .status
+            .success()
+    );
+    let config = node.write_config();
+    node.unbound.stop();
+    let (out, report) = status(&node, &[]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(report["health"], "unbound-unreachable");
+    assert_eq!(report["installed"]["serial"], 10, "{report}");
+    let text = run(dm_dns().arg("status").arg("--config").arg(&config));
+    assert_eq!(text.status.code(), Some(1));
+    assert!(
+        stdout(&text).contains("health:        unbound-unreachable")
+            && stdout(&text).contains("serial:        10"),
         "{}",
         stdout(&text)
     );
+    // install keeps the two failures apart: unbound down is "not applied",
+    // recorded as such, and the previous zone stays.
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 11, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let out = run(dm_dns().arg("install").arg("--config").arg(&config));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: not applied: ")
+            && stderr(&out).contains("the previous zone stays"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, report) = status(&node, &["--no-unbound"]);
+    assert_eq!(report["health"], "not-applied", "{report}");
+    assert!(report["last_refused"].is_null(), "{report}");
+    assert_eq!(report["last_not_applied"]["serial"], 11, "{report}");
 }
 
 #[test]
@@ -80,6 +144,7 @@ fn refused_and_pending_updates() {
         "{report}"
     );
     assert_eq!(report["last_refused"]["serial"], 5);
+    assert_eq!(report["last_refused"]["kind"], "not-newer");
     assert_eq!(report["installed"]["serial"], 10);
     // A new file that install has not seen yet.
     std::fs::copy(
