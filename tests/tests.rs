@@ -21,6 +21,8 @@ mod hostile;
 mod install;
 #[path = "e2e/keys.rs"]
 mod keys;
+#[path = "e2e/plan.rs"]
+mod plan;
 #[path = "e2e/properties.rs"]
 mod properties;
 #[path = "e2e/status.rs"]

@@ -150,3 +150,24 @@ fn on_a_node_explain_asks_unbound() {
         format!("{server} answers now: NXDOMAIN, no records")
     );
 }
+
+#[test]
+fn with_a_node_configuration_explain_needs_only_the_name() {
+    let (_tmp, node) = crate::node::Node::start();
+    let signed = node.signed_zone(&crate::node::exports("alpha", ""), 10, "a");
+    assert!(node.deliver(&signed).status.success());
+    let config = node.write_config();
+    let (out, json) = explain("music.clan", &["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(json["format"], 1);
+    assert_eq!(kinds(&json), ["cname", "answer"]);
+    let (out, json) = explain(
+        "music.clan",
+        &["--config", config.to_str().unwrap(), "--no-server"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(kinds(&json), ["cname"]);
+    let out = run(dm_dns().args(["explain", "music.clan", "--zone", "-"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("- (stdin) is not one"), "{}", stderr(&out));
+}

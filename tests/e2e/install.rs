@@ -575,3 +575,17 @@ fn machine_addresses_come_from_the_zone() {
     );
     assert!(node.unbound.dig("alpha.clan", "AAAA").answers().is_empty());
 }
+
+#[test]
+fn a_run_that_finds_the_zone_in_place_keeps_when_it_was_installed() {
+    let (_tmp, node) = crate::node::Node::start();
+    let signed = node.signed_zone(&exports("alpha", ""), 10, "a");
+    assert!(node.deliver(&signed).status.success());
+    let state_file = node.dir.join("state/installed.clan.json");
+    let before = std::fs::read(&state_file).unwrap();
+    // installed_at has a resolution of one second.
+    std::thread::sleep(Duration::from_millis(1100));
+    let again = node.install();
+    assert!(stderr(&again).contains("serial 10 is already installed"));
+    assert_eq!(std::fs::read(&state_file).unwrap(), before);
+}
