@@ -147,7 +147,12 @@ mod tests {
         assert!(parse("10.0.0 alpha.clan\n", &domain).is_err());
         assert!(parse("10.0.0.1\n", &domain).is_err());
         assert!(parse("10.0.0.1 al\"pha.clan\n", &domain).is_err());
-        assert!(parse("10.0.0.1 my_clan_box\n", &domain).unwrap().records.is_empty());
+        assert!(
+            parse("10.0.0.1 my_clan_box\n", &domain)
+                .unwrap()
+                .records
+                .is_empty()
+        );
         assert!(parse("[1]", &domain).is_err());
     }
 }

@@ -237,9 +237,7 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
             let recorded = write_record(&path, &record(&failure));
             let mut outcome = fail(config, failure)?;
             if let (Err(e), Outcome::Failed { consequence, .. }) = (recorded, &mut outcome) {
-                consequence.push_str(&format!(
-                    "; recording this for `dm-dns status` failed: {e}"
-                ));
+                consequence.push_str(&format!("; recording this for `dm-dns status` failed: {e}"));
             }
             Ok(outcome)
         }
@@ -359,11 +357,12 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
                 .map_err(|e| control_failed(config, e))?;
         }
         // A run that finds the zone in place keeps when it was installed.
-        if let Some(prev) = previous.filter(|p| State {
-            installed_at: p.installed_at,
-            ..state.clone()
-        } == *p)
-        {
+        if let Some(prev) = previous.filter(|p| {
+            State {
+                installed_at: p.installed_at,
+                ..state.clone()
+            } == *p
+        }) {
             state.installed_at = prev.installed_at;
         } else {
             write_state(config, &state)?;

@@ -290,7 +290,11 @@ mod tests {
         ] {
             assert!(err.contains(&format!("node.json: {key}")), "{key}: {err}");
         }
-        assert!(parsed(r#"{"domain": "clan"}"#).unwrap_err().contains("mesh_file"));
+        assert!(
+            parsed(r#"{"domain": "clan"}"#)
+                .unwrap_err()
+                .contains("mesh_file")
+        );
         assert!(
             parsed(&minimal(r#", "typo": 1"#))
                 .unwrap_err()

@@ -150,7 +150,10 @@ pub fn plan(
         planned.push(why.change(op, &c.host, "CNAME", c.old.clone(), c.new.clone()))
     };
     changes.added.iter().for_each(|c| cname(Op::Add, c));
-    changes.retargeted.iter().for_each(|c| cname(Op::Retarget, c));
+    changes
+        .retargeted
+        .iter()
+        .for_each(|c| cname(Op::Retarget, c));
     changes.removed.iter().for_each(|c| cname(Op::Remove, c));
     for (op, records) in [
         (Op::Add, &changes.addresses_added),
@@ -265,9 +268,9 @@ impl Live {
                     (RefusalKind::NotSigned, _) => {
                         "unsigned: the built-in service's zone?".to_owned()
                     }
-                    (RefusalKind::UntrustedSigner, Some(signer)) => format!(
-                        "signed by {signer}, not a trusted key: the key before a rotation?"
-                    ),
+                    (RefusalKind::UntrustedSigner, Some(signer)) => {
+                        format!("signed by {signer}, not a trusted key: the key before a rotation?")
+                    }
                     _ => reason.clone(),
                 };
                 format!(
@@ -283,6 +286,9 @@ impl Plan {
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = self.live.describe() + "\n";
+        if self.changes.is_empty() {
+            out.push_str("no changes\n");
+        }
         for c in &self.changes {
             // A CNAME's target in presentation form, as zone files write it.
             let dot = if c.record_type == "CNAME" { "." } else { "" };

@@ -219,20 +219,14 @@ pub fn verify(
     let mut rest = rest;
     let mut signed_len = MAGIC.len();
     for field in FIELDS {
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| {
-                Rejection::new(
-                    BadFormat,
-                    format!("the header ends before `# {field}:` (truncated?)"),
-                )
-            })?;
-        let line = std::str::from_utf8(&rest[..end]).map_err(|_| {
+        let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| {
             Rejection::new(
                 BadFormat,
-                format!("the `{field}` header line is not UTF-8"),
+                format!("the header ends before `# {field}:` (truncated?)"),
             )
+        })?;
+        let line = std::str::from_utf8(&rest[..end]).map_err(|_| {
+            Rejection::new(BadFormat, format!("the `{field}` header line is not UTF-8"))
         })?;
         let value = line
             .strip_prefix("# ")
@@ -282,7 +276,9 @@ pub fn verify(
         })?;
     let signer_key = decode_exact::<32>(signer)
         .and_then(|raw| VerifyingKey::from_bytes(&raw).ok())
-        .ok_or_else(|| Rejection::new(BadFormat, "the signer is not a base64 ED25519 public key"))?;
+        .ok_or_else(|| {
+            Rejection::new(BadFormat, "the signer is not a base64 ED25519 public key")
+        })?;
     if !trusted.contains(&signer_key) {
         return Err(Rejection::new(
             UntrustedSigner,
@@ -424,9 +420,11 @@ fn claimed<'f>(file: &'f [u8], field: &str) -> Option<&'f str> {
         Ok(text) => text,
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
     };
-    head.lines()
-        .take(FIELDS.len())
-        .find_map(|line| line.strip_prefix("# ")?.strip_prefix(field)?.strip_prefix(": "))
+    head.lines().take(FIELDS.len()).find_map(|line| {
+        line.strip_prefix("# ")?
+            .strip_prefix(field)?
+            .strip_prefix(": ")
+    })
 }
 
 /// Base64 that decodes to exactly N bytes (canonical encoding only).
@@ -553,7 +551,9 @@ mod tests {
         let err = verify(&signed(), &[key().verifying_key()], Some(&wrong)).unwrap_err();
         assert_eq!(err.kind, RefusalKind::WrongDomain);
         assert_eq!(
-            verify(BODY, &[key().verifying_key()], None).unwrap_err().kind,
+            verify(BODY, &[key().verifying_key()], None)
+                .unwrap_err()
+                .kind,
             RefusalKind::NotSigned
         );
         let file = signed();

@@ -8,9 +8,9 @@ use serde::Serialize;
 use crate::control::Control;
 use crate::error::Error;
 use crate::install::{self, FailureRecord, State};
-use crate::signed::RefusalKind;
 use crate::name::Domain;
 use crate::render;
+use crate::signed::RefusalKind;
 
 pub struct Config {
     pub state_dir: Utf8PathBuf,
@@ -112,9 +112,8 @@ fn domain_of(config: &Config) -> Result<Domain, Error> {
     }
     let held = install::installed_domains(&config.state_dir)?;
     match held.as_slice() {
-        [one] => Domain::parse(one).map_err(|e| {
-            Error::input(format!("{}: installed.{one}.json: {e}", config.state_dir))
-        }),
+        [one] => Domain::parse(one)
+            .map_err(|e| Error::input(format!("{}: installed.{one}.json: {e}", config.state_dir))),
         [] => Err(Error::input(format!(
             "{} holds no installed zone, so the domain is unknown (hint: pass --domain, \
              or --state-dir if this is not the node's state directory)",

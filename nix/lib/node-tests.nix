@@ -6,18 +6,6 @@ let
     port = 5335;
     zoneFile = "/var/lib/dm-dns/zone/clan.zone";
   };
-  installArgs = {
-    meshFile = "/m";
-    trustedKeys = [
-      "K1"
-      "K2"
-    ];
-    domain = "clan";
-    hostsFile = "/h";
-    zoneFile = "/z";
-    stateDir = "/s";
-    unboundControl = "uc -s /run/u.ctl";
-  };
 in
 {
   test_auth_zone_answers_cname_and_address = {
@@ -61,63 +49,6 @@ in
       Domains = "~clan";
     };
   };
-  test_install_command_line = {
-    expr = lib.installArgs installArgs;
-    expected = [
-      "install"
-      "--mesh-file"
-      "/m"
-      "--domain"
-      "clan"
-      "--hosts"
-      "/h"
-      "--zone-file"
-      "/z"
-      "--state-dir"
-      "/s"
-      "--control-timeout"
-      "5"
-      "--max-mesh-size"
-      "256M"
-      "--trusted-key"
-      "K1"
-      "--trusted-key"
-      "K2"
-      "--unbound-control"
-      "uc -s /run/u.ctl"
-    ];
-  };
-  test_install_recovery_options = {
-    expr =
-      let
-        args = lib.installArgs (
-          installArgs
-          // {
-            controlTimeout = 0.5;
-            maxMeshSize = "1G";
-            allowRollback = true;
-          }
-        );
-      in
-      {
-        rollback = builtins.elem "--allow-rollback" args;
-        timeout = builtins.elem "0.500000" args;
-        size = builtins.elem "1G" args;
-      };
-    expected = {
-      rollback = true;
-      timeout = true;
-      size = true;
-    };
-  };
-  test_install_refuses_rollbacks_by_default = {
-    expr = builtins.elem "--allow-rollback" (lib.installArgs installArgs);
-    expected = false;
-  };
-  test_install_before_unbound_does_not_reload = {
-    expr = builtins.elem "--no-reload" (lib.installArgs (installArgs // { reload = false; }));
-    expected = true;
-  };
   test_install_unit_writes_only_its_state = {
     expr =
       (lib.installServiceConfig {
@@ -160,5 +91,41 @@ in
       "10.0.0.1" = [ "alpha.clan" ];
       "fd00::1" = [ "alpha.clan" ];
     };
+  };
+  test_hosts_never_take_loopback_addresses = {
+    expr = lib.hostsUnderDomain "clan" {
+      "127.0.0.2" = [
+        "alpha.clan"
+        "alpha"
+      ];
+      "127.0.1.1" = [ "alpha.clan" ];
+      "::1" = [ "alpha.clan" ];
+      "10.0.0.2" = [ "beta.clan" ];
+    };
+    expected = {
+      "10.0.0.2" = [ "beta.clan" ];
+    };
+  };
+  test_loopback_spellings = {
+    expr = map lib.isLoopback [
+      "127.0.0.1"
+      "127.255.0.9"
+      "::1"
+      "0:0:0:0:0:0:0:1"
+      "0000:0000:0000:0000:0000:0000:0000:0001"
+      "10.127.0.1"
+      "fd00::1"
+      "::"
+    ];
+    expected = [
+      true
+      true
+      true
+      true
+      true
+      false
+      false
+      false
+    ];
   };
 }

@@ -5,6 +5,11 @@
 { strings }:
 let
   yesNo = b: if b then "yes" else "no";
+  # 127.0.0.0/8 and ::1 in the spellings hosts files use.
+  isLoopback =
+    address:
+    builtins.match "127\\.[0-9.]+" address != null
+    || builtins.match "(0{0,4}:){2,7}0{0,3}1|::1" address != null;
 in
 {
   # unbound answers the clan domain from an auth-zone on 127.0.0.1:`port`.
@@ -59,70 +64,6 @@ in
       Domains = "~${domain}";
     };
 
-  # The `dm-dns install` command line a node runs.
-  installArgs =
-    {
-      meshFile,
-      trustedKeys,
-      domain,
-      hostsFile,
-      zoneFile,
-      stateDir,
-      unboundControl,
-      reload ? true,
-      controlTimeout ? 5,
-      maxMeshSize ? "256M",
-      allowRollback ? false,
-    }:
-    [
-      "install"
-      "--mesh-file"
-      meshFile
-      "--domain"
-      domain
-      "--hosts"
-      hostsFile
-      "--zone-file"
-      zoneFile
-      "--state-dir"
-      stateDir
-      "--control-timeout"
-      (toString controlTimeout)
-      "--max-mesh-size"
-      maxMeshSize
-    ]
-    ++ (if allowRollback then [ "--allow-rollback" ] else [ ])
-    ++ strings.concatMap (k: [
-      "--trusted-key"
-      k
-    ]) trustedKeys
-    ++ (
-      if reload then
-        [
-          "--unbound-control"
-          unboundControl
-        ]
-      else
-        [ "--no-reload" ]
-    );
-
-  # The variables `dm-dns status` reads its defaults from.
-  statusEnvironment =
-    {
-      stateDir,
-      domain,
-      meshFile,
-      zoneFile,
-      unboundControl,
-    }:
-    {
-      DM_DNS_STATE_DIR = stateDir;
-      DM_DNS_DOMAIN = domain;
-      DM_DNS_MESH_FILE = meshFile;
-      DM_DNS_ZONE_FILE = zoneFile;
-      DM_DNS_UNBOUND_CONTROL = unboundControl;
-    };
-
   # Sandboxing for the install units: they run as their own user, may write
   # only the state directory, and reach unbound only through its control
   # socket (group `controlGroup`, the group unbound runs as).
@@ -161,12 +102,19 @@ in
       SystemCallFilter = [ "@system-service" ];
     };
 
-  # Names below `domain` from a NixOS `networking.hosts` attrset.
+  # Names below `domain` from a NixOS `networking.hosts` attrset, loopback
+  # addresses left out: NixOS maps the machine's own name to 127.0.0.2
+  # (nixos/modules/config/networking.nix), where services that listen on
+  # internal addresses are not, and no other machine reaches it there.
   hostsUnderDomain =
     domain: hosts:
     let
       keep = builtins.filter (n: strings.hasSuffix ".${domain}" n || strings.hasSuffix ".${domain}." n);
-      kept = builtins.mapAttrs (_addr: keep) hosts;
+      kept = builtins.mapAttrs (_addr: keep) (
+        builtins.removeAttrs hosts (builtins.filter isLoopback (builtins.attrNames hosts))
+      );
     in
     builtins.removeAttrs kept (builtins.filter (addr: kept.${addr} == [ ]) (builtins.attrNames kept));
+
+  inherit isLoopback;
 }

@@ -104,6 +104,23 @@ in
                 dm-dns keygen --private-key-path "$out/signing.key" --public-key-path "$out/signing.pub"
               '';
             };
+            # The built-in service's docs had users add their own
+            # dm-send-dns through extraModules; two on one PATH would make
+            # which one runs a matter of order.
+            assertions = [
+              {
+                assertion =
+                  builtins.length (
+                    builtins.filter (p: (p.name or "") == "dm-send-dns") config.environment.systemPackages
+                  ) == 1;
+                message = ''
+                  dm-dns: this machine has two `dm-send-dns` commands. The push role
+                  brings its own; remove the one from the built-in dm-dns service's
+                  `roles.default.extraModules` (README, "Migrating from the built-in
+                  service").
+                '';
+              }
+            ];
             environment.systemPackages = [
               (pkgs.writeShellApplication {
                 name = "dm-send-dns";
@@ -115,7 +132,7 @@ in
                   DM_DNS_ZONE = config.services.dm-dns.zone;
                   DM_DNS_KEY = generators.dm-dns-signing-key.files."signing.key".path;
                   DM_DNS_PUBLIC_KEY = generators.dm-dns-signing-key.files."signing.pub".path;
-                  DM_DNS_MESH_FILE = config.services.dm-dns.meshFile;
+                  DM_DNS_MESH_FILE = config.services.dm-dns.settings.mesh_file;
                   DM_DNS_NETWORK_ID = generators.data-mesher-network.files."network.pub".path;
                   DM_DNS_MESH_NAME = meshName;
                   DM_DNS_URL = "http://localhost:7331";
@@ -150,11 +167,19 @@ in
       };
     perInstance =
       {
+        instanceName,
         mkExports,
         machine,
         settings,
+        roles,
         ...
       }:
+      let
+        # One zone for the whole clan: every machine must choose addresses
+        # the same way.
+        networksByMachine = builtins.mapAttrs (_: m: m.settings.networks) roles.default.machines;
+        networksDiffer = builtins.any (n: n != settings.networks) (builtins.attrValues networksByMachine);
+      in
       {
         exports = mkExports { };
         nixosModule =
@@ -171,7 +196,22 @@ in
               machine = machine.name;
               byMachine = hostsByMachine;
             };
-            listen = dmLib.internalListenAddresses config.clan.core.networking.internalListenAddresses;
+            internal = config.clan.core.networking.internalListenAddresses;
+            listen = dmLib.internalListenAddresses internal;
+            # The machine's own name: the internal addresses its services
+            # listen on, never the 127.0.0.2 NixOS gives it in
+            # networking.hosts; without them, the zone's address.
+            ownName = "${machine.name}.${domain}";
+            ownAddresses = builtins.listToAttrs (
+              map (address: {
+                name = address;
+                value = [ ownName ];
+              }) (builtins.filter (a: !dmLib.isLoopback a) internal)
+            );
+            hostsDefault = builtins.zipAttrsWith (_: lists: lib.unique (builtins.concatLists lists)) [
+              (dmLib.hostsUnderDomain domain config.networking.hosts)
+              ownAddresses
+            ];
             # Adds a default to the virtual hosts the user defines for this
             # machine's own endpoints; it creates none. mkDefault: the
             # user's own listenAddresses win.
@@ -194,14 +234,33 @@ in
             options.services.caddy.virtualHosts = restrictVhosts;
 
             config = {
+              assertions = [
+                {
+                  assertion = !networksDiffer;
+                  message = ''
+                    dm-dns: the `networks` setting differs between machines of instance
+                    ${instanceName} (${
+                      builtins.concatStringsSep ", " (
+                        lib.mapAttrsToList (m: n: "${m}: ${builtins.toJSON n}") networksByMachine
+                      )
+                    }). Every machine shares one zone: set it once, on
+                    `roles.default.settings`, not per machine.
+                  '';
+                }
+              ];
+
               services.dm-dns = {
                 enable = true;
-                inherit domain;
                 package = lib.mkDefault (packageFor pkgs.stdenv.hostPlatform.system);
                 zone = zoneFor pkgs.stdenv.hostPlatform.system domain settings.networks;
-                trustedKeys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
-                # the module's default meshFile is data-mesher's dns/cnames
+                # the module's default mesh_file is data-mesher's dns/cnames
                 meshGroup = config.services.data-mesher.group;
+                settings = {
+                  inherit domain;
+                  trusted_keys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
+                  hosts = lib.mkDefault hostsDefault;
+                  redeploy = "clan machines update ${machine.name}";
+                };
               };
 
               # The public zone files. Regenerated when what the zone depends

@@ -30,30 +30,33 @@ let
         types
         ;
 
-      unboundControl = "${unbound.package}/bin/unbound-control -s ${toString unbound.localControlSocketPath}";
-      zoneDir = "${cfg.stateDir}/zone";
-      zoneFile = "${zoneDir}/${cfg.domain}.zone";
-      hostsFile = pkgs.writeText "dm-dns-hosts.json" (builtins.toJSON cfg.hosts);
+      settingsFormat = pkgs.formats.json { };
+      settings = cfg.settings;
+      zoneDir = "${settings.state_dir}/zone";
+      # The node configuration, checked by the binary that will read it: a
+      # typo in a key or a bad value fails the build, not the node.
+      nodeJson = settingsFormat.generate "dm-dns-node-unchecked.json" settings;
+      nodeConfig = pkgs.runCommand "dm-dns-node.json" { nativeBuildInputs = [ cfg.package ]; } ''
+        dm-dns config --config ${nodeJson} >/dev/null
+        cp ${nodeJson} "$out"
+      '';
+      # Every unit and command reads it from here, as `dm-dns` does by default.
+      configPath = "/etc/dm-dns/node.json";
       installCommand =
         reload:
-        lib.escapeShellArgs (
-          [ (lib.getExe cfg.package) ]
-          ++ dmLib.installArgs {
-            inherit (cfg)
-              meshFile
-              trustedKeys
-              domain
-              controlTimeout
-              maxMeshSize
-              allowRollback
-              ;
-            inherit hostsFile zoneFile reload;
-            stateDir = cfg.stateDir;
-            inherit unboundControl;
-          }
-        );
+        "exec ${
+          lib.escapeShellArgs (
+            [
+              (lib.getExe cfg.package)
+              "install"
+              "--config"
+              configPath
+            ]
+            ++ lib.optional (!reload) "--no-reload"
+          )
+        }";
       serviceConfig = dmLib.installServiceConfig {
-        inherit (cfg) stateDir;
+        stateDir = settings.state_dir;
         controlGroup = unbound.group;
         supplementaryGroups = lib.optional (cfg.meshGroup != null) cfg.meshGroup;
       };
@@ -68,12 +71,6 @@ let
           default = if dmDnsPackage != null then dmDnsPackage else pkgs.callPackage ../package.nix { };
           defaultText = lib.literalExpression "dm-dns from this flake";
           description = "The dm-dns package.";
-        };
-
-        domain = mkOption {
-          type = types.str;
-          example = "clan";
-          description = "The clan domain (`meta.domain`); names below it are answered locally.";
         };
 
         port = mkOption {
@@ -106,70 +103,121 @@ let
           '';
         };
 
-        meshFile = mkOption {
-          type = types.str;
-          default = "/var/lib/data-mesher/files/home/dns/cnames";
-          description = "The signed zone file data-mesher delivers.";
-        };
-
         meshGroup = mkOption {
           type = types.nullOr types.str;
           default = null;
           example = "data-mesher";
-          description = "A group that may read `meshFile`; the install units join it.";
+          description = "A group that may read `settings.mesh_file`; the install units join it.";
         };
 
-        trustedKeys = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
+        settings = mkOption {
           description = ''
-            Keys allowed to sign the zone: base64 of the raw ED25519 public key (as
-            data-mesher allowlists hold them) or paths to PEM public keys.
+            The node configuration, written to `/etc/dm-dns/node.json` and
+            checked at build time by `dm-dns config`. `dm-dns install`,
+            `status`, `explain` and `plan` read it, so on this machine they
+            need no arguments. Keys are the file's own (README, "Node
+            configuration").
           '';
-        };
-
-        hosts = mkOption {
-          type = types.attrsOf (types.listOf types.str);
-          default = dmLib.hostsUnderDomain cfg.domain config.networking.hosts;
-          defaultText = lib.literalExpression "names below the domain from networking.hosts";
-          description = "This node's own address records, `{ \"<address>\" = [ \"<name>\" ]; }`.";
-        };
-
-        controlTimeout = mkOption {
-          type = types.numbers.positive;
-          default = 5;
-          description = ''
-            Seconds one `unbound-control` call may take. A hung unbound is
-            given up on after this, and the previous zone file is put back.
-          '';
-        };
-
-        maxMeshSize = mkOption {
-          type = types.strMatching "[0-9]+[KMG]?";
-          default = "256M";
-          description = ''
-            The largest mesh file install reads (bytes, or with a K, M or G
-            suffix); a larger one is refused before it is read. 256M holds
-            about four million records.
-          '';
-        };
-
-        allowRollback = mkOption {
-          type = types.bool;
-          default = false;
-          description = ''
-            Accept a signed zone whose serial is lower than the installed one.
-            Only for recovering from a zone signed with a serial far in the
-            future (README, "Serials"): set it, push, and unset it again:
-            while it is set, an old signed file replayed to this node is
-            accepted too.
-          '';
-        };
-
-        stateDir = mkOption {
-          type = types.str;
-          default = "/var/lib/dm-dns";
-          description = "Installed serial, hashes, last-good zone, and the zone unbound loads.";
+          default = { };
+          type = types.submodule {
+            freeformType = settingsFormat.type;
+            options = {
+              domain = mkOption {
+                type = types.str;
+                example = "clan";
+                description = "The clan domain (`meta.domain`); names below it are answered locally.";
+              };
+              trusted_keys = mkOption {
+                type = types.listOf types.str;
+                default = [ ];
+                description = ''
+                  Keys allowed to sign the zone: base64 of the raw ED25519 public key (as
+                  data-mesher allowlists hold them) or paths to PEM public keys.
+                '';
+              };
+              mesh_file = mkOption {
+                type = types.str;
+                default = "/var/lib/data-mesher/files/home/dns/cnames";
+                description = "The signed zone file data-mesher delivers.";
+              };
+              state_dir = mkOption {
+                type = types.str;
+                default = "/var/lib/dm-dns";
+                description = "Installed serial, hashes, last-good zone, and the zone unbound loads.";
+              };
+              zone_file = mkOption {
+                type = types.str;
+                readOnly = true;
+                default = "${zoneDir}/${settings.domain}.zone";
+                defaultText = lib.literalExpression ''"''${state_dir}/zone/''${domain}.zone"'';
+                description = "The zone file unbound's auth-zone loads (the one directory unbound may read).";
+              };
+              unbound_control = mkOption {
+                type = types.listOf types.str;
+                default = [
+                  "${unbound.package}/bin/unbound-control"
+                  "-s"
+                  (toString unbound.localControlSocketPath)
+                ];
+                defaultText = lib.literalExpression ''[ "''${unbound.package}/bin/unbound-control" "-s" unbound.localControlSocketPath ]'';
+                description = "How install and status reach unbound.";
+              };
+              control_timeout = mkOption {
+                type = types.numbers.positive;
+                default = 5;
+                description = ''
+                  Seconds one `unbound-control` call may take. A hung unbound is
+                  given up on after this, and the previous zone file is put back.
+                '';
+              };
+              max_mesh_size = mkOption {
+                type = types.strMatching "[0-9]+[KMG]?";
+                default = "256M";
+                description = ''
+                  The largest mesh file install reads (bytes, or with a K, M or G
+                  suffix); a larger one is refused before it is read. 256M holds
+                  about four million records.
+                '';
+              };
+              allow_rollback = mkOption {
+                type = types.bool;
+                default = false;
+                description = ''
+                  Accept a signed zone whose serial is lower than the installed one.
+                  Only for recovering from a zone signed with a serial far in the
+                  future (README, "Serials"): set it, push, and unset it again:
+                  while it is set, an old signed file replayed to this node is
+                  accepted too.
+                '';
+              };
+              hosts = mkOption {
+                type = types.attrsOf (types.listOf types.str);
+                default = dmLib.hostsUnderDomain settings.domain config.networking.hosts;
+                defaultText = lib.literalExpression "names below the domain from networking.hosts, loopback addresses left out";
+                description = ''
+                  This node's own address records, `{ "<address>" = [ "<name>" ]; }`;
+                  they replace the zone's for the names they give. Loopback
+                  addresses are refused: NixOS maps the machine's own name to
+                  127.0.0.2, where services that listen on internal addresses
+                  are not.
+                '';
+              };
+              server = mkOption {
+                type = types.str;
+                default = "127.0.0.1:${toString cfg.port}";
+                description = "The local unbound, which `dm-dns explain NAME` asks.";
+              };
+              redeploy = mkOption {
+                type = types.nullOr types.str;
+                default = null;
+                example = "clan machines update alpha";
+                description = ''
+                  How this machine gets a new configuration; refusals that only a
+                  new configuration fixes (a rotated signing key) say to run it.
+                '';
+              };
+            };
+          };
         };
 
         zone = mkOption {
@@ -184,13 +232,10 @@ let
       };
 
       config = mkIf cfg.enable {
-        # `dm-dns status` (and the other commands) on the node, with this
-        # node's paths as defaults.
+        # `dm-dns status`, `dm-dns explain NAME`: no arguments needed, the
+        # node configuration says the rest, under sudo and env -i too.
         environment.systemPackages = [ cfg.package ];
-        environment.variables = dmLib.statusEnvironment {
-          inherit (cfg) stateDir domain meshFile;
-          inherit zoneFile unboundControl;
-        };
+        environment.etc."dm-dns/node.json".source = nodeConfig;
 
         assertions = [
           {
@@ -206,7 +251,7 @@ let
             message = ''
               services.dm-dns.resolver = "resolved" routes the clan domain through
               systemd-resolved, which is disabled here. Enable services.resolved, or set
-              services.dm-dns.resolver = "none" and route ${cfg.domain} to
+              services.dm-dns.resolver = "none" and route ${settings.domain} to
               127.0.0.1:${toString cfg.port} yourself.
             '';
           }
@@ -219,8 +264,8 @@ let
             '';
           }
         ];
-        warnings = lib.optional (cfg.trustedKeys == [ ]) ''
-          services.dm-dns.trustedKeys is empty: every signed zone will be refused and
+        warnings = lib.optional (settings.trusted_keys == [ ]) ''
+          services.dm-dns.settings.trusted_keys is empty: every signed zone will be refused and
           only this node's own records are served.
         '';
 
@@ -242,8 +287,9 @@ let
           # validate, no root to prime.
           enableRootTrustAnchor = mkIf viaResolved (mkDefault false);
           settings = dmLib.unboundSettings {
-            inherit (cfg) domain port;
-            inherit zoneFile;
+            inherit (settings) domain;
+            inherit (cfg) port;
+            zoneFile = settings.zone_file;
             onlyZone = viaResolved;
           };
         };
@@ -257,7 +303,10 @@ let
 
         services.resolved = mkIf viaResolved {
           enable = mkDefault true;
-          dnsDelegates.dm-dns.Delegate = dmLib.resolvedDelegate { inherit (cfg) domain port; };
+          dnsDelegates.dm-dns.Delegate = dmLib.resolvedDelegate {
+            inherit (settings) domain;
+            inherit (cfg) port;
+          };
         };
 
         users.users.dm-dns = {
@@ -268,7 +317,7 @@ let
         users.groups.dm-dns = { };
 
         # Owned by the installer, readable by unbound.
-        systemd.tmpfiles.settings.dm-dns = lib.genAttrs [ cfg.stateDir zoneDir ] (_: {
+        systemd.tmpfiles.settings.dm-dns = lib.genAttrs [ settings.state_dir zoneDir ] (_: {
           d = {
             user = "dm-dns";
             group = "dm-dns";
@@ -291,7 +340,7 @@ let
           description = "dm-dns: watch the signed zone from data-mesher";
           wantedBy = [ "multi-user.target" ];
           pathConfig = {
-            PathChanged = cfg.meshFile;
+            PathChanged = settings.mesh_file;
             Unit = "dm-dns-install.service";
           };
         };
@@ -306,14 +355,77 @@ let
           ];
           requires = [ "unbound.service" ];
           wantedBy = [ "multi-user.target" ];
+          # A deploy that changes the node configuration (a new signing key
+          # after a rotation) runs it again, so a file refused before is
+          # installed at once.
+          restartTriggers = [ nodeConfig ];
           inherit serviceConfig;
           script = installCommand true;
         };
       };
     };
+  # The options before `settings`, each now a key of it.
+  renamed =
+    { lib, ... }:
+    {
+      imports =
+        map
+          (
+            { from, to }:
+            lib.mkRenamedOptionModule
+              [
+                "services"
+                "dm-dns"
+                from
+              ]
+              [
+                "services"
+                "dm-dns"
+                "settings"
+                to
+              ]
+          )
+          [
+            {
+              from = "domain";
+              to = "domain";
+            }
+            {
+              from = "meshFile";
+              to = "mesh_file";
+            }
+            {
+              from = "trustedKeys";
+              to = "trusted_keys";
+            }
+            {
+              from = "hosts";
+              to = "hosts";
+            }
+            {
+              from = "controlTimeout";
+              to = "control_timeout";
+            }
+            {
+              from = "maxMeshSize";
+              to = "max_mesh_size";
+            }
+            {
+              from = "allowRollback";
+              to = "allow_rollback";
+            }
+            {
+              from = "stateDir";
+              to = "state_dir";
+            }
+          ];
+    };
 in
 {
   key = "dm-dns/nix/modules/nixos.nix";
   _file = ./nixos.nix;
-  imports = [ module ];
+  imports = [
+    module
+    renamed
+  ];
 }

@@ -104,15 +104,15 @@ in
     expected = [ true true ];
   };
   test_default_role_trusts_the_push_key = {
-    expr = beta.services.dm-dns.trustedKeys;
+    expr = beta.services.dm-dns.settings.trusted_keys;
     expected = [ publicBase64 ];
   };
   test_no_key_yet_trusts_nothing = {
-    expr = (clanWith { signed = false; }).nodes.beta.services.dm-dns.trustedKeys;
+    expr = (clanWith { signed = false; }).nodes.beta.services.dm-dns.settings.trusted_keys;
     expected = [ ];
   };
   test_mesh_file_is_data_meshers_dns_cnames = {
-    expr = beta.services.dm-dns.meshFile;
+    expr = beta.services.dm-dns.settings.mesh_file;
     expected = "/var/lib/data-mesher/files/home/dns/cnames";
   };
   test_no_failed_assertions = {
@@ -281,47 +281,116 @@ in
       afterPath = true;
     };
   };
-  test_install_refuses_rollbacks_unless_recovering = {
-    expr =
-      let
-        hasFlag = node: lib.hasInfix " --allow-rollback " node.systemd.services.dm-dns-install.script;
-      in
-      {
-        default = hasFlag alpha;
-        recovering = hasFlag (clanWith { machines.alpha.services.dm-dns.allowRollback = true; }).nodes.alpha;
-      };
+  test_units_read_the_node_configuration = {
+    expr = map (unit: lib.hasSuffix "/bin/dm-dns install --config /etc/dm-dns/node.json${
+      if unit == "dm-dns-prepare" then " --no-reload" else ""
+    }" alpha.systemd.services.${unit}.script) [
+      "dm-dns-prepare"
+      "dm-dns-install"
+    ];
+    expected = [
+      true
+      true
+    ];
+  };
+  test_node_configuration_is_checked_by_the_binary_at_build_time = {
+    expr = builtins.match "dm-dns config --config /nix/store/[a-z0-9]{32}-dm-dns-node-unchecked.json >/dev/null\ncp .*" alpha.environment.etc."dm-dns/node.json".source.script != null;
+    expected = true;
+  };
+  test_a_new_node_configuration_reruns_install = {
+    expr = alpha.systemd.services.dm-dns-install.restartTriggers;
+    expected = [ alpha.environment.etc."dm-dns/node.json".source ];
+  };
+  test_node_configuration_of_a_clan_machine = {
+    expr = removeAttrs alpha.services.dm-dns.settings [ "unbound_control" ];
     expected = {
-      default = false;
-      recovering = true;
+      domain = "clan";
+      trusted_keys = [ publicBase64 ];
+      mesh_file = "/var/lib/data-mesher/files/home/dns/cnames";
+      state_dir = "/var/lib/dm-dns";
+      zone_file = "/var/lib/dm-dns/zone/clan.zone";
+      control_timeout = 5;
+      max_mesh_size = "256M";
+      allow_rollback = false;
+      # networking.hosts maps alpha.clan to 127.0.0.2: never a zone address
+      hosts = { };
+      server = "127.0.0.1:5335";
+      redeploy = "clan machines update alpha";
     };
   };
-  test_install_limits_are_options = {
+  test_node_reaches_unbound_through_its_control_socket = {
+    expr = lib.drop 1 alpha.services.dm-dns.settings.unbound_control;
+    expected = [
+      "-s"
+      "/run/unbound/unbound.ctl"
+    ];
+  };
+  test_dm_dns_is_on_the_nodes_path = {
+    expr = builtins.elem alpha.services.dm-dns.package alpha.environment.systemPackages;
+    expected = true;
+  };
+  test_no_global_environment_variables = {
+    expr = builtins.filter (lib.hasPrefix "DM_DNS") (builtins.attrNames (alpha.environment.variables or { }));
+    expected = [ ];
+  };
+  test_old_option_names_still_work_with_a_warning = {
     expr =
       let
-        script =
+        node =
           (clanWith {
             machines.alpha.services.dm-dns = {
               controlTimeout = 2;
               maxMeshSize = "1G";
+              allowRollback = true;
             };
-          }).nodes.alpha.systemd.services.dm-dns-install.script;
+          }).nodes.alpha;
       in
-      lib.hasInfix " --control-timeout 2 --max-mesh-size 1G " script;
-    expected = true;
-  };
-  test_status_works_without_arguments_on_a_node = {
-    expr = {
-      inherit (alpha.environment.variables) DM_DNS_STATE_DIR DM_DNS_DOMAIN DM_DNS_ZONE_FILE;
-      control = lib.hasSuffix "/bin/unbound-control -s /run/unbound/unbound.ctl" alpha.environment.variables.DM_DNS_UNBOUND_CONTROL;
-      onPath = builtins.elem alpha.services.dm-dns.package alpha.environment.systemPackages;
-    };
+      {
+        inherit (node.services.dm-dns.settings) control_timeout max_mesh_size allow_rollback;
+        warned = builtins.any (lib.hasInfix "services.dm-dns.controlTimeout") node.warnings;
+      };
     expected = {
-      DM_DNS_STATE_DIR = "/var/lib/dm-dns";
-      DM_DNS_DOMAIN = "clan";
-      DM_DNS_ZONE_FILE = "/var/lib/dm-dns/zone/clan.zone";
-      control = true;
-      onPath = true;
+      control_timeout = 2;
+      max_mesh_size = "1G";
+      allow_rollback = true;
+      warned = true;
     };
+  };
+  test_own_name_is_the_internal_address_never_loopback = {
+    expr =
+      (clanWith {
+        machines.alpha.clan.core.networking.internalListenAddresses = [
+          "200:1111:2222::a"
+          "127.0.0.1"
+        ];
+        machines.alpha.networking.hosts."10.0.0.2" = [ "beta.clan" ];
+      }).nodes.alpha.services.dm-dns.settings.hosts;
+    expected = {
+      "200:1111:2222::a" = [ "alpha.clan" ];
+      "10.0.0.2" = [ "beta.clan" ];
+    };
+  };
+  test_networks_set_per_machine_is_an_assertion = {
+    expr = map (m: lib.hasInfix "set it once" m) (
+      failedAssertions (clanWith { dmDnsMachineSettings.beta.networks = [ "mycelium" ]; }).nodes.alpha
+    );
+    expected = [ true ];
+  };
+  test_a_second_dm_send_dns_is_an_assertion = {
+    expr = map (m: lib.hasInfix "two `dm-send-dns` commands" m) (
+      failedAssertions
+        (clanWith {
+          # the built-in's push script, kept in extraModules
+          machines.alpha.environment.systemPackages = [
+            {
+              type = "derivation";
+              name = "dm-send-dns";
+              outPath = "/nix/store/00000000000000000000000000000000-dm-send-dns";
+            }
+          ];
+        }).nodes.alpha
+    );
+    expected = [ true ];
   };
   test_install_units_join_unbounds_group_and_data_meshers = {
     expr =

@@ -1,12 +1,16 @@
 # A clan machine's DNS set-up as nixpkgs' real modules render it, with its
 # paths moved under `work` and real programs in place, for nix/tests/node.sh
-# to run: unbound.conf, the exact scripts of the dm-dns units, the resolved
-# files.
+# to run: unbound.conf, the node configuration and the script that checks it
+# at build time, the exact scripts of the dm-dns units, the resolved files,
+# and the push machine's dm-send-dns with the zone it signs.
+#
+#   rotated   the clan after its signing key was rotated (see ./clan)
 {
   vendor,
   packageDir,
   unboundDir,
   work,
+  rotated ? false,
 }:
 let
   local = import ./local-package.nix { inherit packageDir; };
@@ -16,18 +20,18 @@ let
     meta.mainProgram = name;
   };
   harness = import ./clan {
-    inherit vendor;
+    inherit vendor rotated;
     realFiles = true;
     packageFor = _: package "dm-dns" "${local}";
     machines.alpha = {
       networking.nameservers = [ "192.0.2.53" ];
+      # beside the 127.0.0.2 entry NixOS gives alpha's own names
       networking.hosts = {
-        "127.0.0.1" = [ "localhost" ];
         "10.0.0.1" = [ "alpha.clan" ];
         "10.0.0.2" = [ "beta.clan" ];
       };
-      services.dm-dns.stateDir = "${work}/state";
-      services.dm-dns.meshFile = "${work}/mesh/dns/cnames";
+      services.dm-dns.settings.state_dir = "${work}/state";
+      services.dm-dns.settings.mesh_file = "${work}/mesh/dns/cnames";
       services.unbound.stateDir = "${work}/unbound";
       services.unbound.localControlSocketPath = "${work}/unbound.ctl";
       services.unbound.package = package "unbound" unboundDir;
@@ -35,28 +39,29 @@ let
   };
   node = harness.nodes.alpha;
   etc = name: builtins.readFile node.environment.etc.${name}.source;
+  send = builtins.head (
+    builtins.filter (p: p.name == "dm-send-dns") node.environment.systemPackages
+  );
 in
 {
   unboundConf = etc "unbound/unbound.conf";
+  # The build step of /etc/dm-dns/node.json: `dm-dns config` on the
+  # generated file, then the copy to $out.
+  nodeConfigBuild = node.environment.etc."dm-dns/node.json".source.script;
   prepare = node.systemd.services.dm-dns-prepare.script;
   install = node.systemd.services.dm-dns-install.script;
   delegate = etc "systemd/dns-delegate.d/dm-dns.dns-delegate";
   resolvedConf = etc "systemd/resolved.conf";
   resolvConf = node.environment.etc."resolv.conf".source;
   resolvconfEnabled = node.networking.resolvconf.enable;
-  zoneFile = "${node.services.dm-dns.stateDir}/zone/clan.zone";
-  # `dm-dns status`'s defaults, as `export` lines for bash.
-  statusEnvironment = builtins.concatStringsSep "\n" (
-    builtins.attrValues (
-      builtins.mapAttrs (name: value: "export ${name}='${value}'") (
-        builtins.intersectAttrs {
-          DM_DNS_STATE_DIR = null;
-          DM_DNS_DOMAIN = null;
-          DM_DNS_MESH_FILE = null;
-          DM_DNS_ZONE_FILE = null;
-          DM_DNS_UNBOUND_CONTROL = null;
-        } node.environment.variables
-      )
+  zoneFile = node.services.dm-dns.settings.zone_file;
+  # dm-send-dns as the push machine gets it: its text and environment.
+  sendText = send.text;
+  sendEnv = builtins.concatStringsSep "\n" (
+    map (name: "export ${name}='${toString send.runtimeEnv.${name}}'") (
+      builtins.attrNames send.runtimeEnv
     )
   );
+  # The zone derivation dm-send-dns signs (nix-build it).
+  zone = node.services.dm-dns.zone;
 }

@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# A clan node, end to end: the machine's DNS set-up as clan-core's real clan
-# machinery and nixpkgs' real unbound/resolved/resolvconf modules render it
-# (nix/tests/node.nix, paths moved under a temp dir), run for real here:
-# unbound-checkconf on the rendered unbound.conf, a real unbound started from
-# it, the exact scripts of dm-dns-prepare and dm-dns-install, and dig, for
-# three cases: no mesh file, the old service's unsigned file, a signed file.
+# A clan node, end to end, and the user's journey on it: the machine's DNS
+# set-up as clan-core's real clan machinery and nixpkgs' real
+# unbound/resolved/resolvconf modules render it (nix/tests/node.nix, paths
+# moved under a temp dir), run for real here: the build step that checks
+# /etc/dm-dns/node.json, unbound-checkconf on the rendered unbound.conf, a
+# real unbound started from it, the exact scripts of dm-dns-prepare and
+# dm-dns-install, the push machine's dm-send-dns with a stand-in data-mesher
+# that delivers what it is given, and dig. The walk:
+#   1. no mesh file yet: the node's own records;
+#   2. migration: the built-in service's unsigned zone.conf is live; the
+#      node refuses it, dm-send-dns replaces it, the node installs;
+#   3. key rotation: a push signed by the new key; a node not yet redeployed
+#      refuses it and `status` says to redeploy; once redeployed it installs.
+# `dm-dns status` and `dm-dns explain NAME` run under `env -i` with no
+# arguments, as an operator on the node runs them.
+#
+# It runs in a mount namespace of its own whose /etc is the host's with the
+# node's files over it (dm-dns/node.json, unbound/unbound.conf), so the
+# commands find them where they do on a node. Needs root (CI runs as root).
 #
 #   nix/tests/node.sh VENDOR_DIR PACKAGE_DIR
 set -euo pipefail
+if [ -z "${DM_DNS_NODE_NAMESPACE:-}" ]; then
+  exec unshare --mount --propagation private env DM_DNS_NODE_NAMESPACE=1 "$0" "$@"
+fi
 vendor=$1
 package=$2
 cd "$(dirname "$0")/../.."
 
 work=$(mktemp -d)
+host_etc=$(mktemp -d)
 unbound_pid=
 cleanup() {
   [ -z "$unbound_pid" ] || kill "$unbound_pid" 2>/dev/null || true
-  rm -rf "$work"
+  umount /etc 2>/dev/null || true
+  umount "$host_etc" 2>/dev/null || true
+  rmdir "$host_etc" 2>/dev/null || true
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 pass() { printf 'ok   node: %s\n' "$1"; }
@@ -26,6 +46,16 @@ fail() {
   exit 1
 }
 
+# The node's /etc: the host's entries, then the node's own files over them.
+mount --bind /etc "$host_etc"
+mount -t tmpfs tmpfs /etc
+for entry in "$host_etc"/* "$host_etc"/.[!.]*; do
+  [ -e "$entry" ] || [ -L "$entry" ] || continue
+  ln -s "$entry" "/etc/${entry##*/}"
+done
+rm -f /etc/unbound /etc/dm-dns
+mkdir -p /etc/unbound /etc/dm-dns
+
 # Debian puts the unbound programs in /usr/sbin; the rendered units call
 # ${unbound.package}/bin/unbound-control.
 mkdir -p "$work/unbound-package/bin" "$work/unbound"
@@ -33,18 +63,37 @@ for program in unbound unbound-control unbound-checkconf; do
   ln -s "$(command -v "$program")" "$work/unbound-package/bin/$program"
 done
 
-render() {
+render() { # attribute [rotated]
   nix-instantiate --read-write-mode --eval --strict --json nix/tests/node.nix \
-    --arg vendor "$vendor" --arg packageDir "$package" \
+    --arg vendor "$vendor" --arg packageDir "$package" --arg rotated "${2:-false}" \
     --argstr unboundDir "$work/unbound-package" --argstr work "$work" -A "$1" | jq -r .
 }
-render unboundConf >"$work/unbound.conf"
+render unboundConf >/etc/unbound/unbound.conf
 render prepare >"$work/prepare.sh"
 render install >"$work/install.sh"
+for variant in false true; do
+  render nodeConfigBuild "$variant" >"$work/node-config-$variant.sh"
+  render sendText "$variant" >"$work/send-$variant.sh"
+  render sendEnv "$variant" >"$work/send-$variant.env"
+done
 zone_file=$(render zoneFile)
 delegate=$(render delegate)
 resolved_conf=$(render resolvedConf)
-port=$(sed -n 's/^  port: //p' "$work/unbound.conf")
+port=$(sed -n 's/^  port: //p' /etc/unbound/unbound.conf)
+# What the push machine signs: the zone derivation, built.
+zone=$(nix-build --no-out-link nix/tests/node.nix --arg vendor "$vendor" --arg packageDir "$package" \
+  --argstr unboundDir "$work/unbound-package" --argstr work "$work" -A zone 2>"$work/build.log") \
+  || { cat "$work/build.log" >&2; fail "building the zone derivation"; }
+
+# Deploying a node configuration: its build step, with the package on PATH.
+deploy_config() { # rotated
+  out=/etc/dm-dns/node.json PATH="$package/bin:$PATH" bash -euo pipefail "$work/node-config-$1.sh" \
+    2>"$work/config.err" || fail "building node.json: $(cat "$work/config.err")"
+}
+deploy_config false
+jq -e '.domain == "clan" and .redeploy == "clan machines update alpha" and .hosts == {"10.0.0.1": ["alpha.clan"], "10.0.0.2": ["beta.clan"]}' \
+  /etc/dm-dns/node.json >/dev/null || fail "node.json: $(cat /etc/dm-dns/node.json)"
+pass "node.json: built through 'dm-dns config', alpha's own name at 10.0.0.1, not NixOS's 127.0.0.2"
 
 # Routing: resolved sends ~clan, and only it, to the port unbound listens on;
 # the user's nameserver stays the global one; resolv.conf is resolved's stub.
@@ -56,57 +105,103 @@ grep -qx 'DNS=192.0.2.53' <<<"$resolved_conf" || fail "resolved.conf lost the us
 case $port in 53 | 5353) fail "unbound on port $port" ;; esac
 pass "resolved routes only ~clan to 127.0.0.1:$port, the user's nameserver kept"
 
-run_unit() { # script file; prints its stderr, returns its status
+run_unit() { # script file; its stderr in unit.err, returns its status
   bash "$1" 2>"$work/unit.err"
 }
+# The operator's commands on the node: nothing from the caller's environment.
+operator() { env -i "$package/bin/dm-dns" "$@"; }
+health() { operator status --json | jq -r '.health'; }
 dig_() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
 start_unbound() { # from the rendered unbound.conf, as the unbound unit does
-  unbound -d -c "$work/unbound.conf" >"$work/unbound.log" 2>&1 &
+  unbound -d -c /etc/unbound/unbound.conf >"$work/unbound.log" 2>&1 &
   unbound_pid=$!
   for _ in $(seq 50); do
-    unbound-control -c "$work/unbound.conf" status >/dev/null 2>&1 && return
+    unbound-control -c /etc/unbound/unbound.conf status >/dev/null 2>&1 && return
     sleep 0.1
   done
   fail "unbound did not start"
 }
+stop_unbound() {
+  kill "$unbound_pid"
+  wait "$unbound_pid" 2>/dev/null || true
+  unbound_pid=
+}
+mesh_file=$work/mesh/dns/cnames
+mkdir -p "$(dirname "$mesh_file")"
 
 # 1. No mesh file yet: prepare writes this node's own zone, unbound starts.
 mkdir -p "$(dirname "$zone_file")" # what the module's tmpfiles rule creates
 run_unit "$work/prepare.sh" || fail "prepare without a mesh file: $(cat "$work/unit.err")"
-unbound-checkconf "$work/unbound.conf" >/dev/null || fail "unbound-checkconf: $(unbound-checkconf "$work/unbound.conf" 2>&1)"
+unbound-checkconf /etc/unbound/unbound.conf >/dev/null \
+  || fail "unbound-checkconf: $(unbound-checkconf /etc/unbound/unbound.conf 2>&1)"
 pass "unbound-checkconf accepts the rendered unbound.conf"
 start_unbound
-[ "$(dig_ alpha.clan A +short)" = 10.0.0.1 ] || fail "alpha.clan before any mesh file"
+[ "$(dig_ alpha.clan A +short)" = 10.0.0.1 ] || fail "alpha.clan before any mesh file: $(dig_ alpha.clan A +short)"
 dig_ example.org A | grep -q 'status: REFUSED' || fail "unbound answers names outside the clan"
-pass "no mesh file: own records answer, other names REFUSED (no loop back to resolved)"
+pass "no mesh file: own records answer (alpha.clan 10.0.0.1), other names REFUSED (no loop back to resolved)"
+[ "$(health)" = never-installed ] || fail "env -i dm-dns status before any install: $(operator status)"
+pass "env -i dm-dns status: never-installed, from the node configuration alone"
 
-# 2. The old service's unsigned file, and no zone yet (first boot after migrating).
-kill "$unbound_pid"; wait "$unbound_pid" 2>/dev/null || true; unbound_pid=
+# 2. Migration. The built-in service's unsigned file is live, and no zone
+# yet (first boot after the switch): refused, yet unbound starts.
+stop_unbound
 rm -f "$zone_file"
-mkdir -p "$work/mesh/dns"
-printf 'local-zone: "clan." transparent\nlocal-data: "music.clan. CNAME alpha.clan."' >"$work/mesh/dns/cnames"
+printf 'local-zone: "clan." transparent\nlocal-data: "music.clan. CNAME alpha.clan."' >"$mesh_file"
 if run_unit "$work/prepare.sh"; then fail "prepare accepted an unsigned file"; fi
 grep -q 'own records was written' "$work/unit.err" || fail "prepare on the unsigned file: $(cat "$work/unit.err")"
 start_unbound
 [ "$(dig_ alpha.clan A +short)" = 10.0.0.1 ] || fail "alpha.clan with the unsigned file"
 dig_ music.clan A | grep -q 'status: NXDOMAIN' || fail "the unsigned file's CNAME is served"
-pass "old unsigned file: refused, yet unbound starts and serves the node's own records"
+[ "$(operator status --json | jq -r '.health + " " + .last_refused.kind')" = "never-installed not-signed" ] \
+  || fail "status with the unsigned file: $(operator status)"
+pass "migration: the built-in's unsigned file refused (not-signed), unbound serves the node's own records"
 
-# 3. A signed file arrives: the install unit's script verifies and reloads.
-target/release/dm-dns zone --exports examples/clan-exports.json --domain clan --out "$work/zone" 2>/dev/null
-target/release/dm-dns sign --key nix/tests/vm-signing.key --zone "$work/zone" --serial 100 \
-  --out "$work/mesh/dns/cnames" 2>/dev/null
-run_unit "$work/install.sh" || fail "install of a signed file: $(cat "$work/unit.err")"
+# The push machine: dm-send-dns as rendered, with a stand-in data-mesher
+# that delivers the file to this node as data-mesher would.
+mkdir -p "$work/bin"
+cat >"$work/bin/data-mesher" <<'MESHER'
+#!/usr/bin/env bash
+[ "$1 $2" = "file update" ] && [ -f "$3" ] || { echo "bad call: $*" >&2; exit 9; }
+cp "$3" "$DM_DNS_MESH_FILE.delivered" && mv "$DM_DNS_MESH_FILE.delivered" "$DM_DNS_MESH_FILE"
+MESHER
+chmod +x "$work/bin/data-mesher"
+push() { # rotated key serial: dm-send-dns, as root on the push machine
+  (
+    # shellcheck disable=SC1090
+    . "$work/send-$1.env"
+    export DM_DNS_KEY=$2 DM_DNS_ZONE=$zone
+    PATH="$work/bin:$package/bin:$PATH" bash -euo pipefail "$work/send-$1.sh" --serial "$3"
+  ) >"$work/push.out" 2>&1 || fail "dm-send-dns: $(cat "$work/push.out")"
+}
+push false nix/tests/vm-signing.key 100
+grep -q "cannot be verified (unsigned: the built-in service's zone?) and will be replaced" "$work/push.out" \
+  || fail "dm-send-dns over the built-in's file: $(cat "$work/push.out")"
+grep -q '^summary: 2 to add, 0 to retarget, 0 to remove; address records: 2 to add, 0 to remove$' "$work/push.out" || fail "dm-send-dns summary: $(cat "$work/push.out")"
+run_unit "$work/install.sh" || fail "install of the first signed file: $(cat "$work/unit.err")"
 answer=$(dig_ music.clan A +noall +answer | awk '{print $1, $4, $5}')
 [ "$answer" = $'music.clan. CNAME alpha.clan.\nalpha.clan. A 10.0.0.1' ] || fail "music.clan after install: $answer"
-pass "signed file: music.clan answers CNAME alpha.clan. and 10.0.0.1 in one response"
+[ "$(health)" = current ] || fail "status after the migration: $(operator status)"
+explained=$(operator explain music.clan) || fail "env -i dm-dns explain music.clan: $explained"
+grep -q "127.0.0.1:$port answers now: music.clan. CNAME alpha.clan.; alpha.clan. A 10.0.0.1" <<<"$explained" \
+  || fail "explain does not ask the node's unbound: $explained"
+pass "migration: dm-send-dns replaced the built-in's file, the node installed it; env -i status current, explain asks unbound"
 
-# 4. `dm-dns status` with nothing but the environment the module sets.
-render statusEnvironment >"$work/status.env"
-status=$(
-  # shellcheck disable=SC1091
-  . "$work/status.env" && target/release/dm-dns status --json
-) || fail "status after install: $status"
-[ "$(jq -r '.health + " " + (.installed.serial | tostring) + " " + (.served_serial | tostring)' <<<"$status")" = "current 100 100" ] \
-  || fail "status after install: $status"
-pass "status: current, serial 100 installed and served, from the module's environment alone"
+# 3. Key rotation: the clan's key is regenerated, the push machine
+# redeployed, and it pushes a zone signed by the new key.
+push true nix/tests/rotated-signing.key 200
+old_key=$("$package/bin/dm-dns" pubkey nix/tests/vm-signing.pub)
+grep -q "signed by $old_key, not a trusted key: the key before a rotation?" "$work/push.out" \
+  || fail "dm-send-dns over the old key's file: $(cat "$work/push.out")"
+if run_unit "$work/install.sh"; then fail "a node not redeployed installed a zone of the new key"; fi
+[ "$(dig_ music.clan A +short | head -1)" = alpha.clan. ] || fail "the refusal changed the answers"
+status=$(operator status) && fail "status is 0 for a refused update: $status"
+if ! grep -q 'health:        refused' <<<"$status" \
+  || ! grep -q 'redeploy this machine: clan machines update alpha' <<<"$status"; then
+  fail "status does not say to redeploy: $status"
+fi
+pass "rotation: a node not yet redeployed refuses the new key, the old zone serves, status says to redeploy"
+deploy_config true
+run_unit "$work/install.sh" || fail "install after the redeploy: $(cat "$work/unit.err")"
+[ "$(operator status --json | jq -r '.health + " " + (.installed.serial | tostring)')" = "current 200" ] \
+  || fail "status after the redeploy: $(operator status)"
+pass "rotation: the redeployed node installs serial 200 of the new key; status current"

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use camino::Utf8PathBuf;
 use clap::Args;
 
-use super::{ConfigArg, ControlArgs, MeshSizeLimit, TrustedKeys, parse_domain, read_text, required};
+use super::{
+    ConfigArg, ControlArgs, MeshSizeLimit, TrustedKeys, parse_domain, read_text, required,
+};
 use dm_dns::error::Error;
 use dm_dns::hosts;
 use dm_dns::install::{self, Failure, Outcome};
@@ -237,21 +239,31 @@ mod tests {
         };
         let config = config_only(&[]).unwrap();
         assert_eq!(config.mesh_file, "/node/m");
-        assert_eq!((config.zone_file.as_str(), config.state_dir.as_str()), ("/node/z", "/node/s"));
+        assert_eq!(
+            (config.zone_file.as_str(), config.state_dir.as_str()),
+            ("/node/z", "/node/s")
+        );
         let control = config.control.unwrap();
         assert_eq!(control.command, ["uc", "-s", "/u.ctl"]);
         assert_eq!(control.timeout, Duration::from_secs(2));
         assert_eq!(config.addresses.len(), 1);
         assert_eq!(config.trusted_keys.len(), 1);
-        assert_eq!(config.redeploy.as_deref(), Some("clan machines update alpha"));
-        let overridden = config_only(&["--mesh-file", "/flag/m", "--control-timeout", "1"]).unwrap();
+        assert_eq!(
+            config.redeploy.as_deref(),
+            Some("clan machines update alpha")
+        );
+        let overridden =
+            config_only(&["--mesh-file", "/flag/m", "--control-timeout", "1"]).unwrap();
         assert_eq!(overridden.mesh_file, "/flag/m");
         assert_eq!(overridden.control.unwrap().timeout, Duration::from_secs(1));
         let missing = Cli::try_parse_from(["dm-dns", "install", "--config", "/no/such.json"]);
         let Command::Install(args) = missing.expect("parses").command else {
             unreachable!("an install command line")
         };
-        let err = install::Config::try_from(args).err().expect("refused").to_string();
+        let err = install::Config::try_from(args)
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.contains("/no/such.json: no such file"), "{err}");
     }
 

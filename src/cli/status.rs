@@ -74,7 +74,9 @@ impl TryFrom<StatusArgs> for status::Config {
             domain,
             mesh_file: args.mesh_file.or(node.map(|n| n.mesh_file.clone())),
             zone_file: args.zone_file.or(node.map(|n| n.zone_file.clone())),
-            control: ask_unbound.then(|| args.control.resolve(node)).transpose()?,
+            control: ask_unbound
+                .then(|| args.control.resolve(node))
+                .transpose()?,
         })
     }
 }

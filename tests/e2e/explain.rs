@@ -169,5 +169,9 @@ fn with_a_node_configuration_explain_needs_only_the_name() {
     assert_eq!(kinds(&json), ["cname"]);
     let out = run(dm_dns().args(["explain", "music.clan", "--zone", "-"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("- (stdin) is not one"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("- (stdin) is not one"),
+        "{}",
+        stderr(&out)
+    );
 }

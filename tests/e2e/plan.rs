@@ -18,7 +18,10 @@ fn plan(dir: &Path, zone: &Path, extra: &[&str]) -> (i32, String) {
         .arg("--trusted-key")
         .arg(dir.join("new.pub"))
         .args(extra));
-    (out.status.code().unwrap_or(-1), stdout(&out) + &stderr(&out))
+    (
+        out.status.code().unwrap_or(-1),
+        stdout(&out) + &stderr(&out),
+    )
 }
 
 fn sign(dir: &Path, key: &str, zone: &Path, serial: u64) {
@@ -105,7 +108,10 @@ fn every_live_file_is_a_state_to_report() {
     sign(dir, "new.key", &zone, 8);
     let (code, text) = plan(dir, &zone, &[]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.starts_with("live zone: serial 8, signed 1970-01-01T00:00:08Z by "), "{text}");
+    assert!(
+        text.starts_with("live zone: serial 8, signed 1970-01-01T00:00:08Z by "),
+        "{text}"
+    );
     let moved = build_zone(dir, &exports("beta", ""), "b");
     let (code, text) = plan(dir, &moved, &["--json"]);
     assert_eq!(code, 1, "{text}");
@@ -132,12 +138,21 @@ fn plan_needs_a_trusted_key_and_paths() {
         .arg("--mesh-file")
         .arg(dir.join("live")));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("pass --trusted-key"), "{}", stderr(&out));
-    let out = run(dm_dns()
-        .arg("plan")
-        .arg("--zone")
-        .arg(&zone)
-        .args(["--mesh-file", "-", "--trusted-key", "x"]));
+    assert!(
+        stderr(&out).contains("pass --trusted-key"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(dm_dns().arg("plan").arg("--zone").arg(&zone).args([
+        "--mesh-file",
+        "-",
+        "--trusted-key",
+        "x",
+    ]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("- (stdin) is not one"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("- (stdin) is not one"),
+        "{}",
+        stderr(&out)
+    );
 }

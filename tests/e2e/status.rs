@@ -42,7 +42,9 @@ fn never_installed_then_current() {
     assert_eq!(report["installed"]["signer"], public.trim());
     assert_eq!(report["format"], 1);
     // The text form, for people; the domain is the one the state holds.
-    let text = run(dm_dns().args(["status", "--state-dir"]).arg(node.dir.join("state")));
+    let text = run(dm_dns()
+        .args(["status", "--state-dir"])
+        .arg(node.dir.join("state")));
     assert!(
         stdout(&text).contains("domain:        clan\nhealth:        current"),
         "{}{}",

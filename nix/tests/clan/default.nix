@@ -10,6 +10,8 @@
 #                   deployer's pkgs to the generators
 #   packageFor      system -> dm-dns package (default: a stand-in per system)
 #   signed          whether the clan's directory holds the signing key
+#   rotated         whether that key is the one after a rotation
+#                   (nix/tests/rotated-signing.pub, not vm-signing.pub)
 #   machines        extra NixOS config per machine (`clan.machines.<name>`)
 #   endpoints       endpoints exported by a test service:
 #                   `{ <instance> = { <machine> = [ host ... ]; }; }`
@@ -18,11 +20,13 @@
 #                   entries `{ plain = ...; }` or `{ var = <file>; }` (a var of
 #                   generator <service>, read from ./keyed/vars)
 #   dmDnsSettings   settings of dm-dns's default role
+#   dmDnsMachineSettings  per machine settings of that role: `{ <machine> = { ... }; }`
 {
   vendor,
   deployerSystem ? "x86_64-linux",
   packageFor ? null,
   signed ? true,
+  rotated ? false,
   machines ? { },
   endpoints ? {
     music.alpha = [ "music.clan" ];
@@ -55,6 +59,7 @@
     };
   },
   dmDnsSettings ? { },
+  dmDnsMachineSettings ? { },
   systemdVersion ? "258.1",
   # real store files for pkgs.writeText (needs --read-write-mode), so that
   # rendered units can be run: nix/tests/node.sh
@@ -90,6 +95,33 @@ let
     };
     writeScript = name: text: fake name { inherit text; };
     writeText = if realFiles then builtins.toFile else stubPkgs.writeText;
+    # nixpkgs' pkgs.formats.json (pkgs/pkgs-lib/formats.nix): a JSON value
+    # type, and `generate` writing the value as JSON (pretty-printed by jq
+    # there; the same data).
+    formats.json =
+      { }:
+      {
+        type =
+          let
+            value =
+              lib.types.nullOr (
+                lib.types.oneOf [
+                  lib.types.bool
+                  lib.types.int
+                  lib.types.float
+                  lib.types.str
+                  lib.types.path
+                  (lib.types.attrsOf value)
+                  (lib.types.listOf value)
+                ]
+              )
+              // {
+                description = "JSON value";
+              };
+          in
+          value;
+        generate = name: value: pkgs.writeText name (builtins.toJSON value);
+      };
     writeShellApplication =
       { name, ... }@args:
       fake name (removeAttrs args [ "name" ] // { meta.mainProgram = name; });
@@ -254,7 +286,13 @@ let
     self = {
       inputs = { inherit nixpkgs; };
     };
-    directory = if signed then ./keyed else ./unkeyed;
+    directory =
+      if !signed then
+        ./unkeyed
+      else if rotated then
+        ./rotated
+      else
+        ./keyed;
     meta.name = "test";
     meta.domain = "clan";
     machines = lib.mapAttrs (_: m: m) (
@@ -279,6 +317,7 @@ let
         module.input = "self";
         roles.default.tags = [ "all" ];
         roles.default.settings = dmDnsSettings;
+        roles.default.machines = lib.mapAttrs (_: settings: { inherit settings; }) dmDnsMachineSettings;
         roles.push.machines.alpha = { };
       };
     }

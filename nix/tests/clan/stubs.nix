@@ -7,7 +7,7 @@
 # (clanCore/vars/secret/sops/default.nix: /run/secrets/vars/<dir>/<file>), and
 # the nginx and caddy virtual hosts' `listenAddresses` (a list of strings,
 # default empty, in both nixpkgs modules).
-{ lib, pkgs, ... }:
+{ config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
   virtualHosts = mkOption {
@@ -61,6 +61,16 @@ in
       };
       inherit virtualHosts;
     };
+  };
+  # What nixpkgs' nixos/modules/config/networking.nix gives every machine:
+  # localhost, and its own names on 127.0.0.2.
+  config.networking.hosts = {
+    "127.0.0.1" = [ "localhost" ];
+    "::1" = [ "localhost" ];
+    "127.0.0.2" =
+      lib.optional (config.networking.domain or null != null)
+        "${config.networking.hostName}.${config.networking.domain}"
+      ++ [ config.networking.hostName ];
   };
   config.clan.core.vars.settings.fileModule = file: {
     path = lib.mkIf file.config.secret "/run/secrets/vars/${file.config.rel_dir}/${file.config.name}";
