@@ -47,8 +47,65 @@ let
     ];
   };
   readVar = ref: if ref.file == "address" then "200::2\n" else null;
+  # Values where strings belong: every one a skipped value or a named
+  # host, never an evaluation error.
+  odd = {
+    "net:odd:peer:alpha".peer.hosts = [
+      { plain = "a b"; }
+      { plain = " 10.0.0.1\n"; }
+      { plain = "1\n2"; }
+      { plain = 7; }
+      { plain = [ "10.0.0.1" ]; }
+      { plain = { }; }
+      { var = "address"; }
+      [ ]
+      12
+    ];
+    "net:odd::".networking.priority = "high";
+    "net:one:peer:beta".peer.hosts = { plain = "10.0.0.2"; };
+    "web:odd:server:alpha".endpoints.hosts = "music.clan";
+    "web:list:server:beta".endpoints.hosts = [
+      "wiki.clan"
+      7
+      [ "x" ]
+      { }
+    ];
+    "web:throws:server:beta".endpoints.hosts = throw "broken";
+  };
 in
 {
+  test_odd_values_are_skipped_or_named_never_an_evaluation_error = {
+    expr = lib.projectExportsWith { readVar = _: null; } odd;
+    expected = {
+      "net:odd:peer:alpha" = {
+        hosts = [ ];
+        peers = [
+          "a b"
+          "10.0.0.1"
+          "1\n2"
+          { missing = "a plain value that is not a string but a int"; }
+          { missing = "a plain value that is not a string but a list"; }
+          { missing = "a plain value that is not a string but a set"; }
+          { missing = "a var reference without machine, generator and file"; }
+          { missing = "a peer.hosts entry of unknown shape"; }
+          { missing = "a peer.hosts entry of unknown shape"; }
+        ];
+      };
+      "net:odd::".hosts = [ ];
+      "net:one:peer:beta" = {
+        hosts = [ ];
+        peers = [ "10.0.0.2" ];
+      };
+      "web:odd:server:alpha".hosts = [ "<not a host name: endpoints.hosts is a string, not a list>" ];
+      "web:list:server:beta".hosts = [
+        "wiki.clan"
+        "<not a host name: int>"
+        "<not a host name: list>"
+        "<not a host name: set>"
+      ];
+      "web:throws:server:beta".hosts = [ "<not a host name: endpoints.hosts could not be evaluated>" ];
+    };
+  };
   test_projection_forces_only_endpoint_and_peer_hosts = {
     expr = lib.exportsJSON exports;
     expected = ''{"dm-dns:dm-dns:default:gamma":{"hosts":[]},"music:main:server:alpha":{"hosts":["music.clan"]},"peer:vpn:peer:alpha":{"hosts":[],"peers":["200::1"]},"web:::":{"hosts":[]},"wiki:main:server:beta":{"hosts":["wiki.clan","wiki.example.org"]}}'';

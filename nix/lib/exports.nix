@@ -17,12 +17,35 @@ in
 rec {
   # The hosts of one scope's value: `endpoints.hosts` of raw exports, or
   # `hosts` of already projected ones (`dm-dns zone` reads both).
+  # A value that is not a list of strings is never an evaluation error: it
+  # becomes a host that names what it is, which `dm-dns zone` refuses with
+  # its scope key (host names are validated, never guessed).
   hostsOf =
     value:
     let
-      listOr = set: if isAttrs set && set ? hosts && set.hosts != null then set.hosts else [ ];
+      describe = v: "<not a host name: ${builtins.typeOf v}>";
+      listOr =
+        set:
+        if !(isAttrs set && set ? hosts) then
+          [ ]
+        else
+          let
+            forced = builtins.tryEval set.hosts;
+            hosts = forced.value;
+          in
+          if !forced.success then
+            [ "<not a host name: endpoints.hosts could not be evaluated>" ]
+          else if hosts == null then
+            [ ]
+          else if builtins.isList hosts then
+            map (h: if builtins.isString h then h else describe h) hosts
+          else
+            [ "<not a host name: endpoints.hosts is a ${builtins.typeOf hosts}, not a list>" ];
     in
-    if isAttrs value then listOr value ++ (if value ? endpoints then listOr value.endpoints else [ ]) else [ ];
+    if isAttrs value then
+      listOr value ++ (if value ? endpoints && isAttrs value.endpoints then listOr value.endpoints else [ ])
+    else
+      [ ];
 
   # The addresses of one scope's `peer.hosts` (raw) or `peers` (projected).
   # `readVar` reads a var reference `{ machine; generator; file; flake; }`
@@ -37,16 +60,19 @@ rec {
         else
           [ ]
       );
+      rawList = if builtins.isList raw.value then raw.value else [ raw.value ];
       projected = if isAttrs value && value ? peers then value.peers else [ ];
       evaluated =
         text:
         let
           result = builtins.tryEval (builtins.deepSeq text text);
         in
-        if result.success && builtins.isString result.value then
+        if !result.success then
+          { missing = "a plain value that could not be evaluated (a var not generated yet?)"; }
+        else if builtins.isString result.value then
           strings.trim result.value
         else
-          { missing = "a plain value that could not be evaluated (a var not generated yet?)"; };
+          { missing = "a plain value that is not a string but a ${builtins.typeOf result.value}"; };
       entry =
         e:
         if builtins.isString e then
@@ -58,20 +84,31 @@ rec {
         else if isAttrs e && e ? var then
           let
             ref = e.var;
+            wellFormed =
+              isAttrs ref
+              && builtins.all (f: ref ? ${f} && builtins.isString ref.${f}) [
+                "machine"
+                "generator"
+                "file"
+              ];
             id = "var ${ref.machine}/${ref.generator}/${ref.file}";
-            read = readVar ref;
+            read = builtins.tryEval (readVar ref);
           in
-          if readVar == null then
+          if !wellFormed then
+            { missing = "a var reference without machine, generator and file"; }
+          else if readVar == null then
             { missing = "${id}: not read (only the clan service's projection reads vars)"; }
-          else if read == null then
+          else if !read.success || read.value == null then
             { missing = "${id}: not generated yet"; }
+          else if !builtins.isString read.value then
+            { missing = "${id}: not text"; }
           else
-            strings.trim read
+            strings.trim read.value
         else
           { missing = "a peer.hosts entry of unknown shape"; };
     in
-    map entry projected
-    ++ (if raw.success then map entry raw.value else [ { missing = "peer.hosts could not be evaluated"; } ]);
+    map entry (if builtins.isList projected then projected else [ projected ])
+    ++ (if raw.success then map entry rawList else [ { missing = "peer.hosts could not be evaluated"; } ]);
 
   # `networking.priority` (raw) or `priority` (projected), or null.
   priorityOf =
@@ -84,9 +121,10 @@ rec {
           null
       );
     in
+    # a priority that is not a number counts as none
     if isAttrs value && value ? priority then
-      value.priority
-    else if raw.success then
+      (if builtins.isInt value.priority then value.priority else null)
+    else if raw.success && builtins.isInt raw.value then
       raw.value
     else
       null;

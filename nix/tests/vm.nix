@@ -41,9 +41,12 @@ let
       services.dm-dns = {
         enable = true;
         package = dm-dns;
-        domain = "clan";
-        trustedKeys = [ "${./vm-signing.pub}" ];
-        inherit meshFile;
+        settings = {
+          domain = "clan";
+          trusted_keys = [ "${./vm-signing.pub}" ];
+          mesh_file = meshFile;
+          redeploy = "nixos-rebuild switch";
+        };
       };
       networking.nameservers = [ nodes.upstream.networking.primaryIPAddress ];
       networking.hosts.${config.networking.primaryIPAddress} = [
@@ -122,5 +125,9 @@ pkgs.testers.runNixOSTest {
           # Any program, through the system resolver (nss -> resolved -> delegate -> unbound).
           m.wait_until_succeeds("getent hosts music.clan | grep -q ${nodes.push.networking.primaryIPAddress}")
           m.succeed("getent hosts outside.test | grep -q 192.0.2.7")
+          # The operator's commands need no arguments, under sudo too.
+          m.succeed("env -i /run/current-system/sw/bin/dm-dns status")
+          m.succeed("sudo dm-dns status --json | grep -q '\"health\": \"current\"'")
+          m.succeed("env -i /run/current-system/sw/bin/dm-dns explain music.clan | grep -q 'answers now: music.clan. CNAME push.clan.'")
     '';
 }
