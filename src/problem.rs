@@ -122,7 +122,7 @@ impl fmt::Display for Problem {
 
 /// Every problem of one run, sorted and deduplicated, so the report depends
 /// on neither input order nor repetition. Shown up to a limit; all are kept.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Problems(Vec<Problem>);
 
 impl Problems {

@@ -50,6 +50,10 @@ impl ScopeHosts<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exports<'a> {
     pub scopes: Vec<Scope<'a>>,
+    /// Malformed host names found while canonicalising, left out of
+    /// `scopes`: the compile reports them with everything else it finds, so
+    /// one run lists every problem of the input.
+    pub(crate) problems: Problems,
 }
 
 /// Trims a peer value (var files end in a newline, and the Nix projection
@@ -136,6 +140,7 @@ fn find_runs(
 fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
     scope.find_machine();
     let key = &scope.key;
+    let mut malformed = false;
     for host in &mut scope.hosts {
         let normalized = match host {
             Cow::Borrowed(s) => name::normalize_host(s),
@@ -153,8 +158,16 @@ fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
         };
         match normalized {
             Ok(n) => *host = n,
-            Err(e) => problems.add(key, Some(host), Kind::HostName(e)),
+            Err(e) => {
+                problems.add(key, Some(host), Kind::HostName(e));
+                malformed = true;
+            }
         }
+    }
+    if malformed {
+        scope
+            .hosts
+            .retain(|host| name::normalize_host(host).is_ok_and(|n| n == *host));
     }
     sort_without_repeats(&mut scope.hosts);
     for peer in &mut scope.peers {
@@ -175,8 +188,8 @@ fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
 }
 
 impl<'a> Exports<'a> {
-    /// Normalises every host name and merges duplicate scopes. Fails with every
-    /// malformed host name, each naming its scope.
+    /// Normalises every host name and merges duplicate scopes. Malformed host
+    /// names are left out and kept as problems for the compile to report.
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut scopes = raw;
         // Every host and peer of every scope is read here: two cores share
@@ -188,7 +201,6 @@ impl<'a> Exports<'a> {
             problems
         });
         problems.append(more);
-        into_result(problems)?;
         // builtins.toJSON writes keys sorted: one pass says so and saves
         // the sort.
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
@@ -207,7 +219,7 @@ impl<'a> Exports<'a> {
             kept.priority = kept.priority.max(scope.priority);
             true
         });
-        Ok(Exports { scopes })
+        Ok(Exports { scopes, problems })
     }
 
     pub fn host_count(&self) -> usize {
@@ -286,7 +298,7 @@ impl<'e> Zone<'e> {
         domain: &Domain,
         networks: &NetworkChoice,
     ) -> Result<Zone<'e>, Error> {
-        let mut problems = Problems::default();
+        let mut problems = exports.problems.clone();
         let scopes = &exports.scopes[..];
         if u32::try_from(scopes.len()).is_err() {
             return Err(Error::input("more than 2^32 scopes"));
@@ -636,7 +648,8 @@ mod tests {
         let mut bad = raw();
         bad[0].hosts.push(Cow::Borrowed("bad name.clan"));
         bad[machines - 1].hosts.push(Cow::Borrowed("bad name.clan"));
-        let Err(Error::Exports(problems)) = Exports::canonicalize(bad) else {
+        let exports = Exports::canonicalize(bad).unwrap();
+        let Err(Error::Exports(problems)) = Zone::compile(&exports, &domain) else {
             panic!("bad names accepted");
         };
         let scopes: Vec<_> = problems.iter().map(|p| p.scope.as_str()).collect();

@@ -34,7 +34,7 @@ pub fn completions(args: CompletionsArgs) -> Result<ExitCode, Error> {
 #[command(after_help = "Examples:\n  dm-dns man | man -l -\n  dm-dns man --out-dir share/man/man1")]
 pub struct ManArgs {
     /// Write dm-dns.1 and dm-dns-<command>.1 here instead.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     out_dir: Option<camino::Utf8PathBuf>,
 }
 

@@ -26,16 +26,11 @@ pub struct DiffArgs {
     json: bool,
     /// Also write the report to FILE (a Nix check's $out; the exit code
     /// still says whether the zones differ, so a differing check fails).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     report: Option<Utf8PathBuf>,
 }
 
 pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
-    if args.report.as_ref().is_some_and(|r| r == "-") {
-        return Err(Error::input(
-            "--report - : the report already goes to stdout; --report takes a file",
-        ));
-    }
     if args.old == "-" && args.new == "-" {
         return Err(Error::input("only one of OLD and NEW can be - (stdin)"));
     }

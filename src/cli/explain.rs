@@ -35,7 +35,7 @@ pub struct ExplainArgs {
     config: ConfigArg,
     /// The zone: an output directory, a signed file, zone.conf or zone.db.
     /// [default: the node configuration's zone_file]
-    #[arg(long, value_name = "ZONE", conflicts_with = "exports")]
+    #[arg(long, value_name = "ZONE", conflicts_with = "exports", value_parser = super::path_arg)]
     zone: Option<Utf8PathBuf>,
     /// The clan's exports instead (as `dm-dns zone --exports` takes them).
     #[arg(long, value_name = "FILE", requires = "domain")]
@@ -60,12 +60,6 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
-    if args.zone.as_ref().is_some_and(|z| z == "-") {
-        return Err(Error::input(
-            "--zone takes a path (an output directory, a signed file, zone.conf or zone.db); \
-             - (stdin) is not one",
-        ));
-    }
     let node = args.config.load()?;
     let node = node.as_ref();
     let mut explanation = match &args.exports {

@@ -33,7 +33,7 @@ pub struct InstallArgs {
     config: ConfigArg,
     /// The signed mesh file (data-mesher's dns/cnames). [default: the node
     /// configuration's mesh_file]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     mesh_file: Option<Utf8PathBuf>,
     // Without any trusted key every mesh file is refused (see the about text).
     #[command(flatten)]
@@ -45,15 +45,15 @@ pub struct InstallArgs {
     /// This node's address records: /etc/hosts format or JSON
     /// { "<address>": [ "<name>", ... ] }; only names below the domain are
     /// used, loopback addresses never. Replaces the node configuration's hosts.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     hosts: Option<Utf8PathBuf>,
     /// The zone file unbound's auth-zone loads. [default: the node
     /// configuration's zone_file]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = super::path_arg)]
     zone_file: Option<Utf8PathBuf>,
     /// Where the installed serial, hashes and last-good zone are kept.
     /// [default: the node configuration's state_dir]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     state_dir: Option<Utf8PathBuf>,
     #[command(flatten)]
     control: ControlArgs,

@@ -164,7 +164,7 @@ const DEFAULT_MESH_BYTES: u64 = 256 << 20;
 pub struct ConfigArg {
     /// The node configuration (JSON; README, "Node configuration"); flags
     /// override its values. [default: /etc/dm-dns/node.json, when it exists]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = path_arg)]
     pub config: Option<Utf8PathBuf>,
 }
 
@@ -172,6 +172,19 @@ impl ConfigArg {
     pub fn load(&self) -> Result<Option<NodeConfig>, Error> {
         node_config::load(self.config.as_deref())
     }
+}
+
+/// A path argument that has no `-` form: `-` (stdin or stdout) is refused
+/// by name instead of being taken as a file called `-`.
+pub fn path_arg(text: &str) -> Result<Utf8PathBuf, String> {
+    if text == "-" {
+        return Err(
+            "this option takes a path; - (stdin or stdout) is not one here (see --help for \
+             the options that take -)"
+                .into(),
+        );
+    }
+    Ok(Utf8PathBuf::from(text))
 }
 
 /// A value from its flag, else from the node configuration; neither is an

@@ -29,11 +29,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     config: ConfigArg,
     /// The zone to push: a `dm-dns zone` output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     zone: Utf8PathBuf,
     /// The live signed mesh file; if it does not exist, every name is new.
     /// [default: the node configuration's mesh_file]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     mesh_file: Option<Utf8PathBuf>,
     // The live file is read as a zone only if one of these keys signed it.
     #[command(flatten)]
@@ -47,11 +47,6 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs) -> Result<ExitCode, Error> {
     let node = args.config.load()?;
     let node = node.as_ref();
-    if args.zone == "-" || args.mesh_file.as_ref().is_some_and(|m| m == "-") {
-        return Err(Error::input(
-            "plan reads a zone directory and the live file by path; - (stdin) is not one",
-        ));
-    }
     let mesh_file = required(args.mesh_file, node, |n| n.mesh_file.clone(), "mesh-file")?;
     let plan = plan::plan(
         &args.zone,

@@ -24,7 +24,7 @@ pub struct SignArgs {
     key: Utf8PathBuf,
     /// A `dm-dns zone` output directory (e.g. the Nix store path), or the
     /// zone.conf in it.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     zone: Utf8PathBuf,
     /// Serial of this update; defaults to the current Unix time. Nodes refuse
     /// serials lower than the one they have, so it must grow with every push;

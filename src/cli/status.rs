@@ -33,7 +33,7 @@ pub struct StatusArgs {
     config: ConfigArg,
     /// Where install keeps its state. [default: the node configuration's
     /// state_dir]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     state_dir: Option<Utf8PathBuf>,
     /// The clan domain this node serves. [default: the node configuration's
     /// domain, else the one the state directory holds]
@@ -41,11 +41,11 @@ pub struct StatusArgs {
     domain: Option<String>,
     /// The signed mesh file: is its latest version installed? [default: the
     /// node configuration's mesh_file]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     mesh_file: Option<Utf8PathBuf>,
     /// The zone file unbound loads: does it hold the installed zone?
     /// [default: the node configuration's zone_file]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = super::path_arg)]
     zone_file: Option<Utf8PathBuf>,
     #[command(flatten)]
     control: ControlArgs,

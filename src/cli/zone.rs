@@ -38,7 +38,7 @@ pub struct ZoneArgs {
     domain: DomainArg,
     /// Output directory; created if missing (its parent must exist), filled
     /// atomically.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     out: Utf8PathBuf,
     /// Network services that give machine names their addresses, preferred
     /// first (e.g. yggdrasil,mycelium; the full name clan-core/yggdrasil
@@ -57,12 +57,6 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         None => NetworkChoice::ByPriority,
     };
     let compiled = artifacts::compile(&exports, &domain, &networks)?;
-    if args.out == "-" {
-        return Err(Error::input(
-            "--out is a directory that gets three files; - (stdout) cannot hold them \
-             (hint: --out ./zone, then cat ./zone/zone.conf)",
-        ));
-    }
     let summary = artifacts::write(&args.out, &compiled, &exports)?;
     let zone = &compiled.zone;
     if summary.records == 0

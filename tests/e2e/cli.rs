@@ -562,3 +562,94 @@ fn help_describes_every_argument() {
         }
     }
 }
+
+/// Every path option either takes `-` (stdin or stdout) or refuses it by
+/// name; none creates a file called `-`.
+#[test]
+fn dash_is_stdin_or_refused_never_a_file_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let refused: &[&[&str]] = &[
+        &[
+            "zone",
+            "--exports",
+            "x.json",
+            "--domain",
+            "clan",
+            "--out",
+            "-",
+        ],
+        &["diff", "a", "b", "--report", "-"],
+        &["explain", "music.clan", "--zone", "-"],
+        &[
+            "plan",
+            "--zone",
+            "-",
+            "--mesh-file",
+            "m",
+            "--trusted-key",
+            "k",
+        ],
+        &[
+            "plan",
+            "--zone",
+            "z",
+            "--mesh-file",
+            "-",
+            "--trusted-key",
+            "k",
+        ],
+        &["install", "--mesh-file", "-"],
+        &["install", "--hosts", "-"],
+        &["install", "--zone-file", "-"],
+        &["install", "--state-dir", "-"],
+        &["status", "--state-dir", "-"],
+        &["status", "--mesh-file", "-"],
+        &["status", "--zone-file", "-"],
+        &["sign", "--key", "k", "--zone", "-", "--out", "o"],
+        &["config", "--config", "-"],
+        &["man", "--out-dir", "-"],
+    ];
+    for args in refused {
+        let out = run(dm_dns().current_dir(tmp.path()).args(*args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("- (stdin or stdout) is not one here"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !tmp.path().join("-").exists(),
+            "{args:?} created a file named -"
+        );
+    }
+}
+
+/// One run reports every problem of its input: a malformed host does not
+/// hide the conflicts the compile finds.
+#[test]
+fn every_problem_of_a_run_is_reported_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exports = tmp.path().join("exports.json");
+    std::fs::write(
+        &exports,
+        r#"{"a:b:server:alpha": {"hosts": ["*.s3.clan", "m.clan"]},
+            "e:f:server:beta": {"hosts": ["m.clan", "alpha.clan"]},
+            "web:::": {"hosts": ["x.clan"]}}"#,
+    )
+    .unwrap();
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&exports)
+        .arg("--out")
+        .arg(tmp.path().join("zone")));
+    assert_eq!(out.status.code(), Some(2));
+    for code in [
+        "[host-name]",
+        "[shadows-machine]",
+        "[claimed-twice]",
+        "[no-machine]",
+    ] {
+        assert!(stderr(&out).contains(code), "{code}: {}", stderr(&out));
+    }
+    assert!(!tmp.path().join("zone").exists());
+}

@@ -170,7 +170,7 @@ fn with_a_node_configuration_explain_needs_only_the_name() {
     let out = run(dm_dns().args(["explain", "music.clan", "--zone", "-"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("- (stdin) is not one"),
+        stderr(&out).contains("- (stdin or stdout) is not one here"),
         "{}",
         stderr(&out)
     );

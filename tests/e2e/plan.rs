@@ -151,7 +151,7 @@ fn plan_needs_a_trusted_key_and_paths() {
     ]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("- (stdin) is not one"),
+        stderr(&out).contains("- (stdin or stdout) is not one here"),
         "{}",
         stderr(&out)
     );
