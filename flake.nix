@@ -79,7 +79,11 @@
             rustfmt
             unbound
             dnsutils
+            bind # named-checkzone
             dnsperf
+            jq
+            shellcheck
+            python3 # bench/
           ];
         };
       });

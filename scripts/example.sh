@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the zone of the example clan in examples/ and shows the result.
+# Needs only cargo (rustup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+command -v cargo >/dev/null || { echo "example: cargo is required (https://rustup.rs)" >&2; exit 2; }
 cargo build --release --quiet
 out=${1:-example-zone}
 rm -rf "$out"
