@@ -69,15 +69,31 @@ pub struct ZoneDiff {
     pub added: Vec<Change>,
     pub removed: Vec<Change>,
     pub retargeted: Vec<Change>,
-    /// Address records (`<name> A|AAAA <address>`) only in the new zone.
-    pub addresses_added: Vec<String>,
+    /// Address records only in the new zone.
+    pub addresses_added: Vec<AddressRecord>,
     /// Address records only in the old zone.
-    pub addresses_removed: Vec<String>,
+    pub addresses_removed: Vec<AddressRecord>,
     pub unified: String,
 }
 
-/// `<name> A|AAAA <address>` of each record in `zone` and not in `other`.
-fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<String> {
+/// One A or AAAA record.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct AddressRecord {
+    pub name: String,
+    /// `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub address: std::net::IpAddr,
+}
+
+impl std::fmt::Display for AddressRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.name, self.record_type, self.address)
+    }
+}
+
+/// Each address record in `zone` and not in `other`.
+fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<AddressRecord> {
     zone.addresses()
         .iter()
         .filter(|record| {
@@ -86,9 +102,10 @@ fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<String> {
                 .binary_search_by(|r| render::address_order(r, record))
                 .is_err()
         })
-        .map(|(name, address)| {
-            let family = if address.is_ipv4() { "A" } else { "AAAA" };
-            format!("{name} {family} {address}")
+        .map(|(name, address)| AddressRecord {
+            name: name.clone(),
+            record_type: if address.is_ipv4() { "A" } else { "AAAA" },
+            address: *address,
         })
         .collect()
 }
@@ -298,11 +315,18 @@ mod tests {
         );
         let d = compare(&old, &new, "old", "new");
         assert!(!d.same);
+        let text = |records: &[AddressRecord]| -> Vec<String> {
+            records.iter().map(ToString::to_string).collect()
+        };
         assert_eq!(
-            d.addresses_added,
+            text(&d.addresses_added),
             ["alpha.clan A 10.0.0.2", "alpha.clan AAAA 200::1"]
         );
-        assert_eq!(d.addresses_removed, ["alpha.clan A 10.0.0.1"]);
+        assert_eq!(text(&d.addresses_removed), ["alpha.clan A 10.0.0.1"]);
+        assert_eq!(
+            serde_json::to_value(&d.addresses_removed[0]).unwrap(),
+            serde_json::json!({"name": "alpha.clan", "type": "A", "address": "10.0.0.1"})
+        );
         assert!(
             d.to_text().contains("2 address records added, 1 removed"),
             "{}",

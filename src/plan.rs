@@ -160,18 +160,12 @@ pub fn plan(
         (Op::Remove, &changes.addresses_removed),
     ] {
         for record in records {
-            let mut fields = record.split(' ');
-            let (name, family, address) = (
-                fields.next().unwrap_or_default(),
-                fields.next().unwrap_or_default(),
-                fields.next().map(str::to_owned),
-            );
-            let record_type = if family == "A" { "A" } else { "AAAA" };
+            let address = Some(record.address.to_string());
             let (old, new) = match op {
                 Op::Remove => (address, None),
                 _ => (None, address),
             };
-            planned.push(why.change(op, name, record_type, old, new));
+            planned.push(why.change(op, &record.name, record.record_type, old, new));
         }
     }
     planned.sort_by(|a, b| a.name.cmp(&b.name).then(a.op.cmp(&b.op)));
