@@ -14,7 +14,7 @@
         "aarch64-darwin"
       ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
-      dmLib = import ./nix/lib;
+      dmLib = import ./nix/lib { inherit (nixpkgs) lib; };
       fixtures = builtins.attrNames (
         nixpkgs.lib.filterAttrs (_: type: type == "directory") (builtins.readDir ./checks)
       );
@@ -26,7 +26,7 @@
         dm-dns = pkgs.callPackage ./nix/package.nix { };
         default = self.packages.${pkgs.stdenv.hostPlatform.system}.dm-dns;
         # The example clan's zone: `nix build .#dm-dns-zone`.
-        dm-dns-zone = dmLib.mkZone {
+        dm-dns-zone = dmLib.zone.mkZone {
           dm-dns = self.packages.${pkgs.stdenv.hostPlatform.system}.dm-dns;
           domain = "clan";
           exports = builtins.fromJSON (builtins.readFile ./examples/clan-exports.json);
@@ -49,7 +49,7 @@
           golden = nixpkgs.lib.listToAttrs (
             map (name: {
               name = "golden-${name}";
-              value = dmLib.mkGoldenCheck {
+              value = dmLib.zone.mkGoldenCheck {
                 inherit dm-dns;
                 fixture = ./checks + "/${name}";
               };

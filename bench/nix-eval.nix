@@ -9,8 +9,8 @@
   vendor ? ../../shared/vendor,
 }:
 let
-  lib = import ../nix/lib;
   nixpkgsLib = import (vendor + "/nixpkgs-lib/lib");
+  dm = import ../nix/lib { lib = nixpkgsLib; };
   fakePackage = {
     outPath = "/nix/store/0000000000000000000000000000000a-dm-dns-0.1.0";
     system = "x86_64-linux";
@@ -34,6 +34,7 @@ let
     packageFor = _: fakePackage;
     nixosModule = { };
   } {
+    lib = nixpkgsLib;
     clanLib.getPublicValue = args: args.default;
     directory = ./.;
     inherit exports;
@@ -45,8 +46,11 @@ let
     let
       module =
         (service.roles.default.perInstance {
+          instanceName = "dm-dns";
           mkExports = e: e;
           machine.name = m;
+          settings.networks = null;
+          roles.default.machines = { };
         }).nixosModule
           {
             inherit pkgs config;
@@ -61,7 +65,7 @@ let
   naive =
     _m:
     builtins.unsafeDiscardStringContext
-      (lib.mkZone {
+      (dm.zone.mkZone {
         dm-dns = fakePackage;
         domain = "clan";
         inherit exports;

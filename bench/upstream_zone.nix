@@ -10,7 +10,7 @@
 #             string per host, all concatenated (its roles.default module does
 #             this in each machine's evaluation; clanServices/dm-dns in
 #             clan-core);
-#   dm-dns    our zone derivation (lib.mkZone): the projection of the exports
+#   dm-dns    our zone derivation (zone.mkZone): the projection of the exports
 #             to JSON in the store; nix-build of it also runs `dm-dns zone`.
 #
 # clan-core's own scope parser is used, from the pinned sources.
@@ -55,12 +55,13 @@ let
     in
     lib.concatStringsSep "\n" ([ ''local-zone: "${domain}." transparent'' ] ++ lines);
   dm-dns = import ../nix/tests/local-package.nix { inherit packageDir; };
+  dm = import ../nix/lib { inherit lib; };
 in
 {
   exports = builtins.deepSeq exports (builtins.length (builtins.attrNames exports));
   builtin = builtins.stringLength builtinZone;
-  json = builtins.stringLength ((import ../nix/lib).exportsJSON exports);
-  dm-dns = (import ../nix/lib).mkZone {
+  json = builtins.stringLength (dm.exports.exportsJSON exports);
+  dm-dns = dm.zone.mkZone {
     inherit dm-dns domain exports;
     system = builtins.currentSystem;
   };

@@ -1,6 +1,7 @@
 # nix-unit shaped tests of exports.nix (run by nix/tests/run.sh).
+{ vendor }:
 let
-  lib = import ./.;
+  dm = import ./. { lib = import (vendor + "/nixpkgs-lib/lib"); };
   exports = {
     "music:main:server:alpha" = {
       endpoints.hosts = [ "music.clan" ];
@@ -75,7 +76,7 @@ let
 in
 {
   test_odd_values_are_skipped_or_named_never_an_evaluation_error = {
-    expr = lib.projectExportsWith { readVar = _: null; } odd;
+    expr = dm.exports.projectExportsWith { readVar = _: null; } odd;
     expected = {
       "net:odd:peer:alpha" = {
         hosts = [ ];
@@ -107,11 +108,11 @@ in
     };
   };
   test_projection_forces_only_endpoint_and_peer_hosts = {
-    expr = lib.exportsJSON exports;
+    expr = dm.exports.exportsJSON exports;
     expected = ''{"dm-dns:dm-dns:default:gamma":{"hosts":[]},"music:main:server:alpha":{"hosts":["music.clan"]},"peer:vpn:peer:alpha":{"hosts":[],"peers":["200::1"]},"web:::":{"hosts":[]},"wiki:main:server:beta":{"hosts":["wiki.clan","wiki.example.org"]}}'';
   };
   test_projection_reads_vars_and_never_throws = {
-    expr = lib.projectExportsWith { inherit readVar; } networks;
+    expr = dm.exports.projectExportsWith { inherit readVar; } networks;
     expected = {
       "ygg:net::" = {
         hosts = [ ];
@@ -129,19 +130,19 @@ in
     };
   };
   test_projection_without_a_reader_leaves_vars_unread = {
-    expr = builtins.elemAt (lib.projectExports networks)."ygg:net:default:alpha".peers 2;
+    expr = builtins.elemAt (dm.exports.projectExports networks)."ygg:net:default:alpha".peers 2;
     expected.missing = "var alpha/ygg/address: not read (only the clan service's projection reads vars)";
   };
   test_projected_networks_project_to_themselves = {
-    expr = lib.projectExports (lib.projectExportsWith { inherit readVar; } networks);
-    expected = lib.projectExportsWith { inherit readVar; } networks;
+    expr = dm.exports.projectExports (dm.exports.projectExportsWith { inherit readVar; } networks);
+    expected = dm.exports.projectExportsWith { inherit readVar; } networks;
   };
   test_projected_exports_project_to_themselves = {
-    expr = lib.projectExports (lib.projectExports exports);
-    expected = lib.projectExports exports;
+    expr = dm.exports.projectExports (dm.exports.projectExports exports);
+    expected = dm.exports.projectExports exports;
   };
   test_hosts_by_machine_leaves_out_service_wide_scopes = {
-    expr = lib.hostsByMachine exports;
+    expr = dm.exports.hostsByMachine exports;
     expected = {
       alpha = [ "music.clan" ];
       beta = [
@@ -152,23 +153,23 @@ in
     };
   };
   test_own_internal_hosts = {
-    expr = lib.internalHostsOf {
+    expr = dm.exports.internalHostsOf {
       domain = "clan";
       machine = "beta";
-      byMachine = lib.hostsByMachine exports;
+      byMachine = dm.exports.hostsByMachine exports;
     };
     expected = [ "wiki.clan" ];
   };
   test_unknown_machine_has_no_hosts = {
-    expr = lib.internalHostsOf {
+    expr = dm.exports.internalHostsOf {
       domain = "clan";
       machine = "nobody";
-      byMachine = lib.hostsByMachine exports;
+      byMachine = dm.exports.hostsByMachine exports;
     };
     expected = [ ];
   };
   test_scope_machine = {
-    expr = map lib.scopeMachine [
+    expr = map dm.exports.scopeMachine [
       "a:b:c:d"
       "web:::"
       "a:b"

@@ -5,7 +5,7 @@
 # key not generated yet, say) may throw without breaking the zone, and a peer
 # address that cannot be evaluated becomes `{ missing = "<why>"; }`, which
 # `dm-dns zone` lists as skipped.
-{ strings }:
+{ lib, text }:
 let
   inherit (builtins)
     attrNames
@@ -63,14 +63,14 @@ rec {
       rawList = if builtins.isList raw.value then raw.value else [ raw.value ];
       projected = if isAttrs value && value ? peers then value.peers else [ ];
       evaluated =
-        text:
+        plain:
         let
-          result = builtins.tryEval (builtins.deepSeq text text);
+          result = builtins.tryEval (builtins.deepSeq plain plain);
         in
         if !result.success then
           { missing = "a plain value that could not be evaluated (a var not generated yet?)"; }
         else if builtins.isString result.value then
-          strings.trim result.value
+          text.trim result.value
         else
           { missing = "a plain value that is not a string but a ${builtins.typeOf result.value}"; };
       entry =
@@ -103,7 +103,7 @@ rec {
           else if !builtins.isString read.value then
             { missing = "${id}: not text"; }
           else
-            strings.trim read.value
+            text.trim read.value
         else
           { missing = "a peer.hosts entry of unknown shape"; };
     in
@@ -168,7 +168,7 @@ rec {
   scopeMachine =
     scope:
     let
-      fields = strings.splitColons scope;
+      fields = lib.splitString ":" scope;
     in
     if builtins.length fields == 4 then builtins.elemAt fields 3 else null;
 
@@ -181,7 +181,7 @@ rec {
         attrNames exports
       );
     in
-    mapAttrs (_machine: scopes: strings.concatMap (scope: hostsOf exports.${scope}) scopes) (
+    mapAttrs (_machine: scopes: lib.concatMap (scope: hostsOf exports.${scope}) scopes) (
       builtins.groupBy scopeMachine withMachine
     );
 
@@ -192,5 +192,5 @@ rec {
       machine,
       byMachine,
     }:
-    filter (strings.hasSuffix ".${domain}") (byMachine.${machine} or [ ]);
+    filter (lib.hasSuffix ".${domain}") (byMachine.${machine} or [ ]);
 }

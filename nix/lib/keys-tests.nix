@@ -1,21 +1,21 @@
 # nix-unit shaped tests of keys.nix; `publicBase64` is what `dm-dns pubkey`
 # prints for the same key (run by nix/tests/run.sh).
-{ publicBase64 }:
+{ vendor, publicBase64 }:
 let
-  lib = import ./.;
+  dm = import ./. { lib = import (vendor + "/nixpkgs-lib/lib"); };
   publicPem = builtins.readFile ../tests/vm-signing.pub;
 in
 {
   test_pem_public_key_to_data_meshers_base64 = {
-    expr = lib.publicKeyBase64 publicPem;
+    expr = dm.keys.publicKeyBase64 publicPem;
     expected = publicBase64;
   };
   test_base64_passes_through_trimmed = {
-    expr = lib.publicKeyBase64 " ${publicBase64}\n";
+    expr = dm.keys.publicKeyBase64 " ${publicBase64}\n";
     expected = publicBase64;
   };
   test_other_pem_keys_are_refused = {
-    expr = lib.publicKeyBase64 "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
+    expr = dm.keys.publicKeyBase64 "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
     expectedError.type = "ThrownError";
   };
 }

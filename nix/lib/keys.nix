@@ -1,5 +1,5 @@
 # Keys in data-mesher's forms.
-{ strings }:
+{ text }:
 {
   # data-mesher allowlists take base64 of the raw 32-byte key. An ED25519 SPKI
   # DER is a 12-byte prefix plus the key; 12 bytes are exactly 16 base64
@@ -21,5 +21,5 @@
           throw "dm-dns: the public key is not an ED25519 SPKI PEM key"
       )
     else
-      strings.trim key;
+      text.trim key;
 }

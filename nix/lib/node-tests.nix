@@ -1,7 +1,8 @@
 # nix-unit shaped tests of node.nix (run by nix/tests/run.sh).
+{ vendor }:
 let
-  lib = import ./.;
-  settings = lib.unboundSettings {
+  dm = import ./. { lib = import (vendor + "/nixpkgs-lib/lib"); };
+  settings = dm.node.unboundSettings {
     domain = "clan";
     port = 5335;
     zoneFile = "/var/lib/dm-dns/zone/clan.zone";
@@ -31,7 +32,7 @@ in
   };
   test_without_only_zone_no_local_zones = {
     expr =
-      (lib.unboundSettings {
+      (dm.node.unboundSettings {
         domain = "clan";
         port = 5335;
         zoneFile = "/z";
@@ -40,7 +41,7 @@ in
     expected = false;
   };
   test_resolved_delegate_routes_only_the_domain = {
-    expr = lib.resolvedDelegate {
+    expr = dm.node.resolvedDelegate {
       domain = "clan";
       port = 5335;
     };
@@ -51,7 +52,7 @@ in
   };
   test_install_unit_writes_only_its_state = {
     expr =
-      (lib.installServiceConfig {
+      (dm.node.installServiceConfig {
         stateDir = "/var/lib/dm-dns";
         controlGroup = "unbound";
       }).ReadWritePaths;
@@ -59,7 +60,7 @@ in
   };
   test_install_unit_joins_the_control_socket_group = {
     expr =
-      (lib.installServiceConfig {
+      (dm.node.installServiceConfig {
         stateDir = "/s";
         controlGroup = "dns";
         supplementaryGroups = [ "data-mesher" ];
@@ -71,14 +72,14 @@ in
   };
   test_install_unit_has_no_network = {
     expr =
-      (lib.installServiceConfig {
+      (dm.node.installServiceConfig {
         stateDir = "/s";
         controlGroup = "unbound";
       }).RestrictAddressFamilies;
     expected = [ "AF_UNIX" ];
   };
   test_hosts_below_the_domain = {
-    expr = lib.hostsUnderDomain "clan" {
+    expr = dm.node.hostsUnderDomain "clan" {
       "127.0.0.1" = [ "localhost" ];
       "10.0.0.1" = [
         "alpha.clan"
@@ -93,7 +94,7 @@ in
     };
   };
   test_hosts_never_take_loopback_addresses = {
-    expr = lib.hostsUnderDomain "clan" {
+    expr = dm.node.hostsUnderDomain "clan" {
       "127.0.0.2" = [
         "alpha.clan"
         "alpha"
@@ -107,7 +108,7 @@ in
     };
   };
   test_loopback_spellings = {
-    expr = map lib.isLoopback [
+    expr = map dm.node.isLoopback [
       "127.0.0.1"
       "127.255.0.9"
       "::1"

@@ -2,7 +2,7 @@
 # `dm-dns install` command line and its sandbox. Shapes follow the NixOS
 # options they feed (`services.unbound.settings`,
 # `services.resolved.dnsDelegates`, `systemd.services.<n>.serviceConfig`).
-{ strings }:
+{ lib }:
 let
   yesNo = b: if b then "yes" else "no";
   # 127.0.0.0/8 and ::1 in the spellings hosts files use.
@@ -109,7 +109,7 @@ in
   hostsUnderDomain =
     domain: hosts:
     let
-      keep = builtins.filter (n: strings.hasSuffix ".${domain}" n || strings.hasSuffix ".${domain}." n);
+      keep = builtins.filter (n: lib.hasSuffix ".${domain}" n || lib.hasSuffix ".${domain}." n);
       kept = builtins.mapAttrs (_addr: keep) (
         builtins.removeAttrs hosts (builtins.filter isLoopback (builtins.attrNames hosts))
       );

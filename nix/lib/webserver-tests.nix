@@ -1,10 +1,11 @@
 # nix-unit shaped tests of webserver.nix (run by nix/tests/run.sh).
+{ vendor }:
 let
-  lib = import ./.;
+  dm = import ./. { lib = import (vendor + "/nixpkgs-lib/lib"); };
 in
 {
   test_listen_addresses_ipv6_bracketed_loopback_added = {
-    expr = lib.internalListenAddresses [
+    expr = dm.webserver.internalListenAddresses [
       "10.0.0.1"
       "fd00::1"
     ];
@@ -16,7 +17,7 @@ in
     ];
   };
   test_no_internal_addresses_no_restriction = {
-    expr = lib.internalListenAddresses [ ];
+    expr = dm.webserver.internalListenAddresses [ ];
     expected = [ ];
   };
 }

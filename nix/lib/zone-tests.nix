@@ -1,7 +1,7 @@
 # nix-unit shaped tests of zone.nix (run by nix/tests/run.sh).
-{ fakePackage }:
+{ vendor, fakePackage }:
 let
-  lib = import ./.;
+  dm = import ./. { lib = import (vendor + "/nixpkgs-lib/lib"); };
   exports = {
     "music:main:server:alpha".endpoints.hosts = [ "music.clan" ];
     "web:::" = null;
@@ -15,16 +15,16 @@ let
   };
   zoneOf =
     e: d:
-    lib.mkZone {
+    dm.zone.mkZone {
       dm-dns = fakePackage;
       domain = d;
       exports = e;
     };
   validationOf =
     e: d:
-    lib.zoneValidation {
+    dm.zone.zoneValidation {
       domain = d;
-      exportsJSON = lib.exportsJSON e;
+      exportsJSON = dm.exports.exportsJSON e;
     };
 in
 {
@@ -38,10 +38,10 @@ in
   };
   test_shared_exports_file_same_derivation = {
     expr =
-      (lib.mkZone {
+      (dm.zone.mkZone {
         dm-dns = fakePackage;
         domain = "clan";
-        exportsFile = lib.writeExportsFile sameExportsOtherOrder;
+        exportsFile = dm.exports.writeExportsFile sameExportsOtherOrder;
       }).drvPath;
     expected = (zoneOf exports "clan").drvPath;
   };
@@ -50,7 +50,7 @@ in
       lastArgs =
         let
           args =
-            (lib.mkZone {
+            (dm.zone.mkZone {
               dm-dns = fakePackage;
               domain = "clan";
               inherit exports;
@@ -66,12 +66,12 @@ in
           (builtins.elemAt args (n - 1))
         ];
       validation =
-        (lib.zoneValidation {
+        (dm.zone.zoneValidation {
           domain = "clan";
           exportsJSON = "{}";
           networks = [ "yggdrasil" ];
         }).networks;
-      byPriority = (zoneOf exports "clan").args == (zoneOf exports "clan").args ++ lib.networksArgs null;
+      byPriority = (zoneOf exports "clan").args == (zoneOf exports "clan").args ++ dm.zone.networksArgs null;
     };
     expected = {
       lastArgs = [
@@ -91,7 +91,7 @@ in
     expected = "zone";
   };
   test_mkZone_without_exports_is_an_error = {
-    expr = (lib.mkZone {
+    expr = (dm.zone.mkZone {
       dm-dns = fakePackage;
       domain = "clan";
     }).drvPath;
@@ -114,7 +114,7 @@ in
     expected = false;
   };
   test_zone_format_is_the_manifest_format = {
-    expr = lib.zoneFormat;
+    expr = dm.zone.zoneFormat;
     expected = (builtins.fromJSON (builtins.readFile ../../checks/example/expected/manifest.json)).format;
   };
 }

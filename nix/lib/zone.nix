@@ -1,7 +1,7 @@
 # The zone as derivations whose builder is the dm-dns binary itself (no shell,
 # no coreutils), the golden checks, and what the shared vars generator's
 # validation depends on.
-{ strings, projection }:
+{ text, projection }:
 rec {
   # The format of the zone files `dm-dns zone` writes (manifest.json's
   # "format"); a change regenerates the shared files on every deployer.
@@ -83,7 +83,7 @@ rec {
         builtins.fromJSON (builtins.readFile (fixture + "/exports.json"))
       else
         import (fixture + "/exports.nix");
-    domain = strings.trim (builtins.readFile (fixture + "/domain"));
+    domain = text.trim (builtins.readFile (fixture + "/domain"));
   };
 
   # Builds a fixture's zone and compares it with the expected files through

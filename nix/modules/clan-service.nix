@@ -5,13 +5,14 @@
 # flake's NixOS module (both filled in by flake.nix).
 { packageFor, nixosModule }:
 {
+  lib,
   clanLib,
   directory,
   exports,
   ...
 }:
 let
-  dmLib = import ../lib;
+  dmLib = import ../lib { inherit lib; };
   meshName = "dns/cnames";
 
   # Evaluated once per instance and shared by every machine: the projection
@@ -25,13 +26,13 @@ let
       flake = ref.flake or directory;
       default = null;
     };
-  exportsJSON = dmLib.exportsJSONWith projection exports;
-  exportsFile = dmLib.writeExportsFileWith projection exports;
-  hostsByMachine = dmLib.hostsByMachine exports;
+  exportsJSON = dmLib.exports.exportsJSONWith projection exports;
+  exportsFile = dmLib.exports.writeExportsFileWith projection exports;
+  hostsByMachine = dmLib.exports.hostsByMachine exports;
 
   zoneFor =
     system: domain: networks:
-    dmLib.mkZone {
+    dmLib.zone.mkZone {
       dm-dns = packageFor system;
       inherit
         system
@@ -78,7 +79,7 @@ in
                   Run: clan vars generate ${machine.name} --generator dm-dns-signing-key
                 ''
               else
-                dmLib.publicKeyBase64 signingPub
+                dmLib.keys.publicKeyBase64 signingPub
             )
           ];
         };
@@ -191,13 +192,13 @@ in
           }:
           let
             domain = config.clan.core.settings.domain;
-            ownHosts = dmLib.internalHostsOf {
+            ownHosts = dmLib.exports.internalHostsOf {
               inherit domain;
               machine = machine.name;
               byMachine = hostsByMachine;
             };
             internal = config.clan.core.networking.internalListenAddresses;
-            listen = dmLib.internalListenAddresses internal;
+            listen = dmLib.webserver.internalListenAddresses internal;
             # The machine's own name: the internal addresses its services
             # listen on, never the 127.0.0.2 NixOS gives it in
             # networking.hosts; without them, the zone's address.
@@ -206,10 +207,10 @@ in
               map (address: {
                 name = address;
                 value = [ ownName ];
-              }) (builtins.filter (a: !dmLib.isLoopback a) internal)
+              }) (builtins.filter (a: !dmLib.node.isLoopback a) internal)
             );
             hostsDefault = builtins.zipAttrsWith (_: lists: lib.unique (builtins.concatLists lists)) [
-              (dmLib.hostsUnderDomain domain config.networking.hosts)
+              (dmLib.node.hostsUnderDomain domain config.networking.hosts)
               ownAddresses
             ];
             # Adds a default to the virtual hosts the user defines for this
@@ -257,7 +258,7 @@ in
                 meshGroup = config.services.data-mesher.group;
                 settings = {
                   inherit domain;
-                  trusted_keys = lib.optional (signingPub != null) (dmLib.publicKeyBase64 signingPub);
+                  trusted_keys = lib.optional (signingPub != null) (dmLib.keys.publicKeyBase64 signingPub);
                   hosts = lib.mkDefault hostsDefault;
                   redeploy = "clan machines update ${machine.name}";
                 };
@@ -273,13 +274,13 @@ in
                 files."zone.conf".secret = false;
                 files."zone.db".secret = false;
                 files."manifest.json".secret = false;
-                validation = dmLib.zoneValidation {
+                validation = dmLib.zone.zoneValidation {
                   inherit domain exportsJSON;
                   inherit (settings) networks;
                 };
                 runtimeInputs = [ (packageFor pkgs.stdenv.hostPlatform.system) ];
                 script = ''
-                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out" ${lib.escapeShellArgs (dmLib.networksArgs settings.networks)}
+                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out" ${lib.escapeShellArgs (dmLib.zone.networksArgs settings.networks)}
                 '';
               };
 

@@ -19,7 +19,7 @@ let
       ...
     }:
     let
-      dmLib = import ../lib;
+      dmLib = import ../lib { inherit lib; };
       cfg = config.services.dm-dns;
       unbound = config.services.unbound;
       inherit (lib)
@@ -55,7 +55,7 @@ let
             ++ lib.optional (!reload) "--no-reload"
           )
         }";
-      serviceConfig = dmLib.installServiceConfig {
+      serviceConfig = dmLib.node.installServiceConfig {
         stateDir = settings.state_dir;
         controlGroup = unbound.group;
         supplementaryGroups = lib.optional (cfg.meshGroup != null) cfg.meshGroup;
@@ -192,7 +192,7 @@ let
               };
               hosts = mkOption {
                 type = types.attrsOf (types.listOf types.str);
-                default = dmLib.hostsUnderDomain settings.domain config.networking.hosts;
+                default = dmLib.node.hostsUnderDomain settings.domain config.networking.hosts;
                 defaultText = lib.literalExpression "names below the domain from networking.hosts, loopback addresses left out";
                 description = ''
                   This node's own address records, `{ "<address>" = [ "<name>" ]; }`;
@@ -286,7 +286,7 @@ let
           # unbound answers only the clan zone from a local file: nothing to
           # validate, no root to prime.
           enableRootTrustAnchor = mkIf viaResolved (mkDefault false);
-          settings = dmLib.unboundSettings {
+          settings = dmLib.node.unboundSettings {
             inherit (settings) domain;
             inherit (cfg) port;
             zoneFile = settings.zone_file;
@@ -303,7 +303,7 @@ let
 
         services.resolved = mkIf viaResolved {
           enable = mkDefault true;
-          dnsDelegates.dm-dns.Delegate = dmLib.resolvedDelegate {
+          dnsDelegates.dm-dns.Delegate = dmLib.node.resolvedDelegate {
             inherit (settings) domain;
             inherit (cfg) port;
           };

@@ -63,7 +63,7 @@ in
     (expect "nixosModules" (builtins.attrNames self.nixosModules) [ "default" "dm-dns" ])
     (expect "the NixOS module dedups by key" self.nixosModules.default.key "dm-dns/nix/modules/nixos.nix")
     (expect "clan module" (builtins.isFunction self.clan.modules.dm-dns) true)
-    (expect "lib" (self.lib ? mkZone && self.lib ? projectExports) true)
+    (expect "lib" (self.lib.zone ? mkZone && self.lib.exports ? projectExports) true)
     (expect "vm test nodes" (builtins.attrNames checks.vm.nodes) [ "client" "push" "upstream" ])
     (expect "formatter" self.formatter.${system} "nixfmt")
   ];

@@ -176,7 +176,7 @@ fi
 pass "dm-send-dns --dry-run: the live file verified, only the added name, with its scope"
 
 build() { # fixture attr [extra nix-build args]
-  nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" \
+  nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" --arg vendor "$vendor" \
     --arg fixture "$PWD/$1" -A "$2" "${@:3}"
 }
 
@@ -201,7 +201,7 @@ broken="$work/broken"
 cp -rL checks/example "$broken"
 chmod -R u+w "$broken"
 sed -i 's/music.clan. CNAME alpha.clan./music.clan. CNAME beta.clan./' "$broken/expected/zone.conf"
-if nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" \
+if nix-build nix/tests/zone.nix --no-out-link --arg packageDir "$work/package" --arg vendor "$vendor" \
   --arg fixture "$broken" -A golden >"$work/broken.log" 2>&1; then
   fail "golden check passed for a wrong expected zone"
 fi

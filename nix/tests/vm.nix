@@ -16,11 +16,11 @@
   nixosModule,
 }:
 let
-  dmLib = import ../lib;
+  dmLib = import ../lib { inherit (pkgs) lib; };
   # The machines' addresses as a network service exports them.
   zoneOf =
     nodes:
-    dmLib.mkZone {
+    dmLib.zone.mkZone {
       inherit dm-dns;
       domain = "clan";
       exports = builtins.fromJSON (builtins.readFile ./vm-exports.json) // {
