@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::problem::{Problem, Problems};
+use crate::dns::problem::{Problem, Problems};
 
 #[derive(Debug)]
 pub enum Error {

@@ -1,31 +1,37 @@
 //! dm-dns: distributed DNS for clan networks.
 //!
-//! The data flows exports -> [`zone::Zone`] -> renderings; each stage lives in
-//! its own module and the CLI (`src/cli/`) only wires them together
-//! (docs/architecture.md).
+//! The modules follow the pipeline; each stage uses only the stages above it
+//! (`tests/e2e/layout.rs` holds them to it; docs/architecture.md has the
+//! map):
+//!
+//! - [`dns`]: the vocabulary: names, problems with their codes.
+//! - [`error`]: the one error type.
+//! - [`sys`]: files written crash-safely, work split over two cores,
+//!   digests, the clock.
+//! - [`exports`]: reading the clan's exports into their canonical form.
+//! - [`compile`]: canonical exports -> the validated zone (CNAMEs, address
+//!   records).
+//! - [`artifacts`]: the zone -> zone.conf, zone.db, manifest.json, and
+//!   reading and comparing them again.
+//! - [`sign`]: keys and the signed mesh file.
+//! - [`node`]: on every node: the node configuration, install, its state,
+//!   unbound control, status.
+//! - [`tools`]: for operators: explain, plan, DNS queries.
+//!
+//! The CLI (`src/cli/`) only converts arguments and calls these.
 
-pub mod addresses;
-pub mod artifacts;
-pub mod chunks;
-pub mod control;
-pub mod diff;
+pub mod dns;
 pub mod error;
-pub mod explain;
+pub mod sys;
+
 pub mod exports;
-pub mod host_sort;
-pub mod hosts;
-pub mod install;
-pub mod keys;
-pub mod manifest;
-pub mod name;
-pub mod node_config;
-pub mod output;
-pub mod plan;
-pub mod problem;
-pub mod query;
-pub mod render;
-pub mod signed;
-pub mod status;
-pub mod two_cores;
-pub mod zone;
-pub mod zonefile;
+
+pub mod compile;
+
+pub mod artifacts;
+
+pub mod sign;
+
+pub mod node;
+
+pub mod tools;

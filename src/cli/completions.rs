@@ -91,7 +91,7 @@ pub fn man(args: ManArgs) -> Result<ExitCode, Error> {
     for (name, command) in pages {
         let mut out = Vec::new();
         page(command, &mut out)?;
-        dm_dns::output::write_file(&dir.join(format!("{name}.1")), &out, 0o644)?;
+        dm_dns::sys::files::write_file(&dir.join(format!("{name}.1")), &out, 0o644)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::ConfigArg;
 use dm_dns::error::Error;
-use dm_dns::node_config;
+use dm_dns::node::config as node_config;
 
 /// Check the node configuration and print it with every default filled in.
 ///

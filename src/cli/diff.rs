@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use camino::Utf8PathBuf;
 use clap::Args;
 
+use dm_dns::artifacts::diff;
 use dm_dns::error::Error;
-use dm_dns::{diff, output};
+use dm_dns::sys::files;
+use dm_dns::tools::zones;
 
 /// Compare two zones: names added, removed and retargeted, and a unified diff.
 ///
@@ -38,9 +40,9 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
         if path == "-" {
             let bytes = super::read_input(path, "a zone")?;
             let text = String::from_utf8(bytes).map_err(|_| Error::input("stdin is not text"))?;
-            diff::parse(&text, "stdin")
+            zones::parse(&text, "stdin")
         } else {
-            diff::load(path)
+            zones::load(path)
         }
     };
     let (old, new) = (load(&args.old)?, load(&args.new)?);
@@ -52,7 +54,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
     };
     // The report first: if it cannot be written, nothing was printed.
     if let Some(report) = &args.report {
-        output::write_file(report, text.as_bytes(), 0o644)?;
+        files::write_file(report, text.as_bytes(), 0o644)?;
     }
     super::print(&text)?;
     Ok(if result.same {

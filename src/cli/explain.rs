@@ -6,10 +6,10 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use super::{ConfigArg, OutputFormat, parse_domain, required};
-use dm_dns::addresses::NetworkChoice;
+use dm_dns::compile::addresses::NetworkChoice;
 use dm_dns::error::Error;
-use dm_dns::explain::{self, Source};
 use dm_dns::exports;
+use dm_dns::tools::explain::{self, Source};
 
 /// Explain one name: which scopes export it and the record it became, or why
 /// it was left out.

@@ -9,8 +9,8 @@ use super::{
     ConfigArg, ControlArgs, MeshSizeLimit, TrustedKeys, parse_domain, read_text, required,
 };
 use dm_dns::error::Error;
-use dm_dns::hosts;
-use dm_dns::install::{self, Failure, Outcome};
+use dm_dns::node::hosts;
+use dm_dns::node::install::{self, Failure, Outcome};
 
 /// Install a signed mesh file into unbound (every node, whenever it changes).
 ///

@@ -6,7 +6,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use dm_dns::error::Error;
-use dm_dns::keys;
+use dm_dns::sign::keys;
 
 /// Create an ED25519 signing key pair in data-mesher's PEM formats.
 ///

@@ -21,11 +21,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
 
-use dm_dns::control::Control;
+use dm_dns::dns::name::Domain;
 use dm_dns::error::Error;
-use dm_dns::keys;
-use dm_dns::name::Domain;
-use dm_dns::node_config::{self, NodeConfig};
+use dm_dns::node::config::{self as node_config, NodeConfig};
+use dm_dns::node::control::Control;
+use dm_dns::sign::keys;
 
 #[derive(Parser)]
 #[command(

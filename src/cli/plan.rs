@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{ConfigArg, MeshSizeLimit, OutputFormat, TrustedKeys, required};
 use dm_dns::error::Error;
-use dm_dns::plan;
+use dm_dns::tools::plan;
 
 /// Show what pushing a zone would change against the live mesh file.
 ///

@@ -6,7 +6,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use dm_dns::error::Error;
-use dm_dns::keys;
+use dm_dns::sign::keys;
 
 /// Print the base64 of the raw public key (the form data-mesher allowlists take).
 #[derive(Args)]

@@ -7,8 +7,12 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use super::read_text;
+use dm_dns::artifacts;
 use dm_dns::error::Error;
-use dm_dns::{artifacts, keys, output, signed};
+use dm_dns::sign::keys;
+use dm_dns::sign::signed;
+use dm_dns::sys::clock;
+use dm_dns::sys::files;
 
 /// Sign a zone output for the mesh (deploy time).
 ///
@@ -59,7 +63,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     };
     let conf = artifacts::read_conf_checked(dir)?;
     let zone = &conf.zone;
-    let now = signed::unix_now();
+    let now = clock::unix_now();
     let serial = args.serial.unwrap_or(now);
     signed::check_serial(serial, now, args.allow_future_serial)
         .map_err(|e| Error::input(format!("--serial: {e}")))?;
@@ -69,7 +73,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
             .write_all(&file)
             .map_err(|e| Error::io("writing to stdout", e))?;
     } else {
-        output::write_file(&args.out, &file, 0o644)?;
+        files::write_file(&args.out, &file, 0o644)?;
     }
     eprintln!(
         "dm-dns: signed {} and {} for {} with serial {serial} -> {}",

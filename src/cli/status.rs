@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{ConfigArg, ControlArgs, OutputFormat, parse_domain, required};
 use dm_dns::error::Error;
-use dm_dns::status::{self, Health};
+use dm_dns::node::status::{self, Health};
 
 /// Show whether this node serves the zone it installed.
 ///

@@ -7,7 +7,8 @@ use clap::Args;
 
 use super::{MeshSizeLimit, TrustedKeys, parse_domain};
 use dm_dns::error::Error;
-use dm_dns::{keys, signed};
+use dm_dns::sign::keys;
+use dm_dns::sign::signed;
 
 /// Check a signed mesh file against trusted keys.
 #[derive(Args)]

@@ -6,10 +6,12 @@ use camino::Utf8PathBuf;
 use clap::Args;
 
 use super::DomainArg;
-use dm_dns::addresses::NetworkChoice;
+use dm_dns::artifacts;
+use dm_dns::compile::addresses::NetworkChoice;
+use dm_dns::compile::zone::SkipReason;
 use dm_dns::error::Error;
-use dm_dns::zone::{Exports, SkipReason};
-use dm_dns::{artifacts, exports};
+use dm_dns::exports;
+use dm_dns::exports::canonical::Exports;
 
 /// Compile a clan's exports into zone.conf, zone.db and manifest.json.
 ///

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::{Peer, ScopeHosts};
-use crate::two_cores;
+use crate::sys::halves;
 
 /// From this size on, a document is read in two halves, on two cores.
 const HALVES_FROM: usize = 1 << 20;
@@ -56,7 +56,7 @@ fn parse_in_halves(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
 
 /// The halves before and after `comma`, each on its own core.
 fn read_split(bytes: &[u8], comma: usize) -> Option<Vec<ScopeHosts<'_>>> {
-    let (first, second) = two_cores::join(
+    let (first, second) = halves::join(
         || read_cut_short(&bytes[..comma]),
         || read_entries(bytes, comma + 1),
     );
@@ -194,7 +194,7 @@ impl<'de> Visitor<'de> for ExportsVisitor<'_, 'de> {
         // Keys and hosts as `Text`: a bare `Cow<str>` always allocates.
         while let Some(Text(key)) = map.next_key_seed(KeySeed(&mut *self.between_entries))? {
             let value: Option<ScopeValue<'de>> = map.next_value().map_err(|e| {
-                de::Error::custom(format!("scope {}: {e}", crate::name::Quoted(&key)))
+                de::Error::custom(format!("scope {}: {e}", crate::dns::name::Quoted(&key)))
             })?;
             self.scopes.push(ScopeValue::scope(key, value));
             *self.between_entries = true;

@@ -5,6 +5,7 @@
 //! their machines, and a network instance's priority. Nothing here judges the
 //! values; `zone` and `addresses` do.
 
+pub mod canonical;
 mod json;
 mod nix_data;
 
@@ -14,7 +15,7 @@ use std::io::Read;
 use camino::Utf8Path;
 
 use crate::error::Error;
-use crate::output;
+use crate::sys::files;
 
 /// One export scope (`service:instance:role:machine`): its `endpoints.hosts`,
 /// its `peer.hosts` and, for a network instance (`service:instance::`), its
@@ -26,7 +27,7 @@ pub struct ScopeHosts<'a> {
     pub peers: Vec<Peer<'a>>,
     pub priority: Option<i64>,
     /// Where the machine field starts in `key` when the key has four fields:
-    /// found by `zone::Exports::canonicalize`, in place (a large clan's
+    /// found by `canonical::Exports::canonicalize`, in place (a large clan's
     /// scopes take tens of megabytes), and read through `machine()`.
     pub(crate) machine_at: Option<usize>,
 }
@@ -52,7 +53,7 @@ pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
             .map_err(|e| Error::io("reading exports from stdin", e))?;
         return Ok(buf);
     }
-    let bytes = output::read_file(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let bytes = files::read_file(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
     if is_nix(path) {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;

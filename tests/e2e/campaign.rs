@@ -143,7 +143,7 @@ impl Campaign {
         {
             tally.empty += 1;
         }
-        let zone_sha = dm_dns::render::hex(&dm_dns::render::sha256(&zone));
+        let zone_sha = dm_dns::sys::digest::hex(&dm_dns::sys::digest::sha256(&zone));
         if state["zone_sha256"] != zone_sha.as_str() || state["serial"] != newest {
             tally.diverged += 1;
         }

@@ -11,7 +11,7 @@ use crate::node::{
     HOSTS, MUSIC_ON_ALPHA, MUSIC_ON_BETA, Node, build_zone, control_wrapper, exports, install_cmd,
     install_mesh_cmd, keygen, served_serial,
 };
-use dm_dns::render::sha256;
+use dm_dns::sys::digest::sha256;
 
 #[test]
 fn signed_updates_change_answers_without_restarting_unbound() {
@@ -117,17 +117,17 @@ fn refused_updates_keep_the_old_answers() {
 
     // A correctly signed body that smuggles in an unbound directive.
     let key_text = std::fs::read_to_string(node.dir.join("signing.key")).unwrap();
-    let key = dm_dns::keys::parse_private(&key_text).unwrap();
-    let domain = dm_dns::name::Domain::parse("clan").unwrap();
+    let key = dm_dns::sign::keys::parse_private(&key_text).unwrap();
+    let domain = dm_dns::dns::name::Domain::parse("clan").unwrap();
     let injected_body = b"local-zone: \"clan.\" transparent\n\
         local-data: \"music.clan. CNAME beta.clan.\"\n\
         forward-zone:\n  name: \".\"\n  forward-addr: 192.0.2.1\n";
     let injected =
-        dm_dns::signed::sign(&key, &domain, 7_000, injected_body, &sha256(injected_body));
+        dm_dns::sign::signed::sign(&key, &domain, 7_000, injected_body, &sha256(injected_body));
 
-    let other_key = dm_dns::keys::generate().unwrap();
+    let other_key = dm_dns::sign::keys::generate().unwrap();
     let body = std::fs::read(node.dir.join("newer-zone/zone.conf")).unwrap();
-    let wrong_key = dm_dns::signed::sign(&other_key, &domain, 8_000, &body, &sha256(&body));
+    let wrong_key = dm_dns::sign::signed::sign(&other_key, &domain, 8_000, &body, &sha256(&body));
 
     let same_serial = std::fs::read(node.signed_zone(&exports("beta", ""), 5_000, "same")).unwrap();
 
@@ -283,7 +283,7 @@ fn interrupted_installs_leave_a_whole_zone_and_answers() {
         let _ = child.wait();
 
         let text = String::from_utf8(node.zone_bytes()).unwrap();
-        let zone = dm_dns::zonefile::parse_db(&text)
+        let zone = dm_dns::artifacts::zonefile::parse_db(&text)
             .unwrap_or_else(|e| panic!("round {round}: torn zone file: {e}\n{text}"));
         assert!(
             text.ends_with('\n'),
@@ -353,7 +353,7 @@ fn sign_refuses_a_zone_that_does_not_match_its_manifest() {
     let conf = zone.join("zone.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, text.replace("alpha.clan.", "beta.clan.")).unwrap();
-    let key = dm_dns::keys::private_pem(&dm_dns::keys::generate().unwrap());
+    let key = dm_dns::sign::keys::private_pem(&dm_dns::sign::keys::generate().unwrap());
     std::fs::write(dir.join("k"), key).unwrap();
     let out = run(dm_dns()
         .arg("sign")

@@ -81,7 +81,7 @@ fn key_arguments_are_never_echoed() {
     let private_text = std::fs::read_to_string(&private).unwrap();
     let secret_line = private_text.lines().nth(1).unwrap().to_owned();
     // The seed alone, base64: as secret as the PEM.
-    let seed = dm_dns::keys::parse_private(&private_text)
+    let seed = dm_dns::sign::keys::parse_private(&private_text)
         .unwrap()
         .to_bytes();
     let seed_b64 = {

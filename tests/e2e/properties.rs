@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use dm_dns::addresses::NetworkChoice;
 use dm_dns::artifacts;
-use dm_dns::name::Domain;
-use dm_dns::zone::Exports;
+use dm_dns::compile::addresses::NetworkChoice;
+use dm_dns::dns::name::Domain;
+use dm_dns::exports::canonical::Exports;
 use proptest::prelude::*;
 
 const MACHINES: [&str; 4] = ["alpha", "beta", "gamma", "delta"];

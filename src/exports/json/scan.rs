@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{ENTRIES_TO_TRY, Peer, RawPeerHost, ScopeHosts, ScopeParts, split_comma};
-use crate::two_cores;
+use crate::sys::halves;
 
 /// From this size on, a document is read in two halves, on two cores.
 const HALVES_FROM: usize = 1 << 20;
@@ -35,7 +35,7 @@ pub fn read(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
     // Once either half gives up, both do: the general reader reads it all.
     // (Had the guess been wrong, the first half alone might have read it.)
     let gave_up = AtomicBool::new(false);
-    let (first, second) = two_cores::join(
+    let (first, second) = halves::join(
         || {
             let read = Scanner::new(text, 0).document(Some(split), &gave_up);
             gave_up.fetch_or(read.is_none(), Ordering::Relaxed);

@@ -5,12 +5,13 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
-use crate::control::Control;
+use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::install::{self, FailureRecord, State};
-use crate::name::Domain;
-use crate::render;
-use crate::signed::RefusalKind;
+use crate::node::control::Control;
+use crate::node::install::{self, FailureRecord, State};
+use crate::sign::signed::RefusalKind;
+use crate::sys::clock::utc;
+use crate::sys::digest;
 
 pub struct Config {
     pub state_dir: Utf8PathBuf,
@@ -259,32 +260,10 @@ fn installed(state: &State) -> Installed {
 
 fn file_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(render::hex(&render::sha256(&bytes)))),
+        Ok(bytes) => Ok(Some(digest::hex(&digest::sha256(&bytes)))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format!("reading {path}"), e)),
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (the proleptic Gregorian calendar,
-/// days to civil date after Howard Hinnant's `civil_from_days`).
-pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rest = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
 }
 
 impl Report {
@@ -340,13 +319,5 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(health).unwrap(), health.code());
         }
-    }
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_790_000_000), "2026-09-21T14:13:20Z");
-        assert_eq!(utc(u64::from(u32::MAX)), "2106-02-07T06:28:15Z");
     }
 }

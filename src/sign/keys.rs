@@ -13,7 +13,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::error::Error;
-use crate::output;
+use crate::sys::files;
 
 /// Base64 of the raw public key, the form data-mesher allowlists take.
 pub fn public_base64(key: &VerifyingKey) -> String {
@@ -110,7 +110,7 @@ pub fn load_public(arg: &str) -> Result<VerifyingKey, Error> {
     Err(Error::input(format!(
         "the key file {} does not exist (hint: pass the path of the clan's signing.pub, \
          or the base64 that `dm-dns pubkey signing.pub` prints)",
-        crate::name::Quoted(arg)
+        crate::dns::name::Quoted(arg)
     )))
 }
 
@@ -124,7 +124,7 @@ pub fn write_pair(private: &Utf8Path, public: &Utf8Path, force: bool) -> Result<
              log is a leak); pass file paths",
         ));
     }
-    if output::same_place(private, public)? {
+    if files::same_place(private, public)? {
         return Err(Error::input(format!(
             "--private-key-path and --public-key-path both name {private}; the public key \
              would replace the private key (hint: e.g. signing.key and signing.pub)"
@@ -145,14 +145,14 @@ pub fn write_pair(private: &Utf8Path, public: &Utf8Path, force: bool) -> Result<
     ]
     .into_iter()
     .map(|(path, text, mode)| {
-        let mut file = output::StagedFile::create_with_mode(path, mode)?;
+        let mut file = files::StagedFile::create_with_mode(path, mode)?;
         file.writer()
             .write_all(text.as_bytes())
             .map_err(|e| Error::io(format!("writing {path}"), e))?;
         Ok(file)
     })
     .collect::<Result<Vec<_>, Error>>()?;
-    output::commit_together(staged)?;
+    files::commit_together(staged)?;
     Ok(key)
 }
 

@@ -12,9 +12,9 @@ use std::time::Duration;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::hosts;
-use crate::name::Domain;
+use crate::node::hosts;
 
 /// Where the commands look when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/dm-dns/node.json";
@@ -95,7 +95,7 @@ pub struct NodeConfig {
 /// [`DEFAULT_PATH`] if there is one there; `None` when neither is.
 pub fn load(explicit: Option<&Utf8Path>) -> Result<Option<NodeConfig>, Error> {
     let path = explicit.unwrap_or(Utf8Path::new(DEFAULT_PATH));
-    let bytes = match crate::signed::read_limited(path, MAX_BYTES)? {
+    let bytes = match crate::sign::signed::read_limited(path, MAX_BYTES)? {
         Some(bytes) => bytes,
         None if explicit.is_some() => {
             return Err(Error::input(format!(
@@ -130,7 +130,7 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
         }
     }
     for key in &file.trusted_keys {
-        if !key.starts_with('/') && crate::keys::parse_public(key).is_err() {
+        if !key.starts_with('/') && crate::sign::keys::parse_public(key).is_err() {
             problem(
                 "trusted_keys",
                 format!(

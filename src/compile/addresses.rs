@@ -11,10 +11,10 @@
 
 use std::net::IpAddr;
 
+use crate::dns::name::Domain;
+use crate::dns::problem::{Kind, Problems};
 use crate::exports::Peer;
-use crate::name::Domain;
-use crate::problem::{Kind, Problems};
-use crate::zone::Exports;
+use crate::exports::canonical::Exports;
 
 /// clan-core's default `networking.priority`.
 const DEFAULT_PRIORITY: i64 = 1000;

@@ -8,7 +8,7 @@
 //! every group that agrees on them by the next eight, and so on (an MSD radix
 //! sort with eight-byte digits). Each name is read once per level, in order.
 
-use crate::two_cores;
+use crate::sys::halves;
 
 /// One host exported by one scope (an index into the sorted scopes).
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +75,7 @@ pub fn sort(entries: &mut [Entry<'_>]) {
     let mid = entries.len() / 2;
     entries.select_nth_unstable_by_key(mid, |e| e.chunk);
     let (left, right) = entries.split_at_mut(mid);
-    two_cores::join(
+    halves::join(
         || right.sort_unstable_by_key(|e| e.chunk),
         || left.sort_unstable_by_key(|e| e.chunk),
     );
@@ -85,7 +85,7 @@ pub fn sort(entries: &mut [Entry<'_>]) {
         split += 1;
     }
     let (left, right) = entries.split_at_mut(split);
-    two_cores::join(|| sort_groups(right, 0), || sort_groups(left, 0));
+    halves::join(|| sort_groups(right, 0), || sort_groups(left, 0));
 }
 
 /// `entries` are sorted by their chunk at `depth`, and agree on every byte

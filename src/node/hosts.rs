@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::name::{self, Domain};
+use crate::dns::name::{self, Domain};
 
 /// A node's address records below the domain, sorted and deduplicated.
 #[derive(Debug, Default, PartialEq, Eq)]

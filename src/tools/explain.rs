@@ -6,15 +6,16 @@
 use camino::Utf8Path;
 use serde::Serialize;
 
-use crate::addresses::NetworkChoice;
-use crate::diff;
+use crate::artifacts::manifest::Manifest;
+use crate::artifacts::render;
+use crate::compile::addresses::NetworkChoice;
+use crate::compile::zone::Zone;
+use crate::dns::name::{self, Domain, Quoted};
+use crate::dns::problem::Problem;
 use crate::error::Error;
-use crate::manifest::Manifest;
-use crate::name::{self, Domain, Quoted};
-use crate::problem::Problem;
-use crate::query;
-use crate::render;
-use crate::zone::{Exports, Zone};
+use crate::exports::canonical::Exports;
+use crate::tools::query;
+use crate::tools::zones;
 
 /// The version of the JSON explanation.
 pub const FORMAT: u32 = 1;
@@ -64,7 +65,7 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
         .into_owned();
     let (domain, manifest, zone) = match source {
         Source::Zone(path) => {
-            let zone = diff::load(path)?;
+            let zone = zones::load(path)?;
             (zone.domain.clone(), read_manifest(path)?, Some(zone))
         }
         Source::Exports {
@@ -278,7 +279,7 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
     }
 }
 
-fn from_records(name: &str, zone: &crate::zonefile::ZoneData, out: &mut Vec<Finding>) {
+fn from_records(name: &str, zone: &crate::artifacts::zonefile::ZoneData, out: &mut Vec<Finding>) {
     if let Some(machine) = zone.target(name) {
         out.push(finding(
             "cname",

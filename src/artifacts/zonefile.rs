@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::name::{self, Domain, NameFilter, NameHash, Quoted};
-use crate::render::{self, Cname};
-use crate::two_cores;
+use crate::artifacts::render::{self, Cname};
+use crate::dns::name::{self, Domain, NameFilter, NameHash, Quoted};
+use crate::sys::halves;
 
 /// A zone as read from a file: the domain, its CNAMEs (host -> machine),
 /// sorted by host, each host once, and its address records in
@@ -220,7 +220,7 @@ impl ZoneData {
                 .all(|pair| host_of(&pair[0]) < host_of(&pair[1]))
         };
         let middle = self.cnames.len() / 2;
-        let halves_sorted = two_cores::halves(&self.cnames, sorted);
+        let halves_sorted = halves::halves(&self.cnames, sorted);
         let sorted = halves_sorted.0
             && halves_sorted.1
             && sorted(&self.cnames[middle.saturating_sub(1)..(middle + 1).min(self.cnames.len())]);
@@ -270,7 +270,7 @@ impl ZoneData {
         // filter (256 KB) then stays in a core's cache, and one that does not
         // is slower than the exact checks it saves (at 1M records, 90 -> 45
         // ms). Fewer names per machine only let more hosts through.
-        let filters = two_cores::halves(&self.cnames, |records| {
+        let filters = halves::halves(&self.cnames, |records| {
             let mut filter = NameFilter::with_capacity(self.cnames.len() / 8);
             records.iter().for_each(|c| filter.insert(machine(c)));
             filter
@@ -301,7 +301,7 @@ fn names_found<'n>(
     records: &[(Span, Span)],
     find: impl Fn(&(Span, Span)) -> Option<&'n str> + Sync,
 ) -> HashSet<&'n str, NameHash> {
-    let (mut names, more) = two_cores::halves(records, |half| {
+    let (mut names, more) = halves::halves(records, |half| {
         half.iter()
             .filter_map(&find)
             .collect::<HashSet<_, NameHash>>()
@@ -355,7 +355,7 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
     let zone = if back.is_empty() {
         read(front, &|| 2)?
     } else {
-        let (front_zone, back_zone) = two_cores::join(
+        let (front_zone, back_zone) = halves::join(
             || read(front, &|| 2),
             || read(back, &|| 2 + front.matches('\n').count()),
         );

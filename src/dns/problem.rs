@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::name::{NameError, Quoted};
+use crate::dns::name::{NameError, Quoted};
 
 /// One problem with one scope (and host, where there is one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -33,13 +33,13 @@ use std::io::Read;
 use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::zonefile::{self, ZoneData};
+use crate::dns::name::{Domain, Quoted};
 use crate::error::Error;
-use crate::keys;
-use crate::name::{Domain, Quoted};
-use crate::output;
-use crate::render::{hex, sha256};
-use crate::two_cores;
-use crate::zonefile::{self, ZoneData};
+use crate::sign::keys;
+use crate::sys::digest::{hex, sha256};
+use crate::sys::files;
+use crate::sys::halves;
 
 /// The format `sign` writes.
 pub const FORMAT: u32 = 2;
@@ -54,13 +54,6 @@ const FIELDS: [&str; 6] = [
     "signer",
     "signature",
 ];
-
-/// The current Unix time: the default serial, and when things happened.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// How far ahead of the signer's clock a serial may be without
 /// `--allow-future-serial`.
@@ -306,7 +299,7 @@ pub fn verify(
     })?;
     // Hashing and parsing a large body take about as long as each other, so
     // they run on two cores; the parse result counts only if the hash matches.
-    let (parsed, body_matches) = two_cores::join(
+    let (parsed, body_matches) = halves::join(
         || {
             std::str::from_utf8(body)
                 .map_err(|_| "the body is not UTF-8".to_string())
@@ -372,7 +365,7 @@ pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, 
     if size > max_bytes {
         return Err(too_large(size));
     }
-    let bytes = output::read_whole(file, max_bytes.saturating_add(1))
+    let bytes = files::read_whole(file, max_bytes.saturating_add(1))
         .map_err(|e| Error::io(format!("reading {path}"), e))?;
     check_size(bytes, max_bytes, path.as_str()).map(Some)
 }

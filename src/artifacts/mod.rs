@@ -1,17 +1,25 @@
-//! The `zone` output directory: `zone.conf`, `zone.db` and `manifest.json`,
-//! written together or not at all.
+//! The zone's files: `zone.conf`, `zone.db` and `manifest.json`, rendered
+//! and written together into the `zone` output directory or not at all
+//! (this module), read back (`zonefile`, `manifest`) and compared (`diff`).
+
+pub mod diff;
+pub mod manifest;
+pub mod render;
+pub mod zonefile;
 
 use camino::Utf8Path;
 
-use crate::addresses::NetworkChoice;
-use crate::chunks;
+use crate::compile::addresses::NetworkChoice;
+use crate::compile::zone::Zone;
+use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::name::Domain;
-use crate::output::{self, OutputDir, StagedFile};
-use crate::render::{self, Hashes, HashingWriter};
-use crate::two_cores;
-use crate::zone::{Exports, Zone};
-use crate::zonefile::{self, ZoneData};
+use crate::exports::canonical::Exports;
+use crate::sys::digest::{self, HashingWriter};
+use crate::sys::files::{self, OutputDir, StagedFile};
+use crate::sys::halves;
+use crate::sys::pipe;
+use render::Hashes;
+use zonefile::ZoneData;
 
 pub const CONF: &str = "zone.conf";
 pub const DB: &str = "zone.db";
@@ -38,7 +46,7 @@ pub fn compile<'e>(
     domain: &Domain,
     networks: &NetworkChoice,
 ) -> Result<Compiled<'e>, Error> {
-    let (zone, input_sha256) = two_cores::join(
+    let (zone, input_sha256) = halves::join(
         || Zone::compile_with(exports, domain, networks),
         || render::canonical_input_sha256(exports),
     );
@@ -57,7 +65,7 @@ pub fn write(
     let out = OutputDir::open(dir)?;
     // The manifest's records need only the zone, so they are written on
     // another core while the zone files are.
-    let (zone_files, manifest) = two_cores::join(
+    let (zone_files, manifest) = halves::join(
         || write_zone_files(&out, zone),
         || out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports)),
     );
@@ -86,7 +94,7 @@ type Hashed = (StagedFile, [u8; 32]);
 /// is hashed and only its head waits for the serial.
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
     let addresses = &render::zone_addresses(zone);
-    let (mut rendered, chunks) = chunks::channel();
+    let (mut rendered, chunks) = pipe::channel();
     let hash_and_write = move || {
         let conf = out.stage(CONF, |w| {
             let mut w = HashingWriter::new(w);
@@ -113,7 +121,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
             })
             .and_then(|()| rendered.end_file())
     };
-    let (rendering, written) = two_cores::join(render, hash_and_write);
+    let (rendering, written) = halves::join(render, hash_and_write);
     // The writer's own error says more than the renderer's "it stopped".
     let files = written?;
     rendering.map_err(|e| Error::io("rendering the zone files", e))?;
@@ -164,10 +172,10 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let conf_path = dir.join(CONF);
     let manifest_path = dir.join(MANIFEST);
     let body =
-        output::read_file(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
+        files::read_file(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let recorded = recorded_conf_sha256(&manifest_path)?;
-    let sha256 = render::sha256(&body);
-    if recorded.as_deref() != Some(render::hex(&sha256).as_str()) {
+    let sha256 = digest::sha256(&body);
+    if recorded.as_deref() != Some(digest::hex(&sha256).as_str()) {
         return Err(Error::input(format!(
             "{conf_path} does not match the sha256 in {manifest_path}; refusing to sign \
              (hint: rebuild the zone with `dm-dns zone` or `nix build .#dm-dns-zone`)"

@@ -4,8 +4,8 @@
 use camino::Utf8Path;
 use serde::Deserialize;
 
+use crate::artifacts::render::MANIFEST_FORMAT;
 use crate::error::Error;
-use crate::render::MANIFEST_FORMAT;
 
 /// A manifest as written, scopes still as indices (checked to be in range).
 #[derive(Debug, Deserialize)]
@@ -63,8 +63,8 @@ impl Manifest {
     /// The manifest in a zone output directory.
     pub fn read(dir: &Utf8Path) -> Result<Manifest, Error> {
         let path = dir.join(crate::artifacts::MANIFEST);
-        let bytes =
-            crate::output::read_file(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+        let bytes = crate::sys::files::read_file(&path)
+            .map_err(|e| Error::io(format!("reading {path}"), e))?;
         Manifest::parse(&bytes, path.as_str())
     }
 

@@ -1,45 +1,14 @@
-//! `dm-dns diff`: what changed between two zones, as a summary of names and a
-//! unified diff of their canonical text (the `zone.conf` rendering).
+//! What changed between two zones, as a summary of names and a unified diff
+//! of their canonical text (the `zone.conf` rendering): `dm-dns diff`, the
+//! golden checks, `plan`, and install's one-line log.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use camino::Utf8Path;
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::render;
-use crate::signed;
-use crate::zonefile::{self, ZoneData};
-
-/// Reads a zone from a `zone` output directory, a `zone.conf` (signed or not)
-/// or a `zone.db`.
-pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
-    let file = if path.is_dir() {
-        path.join("zone.conf")
-    } else {
-        path.to_owned()
-    };
-    let text =
-        std::fs::read_to_string(&file).map_err(|e| Error::io(format!("reading {file}"), e))?;
-    parse(&text, file.as_str())
-}
-
-/// A zone from its text (`label` names it in errors).
-pub fn parse(text: &str, label: &str) -> Result<ZoneData, Error> {
-    let body = signed::strip_header(text);
-    let parsed = if body.starts_with("local-zone:") {
-        zonefile::parse_conf(body)
-    } else {
-        zonefile::parse_db(body)
-    };
-    parsed.map_err(|e| {
-        Error::input(format!(
-            "{label} is not a zone: {e} (hint: diff, explain and status read zones: a \
-             `dm-dns zone` output directory, a zone.conf, a signed mesh file or a zone.db)"
-        ))
-    })
-}
+use crate::artifacts::render;
+use crate::artifacts::zonefile::ZoneData;
 
 pub fn canonical_text(zone: &ZoneData) -> String {
     let mut out = Vec::new();
@@ -280,6 +249,7 @@ impl ZoneDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifacts::zonefile;
 
     fn zone(text: &str) -> ZoneData {
         zonefile::parse_conf(&format!("local-zone: \"clan.\" transparent\n{text}")).unwrap()

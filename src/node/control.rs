@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::name::Domain;
+use crate::dns::name::Domain;
 
 /// How to run `unbound-control`: the program and its arguments before the
 /// command (e.g. `unbound-control -s /run/unbound/unbound.ctl`).

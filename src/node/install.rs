@@ -16,13 +16,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::control::Control;
+use crate::artifacts::render;
+use crate::artifacts::zonefile::{self, ZoneData};
+use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::name::Domain;
-use crate::output;
-use crate::render;
-use crate::signed::{self, RefusalKind, Rejection};
-use crate::zonefile::{self, ZoneData};
+use crate::node::control::Control;
+use crate::sign::signed::{self, RefusalKind, Rejection};
+use crate::sys::files;
+use crate::sys::{clock, digest};
 
 const LOCK: &str = "install.lock";
 
@@ -200,11 +201,11 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
         }
         Err(e) => return fail(config, Failure::not_applied(e)),
     };
-    let sha256 = render::hex(&render::sha256(&mesh));
+    let sha256 = digest::hex(&digest::sha256(&mesh));
     let claimed = signed::claimed_serial(&mesh);
     let result = install_mesh(config, mesh, sha256.clone());
     let record = |failure: &Failure| FailureRecord {
-        at: signed::unix_now(),
+        at: clock::unix_now(),
         serial: claimed,
         mesh_sha256: sha256.clone(),
         kind: match failure {
@@ -337,11 +338,11 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         domain: config.domain.to_string(),
         serial: verified.serial,
         mesh_sha256,
-        zone_sha256: render::hex(&render::sha256(zone_text.as_bytes())),
-        signer: crate::keys::public_base64(&verified.signer),
+        zone_sha256: digest::hex(&digest::sha256(zone_text.as_bytes())),
+        signer: crate::sign::keys::public_base64(&verified.signer),
         cnames,
         addresses,
-        installed_at: signed::unix_now(),
+        installed_at: clock::unix_now(),
     };
     let current = read_zone_file(config).map_err(not_applied)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {
@@ -387,7 +388,7 @@ fn changes_against(current: Option<&[u8]>, new: &ZoneData) -> String {
         .and_then(|bytes| std::str::from_utf8(bytes).ok())
         .and_then(|text| zonefile::parse_db(text).ok());
     match old {
-        Some(old) => crate::diff::changes(&old, new).summary_line(),
+        Some(old) => crate::artifacts::diff::changes(&old, new).summary_line(),
         None => format!("first zone, {} names", new.len()),
     }
 }
@@ -405,7 +406,7 @@ fn bootstrap(config: &Config) -> Result<Outcome, Error> {
 fn write_bootstrap(config: &Config) -> Result<(), Error> {
     let empty = ZoneData::new(config.domain.clone());
     let (text, _) = render_checked(empty, 1, &config.addresses).map_err(Error::input)?;
-    output::write_file(&config.zone_file, text.as_bytes(), 0o644)
+    files::write_file(&config.zone_file, text.as_bytes(), 0o644)
 }
 
 /// Renders the auth-zone. The node's own address records (`--hosts`)
@@ -451,10 +452,9 @@ pub fn render_checked(
 fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(), Failure> {
     let not_applied = Failure::not_applied;
     if let Some(bytes) = current {
-        output::keep_copy(&config.zone_file, bytes, &last_good_path(config))
-            .map_err(not_applied)?;
+        files::keep_copy(&config.zone_file, bytes, &last_good_path(config)).map_err(not_applied)?;
     }
-    output::write_file(&config.zone_file, zone_text.as_bytes(), 0o644).map_err(not_applied)?;
+    files::write_file(&config.zone_file, zone_text.as_bytes(), 0o644).map_err(not_applied)?;
     let Some(control) = &config.control else {
         return Ok(());
     };
@@ -462,7 +462,7 @@ fn swap_in(config: &Config, zone_text: &str, current: Option<&[u8]>) -> Result<(
         // unbound still serves the old zone from memory; put the old file
         // back so a later restart loads the same.
         if let Some(bytes) = current {
-            output::write_file(&config.zone_file, bytes, 0o644).map_err(not_applied)?;
+            files::write_file(&config.zone_file, bytes, 0o644).map_err(not_applied)?;
         }
         return Err(control_failed(config, reload_error));
     }
@@ -482,10 +482,10 @@ fn control_failed(config: &Config, detail: String) -> Failure {
 /// last-good with mode 0644.
 fn read_zone_file(config: &Config) -> Result<Option<Vec<u8>>, Error> {
     let path = &config.zone_file;
-    match output::read_no_follow(path) {
+    match files::read_no_follow(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if output::is_symlink_refusal(&e) => Err(zone_file_is_a_link(config)),
+        Err(e) if files::is_symlink_refusal(&e) => Err(zone_file_is_a_link(config)),
         Err(e) => Err(Error::io(format!("reading {path}"), e)),
     }
 }
@@ -514,8 +514,7 @@ fn zone_file_is_a_link(config: &Config) -> Error {
 /// install waits, then sees the first one's state.
 fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
     let path = state_dir.join(LOCK);
-    let file =
-        output::open_no_follow(&path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+    let file = files::open_no_follow(&path).map_err(|e| Error::io(format!("opening {path}"), e))?;
     file.lock()
         .map_err(|e| Error::io(format!("locking {path}"), e))?;
     Ok(file)
@@ -536,7 +535,7 @@ pub fn read_not_applied(dir: &Utf8Path, domain: &Domain) -> Result<Option<Failur
 /// A JSON record of the state directory, never read through a symlink;
 /// `None` when there is none.
 fn read_record<T: serde::de::DeserializeOwned>(path: &Utf8Path) -> Result<Option<T>, Error> {
-    match output::read_no_follow(path) {
+    match files::read_no_follow(path) {
         Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::input(format!(
                 "{path} is damaged ({e}); remove it, and install writes it anew with the \
@@ -550,7 +549,7 @@ fn read_record<T: serde::de::DeserializeOwned>(path: &Utf8Path) -> Result<Option
 
 fn write_record(path: &Utf8Path, record: &impl Serialize) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(record).expect("records serialise") + "\n";
-    output::write_file(path, text.as_bytes(), 0o644)
+    files::write_file(path, text.as_bytes(), 0o644)
 }
 
 /// Records what unbound now serves. Called only after the zone is live: the

@@ -8,7 +8,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::Error;
-use crate::two_cores;
+use crate::sys::halves;
 
 /// A file being written under a temporary name; `commit` puts it in place,
 /// dropping it uncommitted removes it.
@@ -267,7 +267,7 @@ pub fn read_whole(mut file: File, limit: u64) -> std::io::Result<Vec<u8>> {
         bytes = vec![0; size];
         let middle = size / 2;
         let (front, back) = bytes.split_at_mut(middle);
-        let (front_read, back_read) = two_cores::join(
+        let (front_read, back_read) = halves::join(
             || read_at_most(&file, front, 0),
             || read_at_most(&file, back, middle as u64),
         );

@@ -14,14 +14,15 @@ use camino::Utf8Path;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
-use crate::diff;
+use crate::artifacts::diff;
+use crate::artifacts::manifest::Manifest;
+use crate::artifacts::zonefile::ZoneData;
+use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::keys;
-use crate::manifest::Manifest;
-use crate::name::Domain;
-use crate::signed::{self, RefusalKind};
-use crate::status::utc;
-use crate::zonefile::ZoneData;
+use crate::sign::keys;
+use crate::sign::signed::{self, RefusalKind};
+use crate::sys::clock::utc;
+use crate::tools::zones;
 
 /// The version of the JSON plan.
 pub const FORMAT: u32 = 1;
@@ -114,8 +115,8 @@ pub fn plan(
              (the clan's signing.pub) or run it on a node with a node configuration",
         ));
     }
-    let new = diff::load(zone_dir)?;
-    let manifest = crate::explain::read_manifest(zone_dir)?;
+    let new = zones::load(zone_dir)?;
+    let manifest = crate::tools::explain::read_manifest(zone_dir)?;
     let path = mesh_file.to_string();
     let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
         None => (Live::Missing { path }, None),

@@ -1,0 +1,168 @@
+//! The canonical form of the exports: scopes sorted and merged, hosts
+//! normalised, sorted and deduplicated, peer values trimmed and IP literals
+//! written canonically. Every later stage is independent of input order,
+//! formatting and duplicates. Malformed host names are set aside as problems
+//! for the compile to report with everything else it finds.
+
+use std::borrow::Cow;
+
+use super::{Peer, ScopeHosts};
+use crate::dns::name;
+use crate::dns::problem::{Kind, Problems};
+use crate::error::Error;
+use crate::sys::halves;
+
+/// One scope key with its normalised hosts and its peer addresses, each
+/// sorted and deduplicated, and its network priority: the read scope,
+/// canonicalised in place.
+pub type Scope<'a> = ScopeHosts<'a>;
+
+impl ScopeHosts<'_> {
+    fn find_machine(&mut self) {
+        let mut colons = self.key.match_indices(':').map(|(i, _)| i);
+        self.machine_at = colons
+            .nth(2)
+            .filter(|_| colons.next().is_none())
+            .map(|i| i + 1);
+    }
+
+    /// `service:instance` of a four-field key: the network a peer scope
+    /// belongs to, and the key of its instance scope without `::`.
+    pub fn network(&self) -> Option<&str> {
+        self.machine_at.map(|at| {
+            let role_at = self.key[..at - 1].rfind(':').unwrap_or(0);
+            &self.key[..role_at]
+        })
+    }
+
+    /// The fourth field of `service:instance:role:machine`, if the key has four.
+    pub fn machine(&self) -> Option<&str> {
+        self.machine_at.map(|at| &self.key[at..])
+    }
+}
+
+/// The canonical exports: the only input the zone depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exports<'a> {
+    pub scopes: Vec<Scope<'a>>,
+    /// Malformed host names found while canonicalising, left out of
+    /// `scopes`: the compile reports them with everything else it finds, so
+    /// one run lists every problem of the input.
+    pub(crate) problems: Problems,
+}
+
+/// Trims a peer value (var files end in a newline, and the Nix projection
+/// trims too) and writes an IP literal in its canonical form, so that
+/// `200:0:0::1` and `200::1` are one input.
+fn normalize_peer(value: &mut Cow<'_, str>) {
+    use std::io::Write as _;
+    let trimmed = value.trim();
+    if let Ok(address) = trimmed.parse::<std::net::IpAddr>() {
+        // Compared in a stack buffer: most values are canonical already.
+        let mut buffer = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+        write!(cursor, "{address}").expect("an address fits 48 bytes");
+        let len = cursor.position() as usize;
+        if buffer[..len] != *value.as_bytes() {
+            *value = Cow::Owned(address.to_string());
+        }
+    } else if trimmed.len() != value.len() {
+        *value = match value {
+            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
+        };
+    }
+}
+
+/// Finds the scope's machine and normalises its hosts and peer values, each
+/// list then sorted without repeats; in place: most names are already
+/// canonical and stay borrowed.
+fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
+    scope.find_machine();
+    let key = &scope.key;
+    let mut malformed = false;
+    for host in &mut scope.hosts {
+        let normalized = match host {
+            Cow::Borrowed(s) => name::normalize_host(s),
+            // An owned name (it had JSON escapes) is reused when only a
+            // trailing dot goes.
+            Cow::Owned(s) => match name::normalize_host(s) {
+                Ok(Cow::Borrowed(prefix)) => {
+                    let len = prefix.len();
+                    s.truncate(len);
+                    Ok(Cow::Owned(std::mem::take(s)))
+                }
+                Ok(Cow::Owned(changed)) => Ok(Cow::Owned(changed)),
+                Err(e) => Err(e),
+            },
+        };
+        match normalized {
+            Ok(n) => *host = n,
+            Err(e) => {
+                problems.add(key, Some(host), Kind::HostName(e));
+                malformed = true;
+            }
+        }
+    }
+    if malformed {
+        scope
+            .hosts
+            .retain(|host| name::normalize_host(host).is_ok_and(|n| n == *host));
+    }
+    sort_without_repeats(&mut scope.hosts);
+    for peer in &mut scope.peers {
+        if let Peer::Value(value) = peer {
+            normalize_peer(value);
+        }
+    }
+    sort_without_repeats(&mut scope.peers);
+}
+
+/// Sorts and drops repeats, after one look when there is nothing to do
+/// (hosts usually come sorted).
+fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
+    if !list.is_sorted_by(|a, b| a < b) {
+        list.sort_unstable();
+        list.dedup();
+    }
+}
+
+impl<'a> Exports<'a> {
+    /// Normalises every host name and merges duplicate scopes. Malformed host
+    /// names are left out and kept as problems for the compile to report.
+    pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
+        let mut scopes = raw;
+        // Every host and peer of every scope is read here: two cores share
+        // them.
+        let (mut problems, more) = halves::halves_mut(&mut scopes, |half| {
+            let mut problems = Problems::default();
+            half.iter_mut()
+                .for_each(|scope| normalize_scope(scope, &mut problems));
+            problems
+        });
+        problems.append(more);
+        // builtins.toJSON writes keys sorted: one pass says so and saves
+        // the sort.
+        if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
+            scopes.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        // Merge scopes that appear more than once (a JSON key repeated); in
+        // place, as a large clan's scopes take tens of megabytes.
+        scopes.dedup_by(|scope, kept| {
+            if scope.key != kept.key {
+                return false;
+            }
+            kept.hosts.append(&mut scope.hosts);
+            sort_without_repeats(&mut kept.hosts);
+            kept.peers.append(&mut scope.peers);
+            sort_without_repeats(&mut kept.peers);
+            kept.priority = kept.priority.max(scope.priority);
+            true
+        });
+        Ok(Exports { scopes, problems })
+    }
+
+    pub fn host_count(&self) -> usize {
+        self.scopes.iter().map(|s| s.hosts.len()).sum()
+    }
+}

@@ -1,0 +1,39 @@
+//! A zone read from whatever form an operator has at hand: a `dm-dns zone`
+//! output directory, a `zone.conf`, a signed mesh file (its header skipped,
+//! not checked) or a `zone.db` (an installed zone file). For `diff`,
+//! `explain` and `plan`; `install` verifies instead.
+
+use camino::Utf8Path;
+
+use crate::artifacts::zonefile::{self, ZoneData};
+use crate::error::Error;
+use crate::sign::signed;
+
+/// Reads a zone from a `zone` output directory, a `zone.conf` (signed or not)
+/// or a `zone.db`.
+pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
+    let file = if path.is_dir() {
+        path.join("zone.conf")
+    } else {
+        path.to_owned()
+    };
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| Error::io(format!("reading {file}"), e))?;
+    parse(&text, file.as_str())
+}
+
+/// A zone from its text (`label` names it in errors).
+pub fn parse(text: &str, label: &str) -> Result<ZoneData, Error> {
+    let body = signed::strip_header(text);
+    let parsed = if body.starts_with("local-zone:") {
+        zonefile::parse_conf(body)
+    } else {
+        zonefile::parse_db(body)
+    };
+    parsed.map_err(|e| {
+        Error::input(format!(
+            "{label} is not a zone: {e} (hint: diff, explain and status read zones: a \
+             `dm-dns zone` output directory, a zone.conf, a signed mesh file or a zone.db)"
+        ))
+    })
+}
