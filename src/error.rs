@@ -8,7 +8,7 @@ use crate::dns::problem::{Problem, Problems};
 #[derive(Debug)]
 pub enum Error {
     /// Input that breaks a rule: one line per problem found.
-    Invalid(Vec<String>),
+    Input(Vec<String>),
     /// Exports that `zone` refuses, sorted (see `problem`).
     Exports(Vec<Problem>),
     /// A file or command that could not be read, written or run.
@@ -20,7 +20,7 @@ pub enum Error {
 
 impl Error {
     pub fn input(message: impl Into<String>) -> Error {
-        Error::Invalid(vec![message.into()])
+        Error::Input(vec![message.into()])
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
@@ -34,7 +34,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Invalid(problems) => f.write_str(&problems.join("\nerror: ")),
+            Error::Input(problems) => f.write_str(&problems.join("\nerror: ")),
             Error::Exports(problems) => {
                 for (i, problem) in problems.iter().take(Problems::SHOWN).enumerate() {
                     let separator = if i == 0 { "" } else { "\nerror: " };

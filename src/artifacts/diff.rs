@@ -29,12 +29,22 @@ pub struct Change {
 /// The version of the JSON comparison.
 pub const FORMAT: u32 = 1;
 
+/// Two zones compared: the changes and the unified diff.
 #[derive(Debug, Serialize)]
 pub struct ZoneDiff {
     pub format: u32,
     pub same: bool,
     pub old_domain: String,
     pub new_domain: String,
+    #[serde(flatten)]
+    pub changes: Changes,
+    pub unified: String,
+}
+
+/// The names added, removed and retargeted, and the address records added
+/// and removed.
+#[derive(Debug, Default, Serialize)]
+pub struct Changes {
     pub added: Vec<Change>,
     pub removed: Vec<Change>,
     pub retargeted: Vec<Change>,
@@ -42,7 +52,6 @@ pub struct ZoneDiff {
     pub addresses_added: Vec<AddressRecord>,
     /// Address records only in the old zone.
     pub addresses_removed: Vec<AddressRecord>,
-    pub unified: String,
 }
 
 /// One A or AAAA record.
@@ -80,31 +89,28 @@ fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<AddressRecor
 }
 
 pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
-    let mut diff = changes(old, new);
     let (old_text, new_text) = (canonical_text(old), canonical_text(new));
-    diff.same = old_text == new_text;
-    diff.unified = similar::TextDiff::from_lines(&old_text, &new_text)
-        .unified_diff()
-        .header(old_label, new_label)
-        .to_string();
-    diff
+    ZoneDiff {
+        format: FORMAT,
+        same: old_text == new_text,
+        old_domain: old.domain.to_string(),
+        new_domain: new.domain.to_string(),
+        changes: changes(old, new),
+        unified: similar::TextDiff::from_lines(&old_text, &new_text)
+            .unified_diff()
+            .header(old_label, new_label)
+            .to_string(),
+    }
 }
 
 /// The names added, removed and retargeted, and the address records added
-/// and removed, without the unified diff (`same` and `unified` left empty).
-pub fn changes(old: &ZoneData, new: &ZoneData) -> ZoneDiff {
+/// and removed.
+pub fn changes(old: &ZoneData, new: &ZoneData) -> Changes {
     let target = |zone: &ZoneData, machine: &str| Some(zone.domain.machine_name(machine));
-    let mut diff = ZoneDiff {
-        format: FORMAT,
-        same: false,
-        old_domain: old.domain.to_string(),
-        new_domain: new.domain.to_string(),
-        added: Vec::new(),
-        removed: Vec::new(),
-        retargeted: Vec::new(),
+    let mut diff = Changes {
         addresses_added: addresses_missing_from(new, old),
         addresses_removed: addresses_missing_from(old, new),
-        unified: String::new(),
+        ..Changes::default()
     };
     // Both zones are sorted by host: one merge walk, no lookups.
     let mut olds = old.cnames().peekable();
@@ -148,7 +154,7 @@ pub fn changes(old: &ZoneData, new: &ZoneData) -> ZoneDiff {
     diff
 }
 
-impl ZoneDiff {
+impl Changes {
     /// One line for a log: counts, and the first few names of each kind.
     pub fn summary_line(&self) -> String {
         const NAMES: usize = 5;
@@ -182,9 +188,12 @@ impl ZoneDiff {
         }
         parts.join(", ")
     }
+}
 
+impl ZoneDiff {
     /// The human summary followed by the unified diff.
     pub fn to_text(&self) -> String {
+        let changes = &self.changes;
         let mut out = String::new();
         if self.same {
             out.push_str("zones are the same\n");
@@ -196,20 +205,20 @@ impl ZoneDiff {
         let _ = writeln!(
             out,
             "{} added, {} removed, {} retargeted",
-            self.added.len(),
-            self.removed.len(),
-            self.retargeted.len()
+            changes.added.len(),
+            changes.removed.len(),
+            changes.retargeted.len()
         );
-        if !(self.addresses_added.is_empty() && self.addresses_removed.is_empty()) {
+        if !(changes.addresses_added.is_empty() && changes.addresses_removed.is_empty()) {
             let _ = writeln!(
                 out,
                 "{} address records added, {} removed",
-                self.addresses_added.len(),
-                self.addresses_removed.len()
+                changes.addresses_added.len(),
+                changes.addresses_removed.len()
             );
         }
         let none = String::new();
-        for c in &self.added {
+        for c in &changes.added {
             let _ = writeln!(
                 out,
                 "  added       {} -> {}",
@@ -217,7 +226,7 @@ impl ZoneDiff {
                 c.new.as_ref().unwrap_or(&none)
             );
         }
-        for c in &self.removed {
+        for c in &changes.removed {
             let _ = writeln!(
                 out,
                 "  removed     {} -> {}",
@@ -225,7 +234,7 @@ impl ZoneDiff {
                 c.old.as_ref().unwrap_or(&none)
             );
         }
-        for c in &self.retargeted {
+        for c in &changes.retargeted {
             let _ = writeln!(
                 out,
                 "  retargeted  {}: {} -> {}",
@@ -234,10 +243,10 @@ impl ZoneDiff {
                 c.new.as_ref().unwrap_or(&none)
             );
         }
-        for record in &self.addresses_added {
+        for record in &changes.addresses_added {
             let _ = writeln!(out, "  added       {record}");
         }
-        for record in &self.addresses_removed {
+        for record in &changes.addresses_removed {
             let _ = writeln!(out, "  removed     {record}");
         }
         out.push('\n');
@@ -265,10 +274,10 @@ mod tests {
         );
         let d = compare(&old, &new, "old", "new");
         assert!(!d.same);
-        assert_eq!(d.added[0].host, "c.clan");
-        assert_eq!(d.removed[0].host, "a.clan");
-        assert_eq!(d.retargeted[0].old.as_deref(), Some("alpha.clan"));
-        assert_eq!(d.retargeted[0].new.as_deref(), Some("beta.clan"));
+        assert_eq!(d.changes.added[0].host, "c.clan");
+        assert_eq!(d.changes.removed[0].host, "a.clan");
+        assert_eq!(d.changes.retargeted[0].old.as_deref(), Some("alpha.clan"));
+        assert_eq!(d.changes.retargeted[0].new.as_deref(), Some("beta.clan"));
         assert!(
             d.unified
                 .contains("-local-data: \"a.clan. CNAME alpha.clan.\"")
@@ -289,12 +298,15 @@ mod tests {
             records.iter().map(ToString::to_string).collect()
         };
         assert_eq!(
-            text(&d.addresses_added),
+            text(&d.changes.addresses_added),
             ["alpha.clan A 10.0.0.2", "alpha.clan AAAA 200::1"]
         );
-        assert_eq!(text(&d.addresses_removed), ["alpha.clan A 10.0.0.1"]);
         assert_eq!(
-            serde_json::to_value(&d.addresses_removed[0]).unwrap(),
+            text(&d.changes.addresses_removed),
+            ["alpha.clan A 10.0.0.1"]
+        );
+        assert_eq!(
+            serde_json::to_value(&d.changes.addresses_removed[0]).unwrap(),
             serde_json::json!({"name": "alpha.clan", "type": "A", "address": "10.0.0.1"})
         );
         assert!(

@@ -1,11 +1,175 @@
-//! Reading `manifest.json` back (`render` writes it): which scopes are behind
-//! each record, and what was left out and why, for `explain` and `plan`.
+//! `manifest.json`, its one owner: the format, the writer (`zone` writes it
+//! beside the zone files) and the readers: which scopes are behind each
+//! record and what was left out and why (`explain`, `plan`), and the
+//! `zone.conf` hash it records (`sign`).
+
+use std::io::{self, Write};
 
 use camino::Utf8Path;
 use serde::Deserialize;
 
-use crate::artifacts::render::MANIFEST_FORMAT;
+use super::render::{json_str, needs_json_escape};
+use crate::compile::addresses::AddressSkip;
+use crate::compile::zone::{SkipReason, Zone};
 use crate::error::Error;
+use crate::exports::canonical::Exports;
+use crate::sys::digest::hex;
+
+/// Version of the `manifest.json` layout (2: address records; 3: compact,
+/// records as arrays whose sources are indices into one table of scopes).
+pub const FORMAT: u32 = 3;
+
+/// Hashes that tie the manifest to the files beside it.
+pub struct Hashes {
+    pub input: [u8; 32],
+    pub conf: [u8; 32],
+    pub db: [u8; 32],
+}
+
+/// The part of `manifest.json` that needs only the zone: everything up to the
+/// hashes, which `write_end` adds once the zone files are written.
+/// Splitting it lets the records be written while the zone files are.
+///
+/// Compact: every scope key is written once, in `scopes` (the canonical
+/// exports' sorted scopes), and records, skipped hosts and addresses name
+/// their scopes by index into it (README.md, "File formats", has the sizes).
+pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>) -> io::Result<()> {
+    // Skipped hosts and addresses carry their scope's key; its index is found
+    // in the sorted table (few of them, so a search each is cheap).
+    let index_of = |key: &str| {
+        exports
+            .scopes
+            .binary_search_by(|s| (*s.key).cmp(key))
+            .expect("every scope named comes from the exports")
+    };
+    writeln!(out, "{{")?;
+    writeln!(out, "  \"format\": {FORMAT},")?;
+    writeln!(out, "  \"tool\": \"dm-dns {}\",", env!("CARGO_PKG_VERSION"))?;
+    writeln!(out, "  \"domain\": \"{}\",", zone.domain)?;
+    writeln!(
+        out,
+        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}, \
+         \"addresses\": {}, \"skipped_addresses\": {}}},",
+        exports.scopes.len(),
+        exports.host_count(),
+        zone.record_count(),
+        zone.skipped.len(),
+        zone.addresses.records.len(),
+        zone.addresses.skipped.len()
+    )?;
+    out.write_all(b"  \"scopes\": ")?;
+    write_json_lines(out, exports.scopes.iter(), |out, scope| {
+        json_str(out, &scope.key)
+    })?;
+    out.write_all(b",\n  \"records\": ")?;
+    let mut number = itoa::Buffer::new();
+    write_json_lines(out, zone.records(), |out, r| {
+        // A record's host and machine are checked LDH names: nothing in
+        // them needs escaping.
+        debug_assert!(!needs_json_escape(r.host) && !needs_json_escape(r.machine));
+        out.write_all(b"[\"")?;
+        out.write_all(r.host.as_bytes())?;
+        out.write_all(b"\",\"")?;
+        out.write_all(r.machine.as_bytes())?;
+        out.write_all(b"\",[")?;
+        for (j, source) in r.source_indices().enumerate() {
+            if j > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(number.format(source).as_bytes())?;
+        }
+        out.write_all(b"]]")
+    })?;
+    out.write_all(b",\n  \"skipped\": ")?;
+    write_json_lines(out, zone.skipped.iter(), |out, k| {
+        out.write_all(b"[")?;
+        json_str(out, k.host)?;
+        write!(out, ",{},\"{}\"]", index_of(k.scope), k.reason.code())
+    })?;
+    out.write_all(b",\n  \"addresses\": ")?;
+    write_json_lines(out, zone.addresses.records.iter(), |out, r| {
+        out.write_all(b"[")?;
+        json_str(out, r.machine)?;
+        write!(
+            out,
+            ",\"{}\",\"{}\",{},",
+            r.family(),
+            r.address,
+            index_of(r.scope)
+        )?;
+        json_str(out, r.network)?;
+        out.write_all(b"]")
+    })?;
+    out.write_all(b",\n  \"skipped_addresses\": ")?;
+    write_json_lines(out, zone.addresses.skipped.iter(), |out, k| {
+        out.write_all(b"[")?;
+        json_str(out, k.machine)?;
+        out.write_all(b",")?;
+        json_str(out, k.value)?;
+        write!(out, ",{},", index_of(k.scope))?;
+        json_str(out, k.network)?;
+        write!(out, ",\"{}\"]", k.reason.code())
+    })?;
+    out.write_all(b",\n")
+}
+
+/// A JSON array with one item per line (`[]` when empty).
+fn write_json_lines<W: Write, T>(
+    out: &mut W,
+    items: impl Iterator<Item = T>,
+    mut write_item: impl FnMut(&mut W, T) -> io::Result<()>,
+) -> io::Result<()> {
+    out.write_all(b"[")?;
+    let mut empty = true;
+    for item in items {
+        out.write_all(if empty { b"\n    " } else { b",\n    " })?;
+        write_item(out, item)?;
+        empty = false;
+    }
+    out.write_all(if empty { b"]" } else { b"\n  ]" })
+}
+
+pub fn write_end(out: &mut impl Write, serial: u32, hashes: &Hashes) -> io::Result<()> {
+    writeln!(out, "  \"soa_serial\": {serial},")?;
+    writeln!(
+        out,
+        "  \"sha256\": {{\"input\": \"{}\", \"zone.conf\": \"{}\", \"zone.db\": \"{}\"}}",
+        hex(&hashes.input),
+        hex(&hashes.conf),
+        hex(&hashes.db)
+    )?;
+    writeln!(out, "}}")
+}
+
+/// The `zone.conf` hash a manifest records. `write_end` puts the
+/// hashes on the last line but one, so only the file's tail is read: a
+/// large zone's manifest is over a hundred megabytes.
+pub fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    #[derive(serde::Deserialize)]
+    struct Hashes {
+        #[serde(rename = "zone.conf")]
+        conf: String,
+    }
+    const TAIL: u64 = 4096;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {path}"), e))?
+        .len();
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let tail = String::from_utf8_lossy(&tail);
+    Ok(tail
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("  \"sha256\": "))
+        .and_then(|object| serde_json::from_str::<Hashes>(object).ok())
+        .map(|hashes| hashes.conf))
+}
 
 /// A manifest as written, scopes still as indices (checked to be in range).
 #[derive(Debug, Deserialize)]
@@ -13,9 +177,9 @@ pub struct Manifest {
     format: u32,
     scopes: Vec<String>,
     records: Vec<(String, String, Vec<usize>)>,
-    skipped: Vec<(String, usize, String)>,
+    skipped: Vec<(String, usize, SkipReason)>,
     addresses: Vec<(String, String, String, usize, String)>,
-    skipped_addresses: Vec<(String, String, usize, String, String)>,
+    skipped_addresses: Vec<(String, String, usize, String, AddressSkip)>,
 }
 
 pub struct Record<'m> {
@@ -39,7 +203,7 @@ impl<'m> Record<'m> {
 pub struct Skipped<'m> {
     pub host: &'m str,
     pub scope: &'m str,
-    pub reason: &'m str,
+    pub reason: SkipReason,
 }
 
 pub struct Address<'m> {
@@ -56,10 +220,34 @@ pub struct SkippedAddress<'m> {
     pub value: &'m str,
     pub scope: &'m str,
     pub network: &'m str,
-    pub reason: &'m str,
+    pub reason: AddressSkip,
 }
 
 impl Manifest {
+    /// The manifest of a zone compiled in memory, as `zone` would write it
+    /// (without hashes): `explain --exports` reads it like a written one.
+    pub fn of(zone: &Zone<'_>, exports: &Exports<'_>) -> Manifest {
+        let mut text = Vec::new();
+        let no_hashes = Hashes {
+            input: [0; 32],
+            conf: [0; 32],
+            db: [0; 32],
+        };
+        write_start(&mut text, zone, exports)
+            .and_then(|()| write_end(&mut text, 0, &no_hashes))
+            .expect("writing to memory");
+        Manifest::parse(&text, "the compiled manifest").expect("a manifest reads back")
+    }
+
+    /// `manifest.json` beside the zone, when `zone_path` is an output
+    /// directory.
+    pub fn beside(zone_path: &Utf8Path) -> Result<Option<Manifest>, Error> {
+        if !zone_path.is_dir() {
+            return Ok(None);
+        }
+        Manifest::read(zone_path).map(Some)
+    }
+
     /// The manifest in a zone output directory.
     pub fn read(dir: &Utf8Path) -> Result<Manifest, Error> {
         let path = dir.join(crate::artifacts::MANIFEST);
@@ -74,7 +262,7 @@ impl Manifest {
         let other_format = |format: u32| {
             Error::input(format!(
                 "{label} has manifest format {format}, this dm-dns reads format \
-                 {MANIFEST_FORMAT} {rebuild}"
+                 {FORMAT} {rebuild}"
             ))
         };
         let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| {
@@ -84,12 +272,12 @@ impl Manifest {
                 format: u32,
             }
             match serde_json::from_slice::<Format>(bytes) {
-                Ok(Format { format }) if format != MANIFEST_FORMAT => other_format(format),
+                Ok(Format { format }) if format != FORMAT => other_format(format),
                 Ok(_) => Error::input(format!("{label} is damaged: {e} {rebuild}")),
                 Err(e) => Error::input(format!("{label} is not a dm-dns manifest: {e}")),
             }
         })?;
-        if manifest.format != MANIFEST_FORMAT {
+        if manifest.format != FORMAT {
             return Err(other_format(manifest.format));
         }
         let scopes = manifest.scopes.len();
@@ -122,7 +310,7 @@ impl Manifest {
         self.skipped.iter().map(|(host, scope, reason)| Skipped {
             host,
             scope: &self.scopes[*scope],
-            reason,
+            reason: *reason,
         })
     }
 
@@ -146,7 +334,7 @@ impl Manifest {
                 value,
                 scope: &self.scopes[*scope],
                 network,
-                reason,
+                reason: *reason,
             })
     }
 }
@@ -161,6 +349,82 @@ mod tests {
         "addresses": [["alpha", "AAAA", "200::1", 1, "n:x"]],
         "skipped_addresses": [["alpha", "10.0.0.1", 1, "n:x", "lower-priority"]]}"#;
 
+    /// What the writer writes, the reader reads: every record with its
+    /// scopes, every skip with its typed reason, every address, the hashes.
+    #[test]
+    fn written_manifests_read_back() {
+        let json = br#"{"web:www:server:alpha": {"hosts": ["music.clan", "www.example.org", "alpha.clan"]},
+            "docs:wiki:server:beta": {"hosts": ["music.clan", "wiki.clan"]},
+            "net:ygg::": {"hosts": [], "priority": 10},
+            "net:ygg:peer:alpha": {"hosts": [], "peers": ["200::1", "alpha.example"]}}"#;
+        let exports = Exports::canonicalize(crate::exports::parse(json).unwrap()).unwrap();
+        let domain = crate::dns::name::Domain::parse("clan").unwrap();
+        // music.clan from two machines would be refused: only beta keeps it.
+        let json = String::from_utf8(json.to_vec())
+            .unwrap()
+            .replace(r#"["music.clan", "wiki.clan"]"#, r#"["wiki.clan"]"#);
+        let exports_ok =
+            Exports::canonicalize(crate::exports::parse(json.as_bytes()).unwrap()).unwrap();
+        assert!(Zone::compile(&exports, &domain).is_err());
+        let zone = Zone::compile(&exports_ok, &domain).unwrap();
+        let mut text = Vec::new();
+        let hashes = Hashes {
+            input: [1; 32],
+            conf: [2; 32],
+            db: [3; 32],
+        };
+        write_start(&mut text, &zone, &exports_ok).unwrap();
+        write_end(&mut text, 7, &hashes).unwrap();
+        let m = Manifest::parse(&text, "m").unwrap();
+        let records: Vec<_> = m
+            .records()
+            .map(|r| (r.host, r.machine, r.sources()))
+            .collect();
+        assert_eq!(
+            records,
+            [
+                ("music.clan", "alpha", vec!["web:www:server:alpha"]),
+                ("wiki.clan", "beta", vec!["docs:wiki:server:beta"]),
+            ]
+        );
+        let skipped: Vec<_> = m.skipped().map(|s| (s.host, s.scope, s.reason)).collect();
+        assert_eq!(
+            skipped,
+            [
+                (
+                    "alpha.clan",
+                    "web:www:server:alpha",
+                    SkipReason::OwnMachineName
+                ),
+                (
+                    "www.example.org",
+                    "web:www:server:alpha",
+                    SkipReason::OutsideDomain
+                ),
+            ]
+        );
+        let address = m.addresses().next().unwrap();
+        assert_eq!(
+            (
+                address.machine,
+                address.family,
+                address.address,
+                address.network
+            ),
+            ("alpha", "AAAA", "200::1", "net:ygg")
+        );
+        let skipped = m.skipped_addresses().next().unwrap();
+        assert_eq!(
+            (skipped.value, skipped.reason),
+            ("alpha.example", AddressSkip::NotAnAddress)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = camino::Utf8PathBuf::try_from(dir.path().join("manifest.json")).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(recorded_conf_sha256(&path).unwrap(), Some(hex(&[2; 32])));
+        assert_eq!(Manifest::of(&zone, &exports_ok).records().count(), 2);
+    }
+
     #[test]
     fn resolves_scope_indices() {
         let m = Manifest::parse(MANIFEST.as_bytes(), "m").unwrap();
@@ -173,7 +437,7 @@ mod tests {
         assert_eq!(m.addresses().next().unwrap().scope, "n:x:peer:alpha");
         assert_eq!(
             m.skipped_addresses().next().unwrap().reason,
-            "lower-priority"
+            AddressSkip::LowerPriority
         );
     }
 

@@ -18,7 +18,7 @@ use crate::sys::digest::{self, HashingWriter};
 use crate::sys::files::{self, OutputDir, StagedFile};
 use crate::sys::halves;
 use crate::sys::pipe;
-use render::Hashes;
+use manifest::Hashes;
 use zonefile::ZoneData;
 
 pub const CONF: &str = "zone.conf";
@@ -67,7 +67,7 @@ pub fn write(
     // another core while the zone files are.
     let (zone_files, manifest) = halves::join(
         || write_zone_files(&out, zone),
-        || out.stage(MANIFEST, |w| render::write_manifest_start(w, zone, exports)),
+        || out.stage(MANIFEST, |w| manifest::write_start(w, zone, exports)),
     );
     let (conf, db, serial) = zone_files?;
     let (mut manifest, ()) = manifest?;
@@ -76,7 +76,7 @@ pub fn write(
         conf: conf.1,
         db: db.1,
     };
-    render::write_manifest_end(manifest.writer(), serial, &hashes)
+    manifest::write_end(manifest.writer(), serial, &hashes)
         .map_err(|e| Error::io(format!("writing {dir}/{MANIFEST}"), e))?;
     out.commit(vec![conf.0, db.0, manifest])?;
     Ok(Summary {
@@ -128,36 +128,6 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     Ok(files)
 }
 
-/// The `zone.conf` hash a manifest records. `write_manifest_end` puts the
-/// hashes on the last line but one, so only the file's tail is read: a
-/// large zone's manifest is over a hundred megabytes.
-fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
-    use std::io::{Read, Seek, SeekFrom};
-    #[derive(serde::Deserialize)]
-    struct Hashes {
-        #[serde(rename = "zone.conf")]
-        conf: String,
-    }
-    const TAIL: u64 = 4096;
-    let mut file =
-        std::fs::File::open(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(format!("reading {path}"), e))?
-        .len();
-    let mut tail = Vec::new();
-    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
-        .and_then(|_| file.read_to_end(&mut tail))
-        .map_err(|e| Error::io(format!("reading {path}"), e))?;
-    let tail = String::from_utf8_lossy(&tail);
-    Ok(tail
-        .lines()
-        .rev()
-        .find_map(|line| line.strip_prefix("  \"sha256\": "))
-        .and_then(|object| serde_json::from_str::<Hashes>(object).ok())
-        .map(|hashes| hashes.conf))
-}
-
 /// `zone.conf` as read back for signing: its bytes, their SHA-256 and the
 /// zone they hold.
 pub struct CheckedConf {
@@ -173,7 +143,7 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let manifest_path = dir.join(MANIFEST);
     let body =
         files::read_file(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
-    let recorded = recorded_conf_sha256(&manifest_path)?;
+    let recorded = manifest::recorded_conf_sha256(&manifest_path)?;
     let sha256 = digest::sha256(&body);
     if recorded.as_deref() != Some(digest::hex(&sha256).as_str()) {
         return Err(Error::input(format!(

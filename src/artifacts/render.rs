@@ -1,6 +1,7 @@
 //! Renderings of the zone: unbound `local-data` (`zone.conf`), an RFC 1035
-//! master file (`zone.db`) and `manifest.json`. All are streamed to a writer;
-//! nothing here reads a clock, a path or a hash map, so same zone, same bytes.
+//! master file (`zone.db`) and the canonical input the manifest hashes
+//! (`manifest` writes the manifest). All are streamed to a writer; nothing
+//! here reads a clock, a path or a hash map, so same zone, same bytes.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -9,11 +10,8 @@ use crate::compile::zone::Zone;
 use crate::dns::name::Domain;
 use crate::exports::Peer;
 use crate::exports::canonical::Exports;
-use crate::sys::digest::{HashingWriter, hex};
+use crate::sys::digest::HashingWriter;
 
-/// Version of the `manifest.json` layout (2: address records; 3: compact,
-/// records as arrays whose sources are indices into one table of scopes).
-pub const MANIFEST_FORMAT: u32 = 3;
 /// TTL of every record we publish: short, so a retargeted endpoint moves fast.
 pub const TTL: u32 = 300;
 /// SOA timers (refresh, retry, expire, minimum); only secondaries read them.
@@ -193,17 +191,10 @@ pub fn canonical_input_sha256(exports: &Exports<'_>) -> [u8; 32] {
     w.finish().expect("writing to a sink cannot fail").1
 }
 
-/// Hashes that tie the manifest to the files beside it.
-pub struct Hashes {
-    pub input: [u8; 32],
-    pub conf: [u8; 32],
-    pub db: [u8; 32],
-}
-
 /// Writes a JSON string. Only quotes, backslashes and control characters
 /// need escaping (as serde_json escapes them, so the bytes are the same);
 /// names and ordinary scope keys have none and are copied as they are.
-fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
+pub(super) fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
     if needs_json_escape(text) {
         serde_json::to_writer(&mut *out, text).map_err(io::Error::other)
     } else {
@@ -216,128 +207,8 @@ fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
 /// Whether any byte of `text` must be escaped in a JSON string. Every byte
 /// is looked at, with no early exit, so the loop runs on vector registers:
 /// the canonical input's hash reads every key and host of the exports.
-fn needs_json_escape(text: &str) -> bool {
+pub(super) fn needs_json_escape(text: &str) -> bool {
     text.bytes().fold(false, |any, b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
     })
-}
-
-/// The part of `manifest.json` that needs only the zone: everything up to the
-/// hashes, which `write_manifest_end` adds once the zone files are written.
-/// Splitting it lets the records be written while the zone files are.
-///
-/// Compact: every scope key is written once, in `scopes` (the canonical
-/// exports' sorted scopes), and records, skipped hosts and addresses name
-/// their scopes by index into it: 73 MB for a million records (`bench/`
-/// names) instead of 126.
-pub fn write_manifest_start(
-    out: &mut impl Write,
-    zone: &Zone<'_>,
-    exports: &Exports<'_>,
-) -> io::Result<()> {
-    // Skipped hosts and addresses carry their scope's key; its index is found
-    // in the sorted table (few of them, so a search each is cheap).
-    let index_of = |key: &str| {
-        exports
-            .scopes
-            .binary_search_by(|s| (*s.key).cmp(key))
-            .expect("every scope named comes from the exports")
-    };
-    writeln!(out, "{{")?;
-    writeln!(out, "  \"format\": {MANIFEST_FORMAT},")?;
-    writeln!(out, "  \"tool\": \"dm-dns {}\",", env!("CARGO_PKG_VERSION"))?;
-    writeln!(out, "  \"domain\": \"{}\",", zone.domain)?;
-    writeln!(
-        out,
-        "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}, \
-         \"addresses\": {}, \"skipped_addresses\": {}}},",
-        exports.scopes.len(),
-        exports.host_count(),
-        zone.record_count(),
-        zone.skipped.len(),
-        zone.addresses.records.len(),
-        zone.addresses.skipped.len()
-    )?;
-    out.write_all(b"  \"scopes\": ")?;
-    write_json_lines(out, exports.scopes.iter(), |out, scope| {
-        json_str(out, &scope.key)
-    })?;
-    out.write_all(b",\n  \"records\": ")?;
-    let mut number = itoa::Buffer::new();
-    write_json_lines(out, zone.records(), |out, r| {
-        // A record's host and machine are checked LDH names: nothing in
-        // them needs escaping.
-        debug_assert!(!needs_json_escape(r.host) && !needs_json_escape(r.machine));
-        out.write_all(b"[\"")?;
-        out.write_all(r.host.as_bytes())?;
-        out.write_all(b"\",\"")?;
-        out.write_all(r.machine.as_bytes())?;
-        out.write_all(b"\",[")?;
-        for (j, source) in r.source_indices().enumerate() {
-            if j > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(number.format(source).as_bytes())?;
-        }
-        out.write_all(b"]]")
-    })?;
-    out.write_all(b",\n  \"skipped\": ")?;
-    write_json_lines(out, zone.skipped.iter(), |out, k| {
-        out.write_all(b"[")?;
-        json_str(out, k.host)?;
-        write!(out, ",{},\"{}\"]", index_of(k.scope), k.reason.as_str())
-    })?;
-    out.write_all(b",\n  \"addresses\": ")?;
-    write_json_lines(out, zone.addresses.records.iter(), |out, r| {
-        out.write_all(b"[")?;
-        json_str(out, r.machine)?;
-        write!(
-            out,
-            ",\"{}\",\"{}\",{},",
-            r.family(),
-            r.address,
-            index_of(r.scope)
-        )?;
-        json_str(out, r.network)?;
-        out.write_all(b"]")
-    })?;
-    out.write_all(b",\n  \"skipped_addresses\": ")?;
-    write_json_lines(out, zone.addresses.skipped.iter(), |out, k| {
-        out.write_all(b"[")?;
-        json_str(out, k.machine)?;
-        out.write_all(b",")?;
-        json_str(out, k.value)?;
-        write!(out, ",{},", index_of(k.scope))?;
-        json_str(out, k.network)?;
-        write!(out, ",\"{}\"]", k.reason.as_str())
-    })?;
-    out.write_all(b",\n")
-}
-
-/// A JSON array with one item per line (`[]` when empty).
-fn write_json_lines<W: Write, T>(
-    out: &mut W,
-    items: impl Iterator<Item = T>,
-    mut write_item: impl FnMut(&mut W, T) -> io::Result<()>,
-) -> io::Result<()> {
-    out.write_all(b"[")?;
-    let mut empty = true;
-    for item in items {
-        out.write_all(if empty { b"\n    " } else { b",\n    " })?;
-        write_item(out, item)?;
-        empty = false;
-    }
-    out.write_all(if empty { b"]" } else { b"\n  ]" })
-}
-
-pub fn write_manifest_end(out: &mut impl Write, serial: u32, hashes: &Hashes) -> io::Result<()> {
-    writeln!(out, "  \"soa_serial\": {serial},")?;
-    writeln!(
-        out,
-        "  \"sha256\": {{\"input\": \"{}\", \"zone.conf\": \"{}\", \"zone.db\": \"{}\"}}",
-        hex(&hashes.input),
-        hex(&hashes.conf),
-        hex(&hashes.db)
-    )?;
-    writeln!(out, "}}")
 }

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use crate::dns::name::Domain;
-use crate::dns::problem::{Kind, Problems};
+use crate::dns::problem::{ProblemKind, Problems};
 use crate::exports::Peer;
 use crate::exports::canonical::Exports;
 
@@ -67,7 +67,18 @@ pub enum AddressSkip {
 }
 
 impl AddressSkip {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [AddressSkip; 7] = [
+        AddressSkip::OutsideNetwork,
+        AddressSkip::NotSelected,
+        AddressSkip::NotAnAddress,
+        AddressSkip::ZoneIndex,
+        AddressSkip::Unavailable,
+        AddressSkip::LowerPriority,
+        AddressSkip::NoMachine,
+    ];
+
+    /// The code the manifest records.
+    pub fn code(self) -> &'static str {
         match self {
             AddressSkip::OutsideNetwork => "outside-network",
             AddressSkip::NotSelected => "not-selected",
@@ -77,6 +88,34 @@ impl AddressSkip {
             AddressSkip::LowerPriority => "lower-priority",
             AddressSkip::NoMachine => "no-machine",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<AddressSkip> {
+        AddressSkip::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// What it means, for people (`explain`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            AddressSkip::OutsideNetwork => {
+                "a network for reaching machines from outside, such as internet or tor"
+            }
+            AddressSkip::NotSelected => "not in the service's networks setting",
+            AddressSkip::NotAnAddress => "a name, not an IP address",
+            AddressSkip::ZoneIndex => "a link-local address with a zone index",
+            AddressSkip::Unavailable => "its value could not be read; is the var generated?",
+            AddressSkip::LowerPriority => "another network of the machine has a higher priority",
+            AddressSkip::NoMachine => "the scope names no machine",
+        }
+    }
+}
+
+/// Read back from a manifest by its code.
+impl<'de> serde::Deserialize<'de> for AddressSkip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        AddressSkip::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {code:?}")))
     }
 }
 
@@ -164,7 +203,7 @@ pub fn select<'e>(
             }
         };
         if let Err(e) = domain.check_machine(machine) {
-            problems.add(key, None, Kind::MachineName(e));
+            problems.add(key, None, ProblemKind::MachineName(e));
             continue;
         }
         for peer in &scope.peers {
@@ -200,7 +239,7 @@ pub fn select<'e>(
             problems.add(
                 other.scope,
                 None,
-                Kind::NetworksDisagree {
+                ProblemKind::NetworksDisagree {
                     machine: other.machine.to_owned(),
                     other_scope: group[0].scope.to_owned(),
                 },
@@ -342,7 +381,7 @@ mod tests {
         let skipped = selected
             .skipped
             .iter()
-            .map(|s| format!("{} {} {}", s.machine, s.value, s.reason.as_str()))
+            .map(|s| format!("{} {} {}", s.machine, s.value, s.reason.code()))
             .collect();
         (records, skipped, problems)
     }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use crate::compile::addresses::{self, Addresses, NetworkChoice};
 use crate::compile::host_sort::{self, Entry};
 use crate::dns::name::{Domain, NameFilter, NameHash};
-use crate::dns::problem::{Kind, Problems};
+use crate::dns::problem::{ProblemKind, Problems};
 use crate::error::Error;
 use crate::exports::canonical::{Exports, Scope};
 use crate::sys::halves;
@@ -44,7 +44,7 @@ fn find_runs(
                     problems.add(
                         &scopes[entry.scope as usize].key,
                         Some(entry.host),
-                        Kind::ClaimedTwice {
+                        ProblemKind::ClaimedTwice {
                             machine: machine_of(entry).to_owned(),
                             other_machine: machine_of(first).to_owned(),
                             other_scope: scopes[first.scope as usize].key.to_string(),
@@ -60,7 +60,7 @@ fn find_runs(
                     problems.add(
                         &scopes[entry.scope as usize].key,
                         Some(entry.host),
-                        Kind::ShadowsMachine {
+                        ProblemKind::ShadowsMachine {
                             machine: relative().to_owned(),
                         },
                     );
@@ -81,11 +81,37 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [SkipReason; 2] = [SkipReason::OutsideDomain, SkipReason::OwnMachineName];
+
+    /// The code the manifest records.
+    pub fn code(self) -> &'static str {
         match self {
             SkipReason::OutsideDomain => "outside-domain",
             SkipReason::OwnMachineName => "own-machine-name",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<SkipReason> {
+        SkipReason::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// What it means, for people (`explain`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            SkipReason::OutsideDomain => "not below the clan domain",
+            SkipReason::OwnMachineName => {
+                "it is its own machine's name, which has address records instead"
+            }
+        }
+    }
+}
+
+/// Read back from a manifest by its code.
+impl<'de> serde::Deserialize<'de> for SkipReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        SkipReason::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {code:?}")))
     }
 }
 
@@ -168,18 +194,21 @@ impl<'e> Zone<'e> {
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
             let Some(machine) = scope.machine() else {
-                problems.add(key, None, Kind::ScopeKey);
+                problems.add(key, None, ProblemKind::ScopeKey);
                 continue;
             };
             let machine_error = if machine.is_empty() {
-                Some(Kind::NoMachine)
+                Some(ProblemKind::NoMachine)
             } else {
-                domain.check_machine(machine).err().map(Kind::MachineName)
+                domain
+                    .check_machine(machine)
+                    .err()
+                    .map(ProblemKind::MachineName)
             };
             for host in &scope.hosts {
                 let host: &str = host;
                 if host == domain.as_str() {
-                    problems.add(key, Some(host), Kind::HostIsDomain);
+                    problems.add(key, Some(host), ProblemKind::HostIsDomain);
                     continue;
                 }
                 let Some(relative) = domain.relative(host) else {

@@ -12,11 +12,11 @@ use crate::dns::name::{NameError, Quoted};
 pub struct Problem {
     pub scope: String,
     pub host: Option<String>,
-    pub kind: Kind,
+    pub kind: ProblemKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
+pub enum ProblemKind {
     /// `host-name`: not an LDH host name (characters, lengths, wildcards).
     HostName(NameError),
     /// `scope-key`: the key is not `service:instance:role:machine`.
@@ -44,40 +44,40 @@ pub enum Kind {
     },
 }
 
-impl Kind {
+impl ProblemKind {
     /// A stable identifier: scripts and docs may rely on it.
     pub fn code(&self) -> &'static str {
         match self {
-            Kind::HostName(_) => "host-name",
-            Kind::ScopeKey => "scope-key",
-            Kind::NoMachine => "no-machine",
-            Kind::MachineName(_) => "machine-name",
-            Kind::HostIsDomain => "host-is-domain",
-            Kind::ClaimedTwice { .. } => "claimed-twice",
-            Kind::ShadowsMachine { .. } => "shadows-machine",
-            Kind::NetworksDisagree { .. } => "networks-disagree",
+            ProblemKind::HostName(_) => "host-name",
+            ProblemKind::ScopeKey => "scope-key",
+            ProblemKind::NoMachine => "no-machine",
+            ProblemKind::MachineName(_) => "machine-name",
+            ProblemKind::HostIsDomain => "host-is-domain",
+            ProblemKind::ClaimedTwice { .. } => "claimed-twice",
+            ProblemKind::ShadowsMachine { .. } => "shadows-machine",
+            ProblemKind::NetworksDisagree { .. } => "networks-disagree",
         }
     }
 }
 
-impl fmt::Display for Kind {
+impl fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Kind::HostName(e) => write!(f, "{e}"),
-            Kind::ScopeKey => f.write_str(
+            ProblemKind::HostName(e) => write!(f, "{e}"),
+            ProblemKind::ScopeKey => f.write_str(
                 "a scope key needs exactly four ':'-separated fields (hint: keys look like \
                  service:instance:role:machine, with empty fields meaning all, e.g. web:::)",
             ),
-            Kind::NoMachine => f.write_str(
+            ProblemKind::NoMachine => f.write_str(
                 "the scope names no machine, so the host has no target (hint: export \
                  endpoints from a machine's perInstance, not from a service-wide scope)",
             ),
-            Kind::MachineName(e) => write!(f, "the machine name cannot be used in DNS: {e}"),
-            Kind::HostIsDomain => f.write_str(
+            ProblemKind::MachineName(e) => write!(f, "the machine name cannot be used in DNS: {e}"),
+            ProblemKind::HostIsDomain => f.write_str(
                 "the host is the clan domain itself, which cannot be a CNAME (hint: export \
                  a name below it, such as www.<domain>)",
             ),
-            Kind::ClaimedTwice {
+            ProblemKind::ClaimedTwice {
                 machine,
                 other_machine,
                 other_scope,
@@ -89,7 +89,7 @@ impl fmt::Display for Kind {
                 Quoted(other_scope),
                 Quoted(machine),
             ),
-            Kind::NetworksDisagree {
+            ProblemKind::NetworksDisagree {
                 machine,
                 other_scope,
             } => write!(
@@ -100,7 +100,7 @@ impl fmt::Display for Kind {
                 Quoted(machine),
                 Quoted(other_scope)
             ),
-            Kind::ShadowsMachine { machine } => write!(
+            ProblemKind::ShadowsMachine { machine } => write!(
                 f,
                 "the host is the name of machine {} and would shadow it (hint: rename the \
                  endpoint)",
@@ -129,7 +129,7 @@ impl Problems {
     /// At most this many are printed; the rest are counted.
     pub const SHOWN: usize = 20;
 
-    pub fn add(&mut self, scope: &str, host: Option<&str>, kind: Kind) {
+    pub fn add(&mut self, scope: &str, host: Option<&str>, kind: ProblemKind) {
         self.0.push(Problem {
             scope: scope.to_owned(),
             host: host.map(str::to_owned),
@@ -161,7 +161,7 @@ mod tests {
         let problem = Problem {
             scope: "b:x:server:beta".into(),
             host: Some("music.clan".into()),
-            kind: Kind::ClaimedTwice {
+            kind: ProblemKind::ClaimedTwice {
                 machine: "beta".into(),
                 other_machine: "alpha".into(),
                 other_scope: "a:x:server:alpha".into(),
@@ -178,9 +178,9 @@ mod tests {
     #[test]
     fn sorted_and_deduplicated() {
         let mut problems = Problems::default();
-        problems.add("b", None, Kind::ScopeKey);
-        problems.add("a", Some("x"), Kind::HostIsDomain);
-        problems.add("b", None, Kind::ScopeKey);
+        problems.add("b", None, ProblemKind::ScopeKey);
+        problems.add("a", Some("x"), ProblemKind::HostIsDomain);
+        problems.add("b", None, ProblemKind::ScopeKey);
         let sorted = problems.into_sorted();
         assert_eq!(sorted.len(), 2);
         assert_eq!(sorted[0].scope, "a");

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::{Peer, ScopeHosts};
 use crate::dns::name;
-use crate::dns::problem::{Kind, Problems};
+use crate::dns::problem::{ProblemKind, Problems};
 use crate::error::Error;
 use crate::sys::halves;
 
@@ -99,7 +99,7 @@ fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
         match normalized {
             Ok(n) => *host = n,
             Err(e) => {
-                problems.add(key, Some(host), Kind::HostName(e));
+                problems.add(key, Some(host), ProblemKind::HostName(e));
                 malformed = true;
             }
         }

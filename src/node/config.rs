@@ -173,7 +173,7 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
     let (Some(domain), Some(control_timeout), Some(max_mesh_bytes), true) =
         (domain, control_timeout, max_mesh_bytes, problems.is_empty())
     else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Input(problems));
     };
     Ok(NodeConfig {
         path: path.to_owned(),

@@ -195,7 +195,7 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
     let mesh = match signed::read_limited(&config.mesh_file, config.max_mesh_bytes) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return bootstrap(config),
-        Err(e @ Error::Invalid(_)) => {
+        Err(e @ Error::Input(_)) => {
             let failure = Failure::Refused(Rejection::new(RefusalKind::TooLarge, e.to_string()));
             return fail(config, failure);
         }

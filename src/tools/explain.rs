@@ -7,7 +7,6 @@ use camino::Utf8Path;
 use serde::Serialize;
 
 use crate::artifacts::manifest::Manifest;
-use crate::artifacts::render;
 use crate::compile::addresses::NetworkChoice;
 use crate::compile::zone::Zone;
 use crate::dns::name::{self, Domain, Quoted};
@@ -66,7 +65,7 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
     let (domain, manifest, zone) = match source {
         Source::Zone(path) => {
             let zone = zones::load(path)?;
-            (zone.domain.clone(), read_manifest(path)?, Some(zone))
+            (zone.domain.clone(), Manifest::beside(path)?, Some(zone))
         }
         Source::Exports {
             bytes,
@@ -132,16 +131,7 @@ fn compiled_manifest(
 ) -> Result<Manifest, Error> {
     let exports = Exports::canonicalize(crate::exports::parse(bytes)?)?;
     let zone = Zone::compile_with(&exports, domain, networks)?;
-    let mut text = Vec::new();
-    let no_hashes = render::Hashes {
-        input: [0; 32],
-        conf: [0; 32],
-        db: [0; 32],
-    };
-    render::write_manifest_start(&mut text, &zone, &exports)
-        .and_then(|()| render::write_manifest_end(&mut text, 0, &no_hashes))
-        .expect("writing to memory");
-    Manifest::parse(&text, "the compiled manifest")
+    Ok(Manifest::of(&zone, &exports))
 }
 
 /// The exports do not compile: the problems that name this host, or its
@@ -185,33 +175,8 @@ fn from_problems(name: String, domain: &Domain, problems: &[Problem]) -> Explana
     }
 }
 
-/// `manifest.json` beside the zone, when `zone_path` is an output directory.
-pub fn read_manifest(zone_path: &Utf8Path) -> Result<Option<Manifest>, Error> {
-    if !zone_path.is_dir() {
-        return Ok(None);
-    }
-    Manifest::read(zone_path).map(Some)
-}
-
 fn owned(scopes: &[&str]) -> Vec<String> {
     scopes.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn skip_meaning(reason: &str) -> &'static str {
-    match reason {
-        "outside-domain" => "not below the clan domain",
-        "own-machine-name" => "it is its own machine's name, which has address records instead",
-        "outside-network" => {
-            "a network for reaching machines from outside, such as internet or tor"
-        }
-        "not-selected" => "not in the service's networks setting",
-        "not-an-address" => "a name, not an IP address",
-        "zone-index" => "a link-local address with a zone index",
-        "unavailable" => "its value could not be read; is the var generated?",
-        "lower-priority" => "another network of the machine has a higher priority",
-        "no-machine" => "the scope names no machine",
-        _ => "see the manifest",
-    }
 }
 
 fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec<Finding>) {
@@ -245,8 +210,8 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
             "skipped",
             format!(
                 "exported but left out, {}: {}",
-                skipped.reason,
-                skip_meaning(skipped.reason)
+                skipped.reason.code(),
+                skipped.reason.meaning()
             ),
             owned(&[skipped.scope]),
         ));
@@ -271,8 +236,8 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
             format!(
                 "address {} left out, {}: {}",
                 skipped.value,
-                skipped.reason,
-                skip_meaning(skipped.reason)
+                skipped.reason.code(),
+                skipped.reason.meaning()
             ),
             owned(&[skipped.scope]),
         ));

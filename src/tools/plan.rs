@@ -116,7 +116,7 @@ pub fn plan(
         ));
     }
     let new = zones::load(zone_dir)?;
-    let manifest = crate::tools::explain::read_manifest(zone_dir)?;
+    let manifest = Manifest::beside(zone_dir)?;
     let path = mesh_file.to_string();
     let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
         None => (Live::Missing { path }, None),
@@ -203,7 +203,7 @@ impl Reasons {
             reasons
                 .skipped
                 .entry(skipped.host.to_owned())
-                .or_insert_with(|| skipped.reason.to_owned());
+                .or_insert_with(|| skipped.reason.code().to_owned());
         }
         for address in manifest.addresses() {
             reasons
