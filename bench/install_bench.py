@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark zone updates under query load: dm-dns install vs the reference.
+"""Benchmark zone updates under query load: dm-dns install vs the built-in service.
 
 A real unbound answers endpoint names while dnsperf queries it steadily. We
 apply ROUNDS successive zones of RECORDS records, each retargeting every name:
 
 - dm-dns: `dm-dns install` of a signed file into an auth-zone, reloaded with
   `unbound-control auth_zone_reload` (no restart, no cache flush);
-- reference: the same CNAMEs as `local-data` lines applied with a full
-  `unbound-control reload`, as the reference service's path unit does.
+- built-in: the same CNAMEs as `local-data` lines applied with a full
+  `unbound-control reload`, as the built-in service's path unit does.
 
 Reported per mode: dnsperf's queries sent/completed/lost and non-NOERROR
 answers, and the apply latency from the file change to the first answer with

@@ -1,7 +1,7 @@
 # Evaluation cost of the zone derivation for a synthetic clan (see
 # bench/nix_eval_bench.py): `mode` is "one" (one machine), "service" (every
 # machine through the clan service, sharing one projection) or "naive" (every
-# machine projecting the exports itself, as the reference does).
+# machine projecting the exports itself, as the built-in service does).
 {
   machines ? 1000,
   endpoints ? 10,
@@ -61,7 +61,7 @@ let
       (builtins.unsafeDiscardStringContext module.config.services.dm-dns.zone.drvPath)
       module.config.clan.core.vars.generators.dm-dns.validation
     ];
-  # Each machine projecting the exports itself, as the reference does.
+  # Each machine projecting the exports itself, as the built-in service does.
   naive =
     _m:
     builtins.unsafeDiscardStringContext

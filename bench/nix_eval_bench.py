@@ -6,7 +6,7 @@ three modes and prints wall time and peak RSS of nix-instantiate:
   one      the zone's derivation path for one machine, via the clan service;
   service  the same for every machine, via the clan service (one shared
            projection of the exports);
-  naive    every machine projecting the exports itself (the reference's way).
+  naive    every machine projecting the exports itself (the built-in service's way).
 
     python3 bench/nix_eval_bench.py [--machines 1000] [--endpoints 10]
 """

@@ -68,8 +68,8 @@ fn family(address: &IpAddr) -> &'static str {
     if address.is_ipv4() { "A" } else { "AAAA" }
 }
 
-/// `zone.conf`: unbound `local-data`, a drop-in for the reference service's
-/// file: the CNAMEs, then the machines' address records.
+/// `zone.conf`: unbound `local-data`, a drop-in for the built-in service's
+/// file (README.md): the CNAMEs, then the machines' address records.
 pub fn write_conf<'a>(
     out: &mut impl Write,
     domain: &Domain,

@@ -258,9 +258,9 @@ impl ZoneData {
 
     /// The first host (in host order) whose name is `<machine>.<domain>` of a
     /// machine that records point to. A `NameFilter` of the machines' names
-    /// rules out all but about one host in a hundred; only those it lets
+    /// rules out all but about one host in fifty; only those it lets
     /// through are checked exactly, against the machines of the records. A
-    /// hash set over all million names cost a cache miss per record. Each
+    /// hash set over every name would cost a cache miss per record. Each
     /// pass reads every record, so two cores share it.
     fn shadowing_host(&self) -> Option<&str> {
         let names = &self.names;
@@ -268,8 +268,8 @@ impl ZoneData {
         let relative = |&(host, _): &(Span, Span)| self.domain.relative(span(names, host));
         // Sized for machines that serve eight names each: a million records'
         // filter (256 KB) then stays in a core's cache, and one that does not
-        // is slower than the exact checks it saves (at 1M records, 90 -> 45
-        // ms). Fewer names per machine only let more hosts through.
+        // is slower than the exact checks it saves (README.md, "Benchmarks").
+        // Fewer names per machine only let more hosts through.
         let filters = halves::halves(&self.cnames, |records| {
             let mut filter = NameFilter::with_capacity(self.cnames.len() / 8);
             records.iter().for_each(|c| filter.insert(machine(c)));

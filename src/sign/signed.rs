@@ -1,6 +1,7 @@
 //! The signed mesh file: header comment lines, then the exact `zone.conf`
-//! bytes. Comments keep it a valid unbound include, so nodes still running the
-//! reference service can include it as before.
+//! bytes. Comments keep it a valid unbound include, so nodes still running
+//! the built-in service (clan-core's own dm-dns, which this project replaces:
+//! README.md) can include it as before.
 //!
 //! ```text
 //! # dm-dns signed zone

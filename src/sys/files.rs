@@ -127,10 +127,8 @@ pub type StagedWriter = BufWriter<ShortWrites>;
 
 /// The most a single write(2) hands the kernel, and the staged writer's
 /// buffer. Larger writes let the page cache take large folios, which on a
-/// VM that hands freed memory back to its host can cost far more to fill:
-/// there, a fresh process writing 200 MB in 1 MB writes took 0.44-0.93 s,
-/// in 256 KB writes 0.05 s. (`zone`'s own times did not tell the two apart
-/// beyond noise; its three staged files take 2.25 MB less memory each.)
+/// VM that hands freed memory back to its host can cost far more to fill
+/// (README.md, "Benchmarks", has the figures).
 const WRITE_MAX: usize = 256 << 10;
 
 /// A file written at most `WRITE_MAX` bytes at a time.
@@ -257,7 +255,7 @@ const READ_IN_HALVES_FROM: u64 = 4 << 20;
 /// Reads `file` from its start to its end, as `read_to_end` does, but at
 /// most `limit` bytes. A large file's bytes (as many as it holds when
 /// opened) are read in two halves on two cores: most of the cost of reading
-/// it is the kernel filling fresh memory, page by page (43 MB: 29 -> 18 ms).
+/// it is the kernel filling fresh memory, page by page.
 pub fn read_whole(mut file: File, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Seek, SeekFrom};
     let size = file.metadata()?.len().min(limit);

@@ -334,7 +334,7 @@ fn signed_file_stays_a_valid_unbound_include() {
     let key_body = key_text.lines().nth(1).unwrap();
     assert!(!stderr(&out).contains(key_body) && !stdout(&out).contains(key_body));
 
-    // A node still on the reference service includes the file as before.
+    // A node still on the built-in service includes the file as before.
     let include = format!("  include: \"{}\"", dir.join("cnames").display());
     let unbound = Unbound::start(dir, &include, "");
     assert!(

@@ -2,7 +2,7 @@
 //! - determinism: order, formatting, duplicates, case and trailing dots of the
 //!   input never change a byte of the output;
 //! - compatibility: for valid input the CNAMEs are exactly those of the
-//!   reference service's rule (README.md, "Rules").
+//!   built-in service's rule (README.md, "Rules").
 
 use std::collections::BTreeSet;
 
@@ -120,8 +120,8 @@ fn build(json: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The reference service's rule: every scope, every host ending in `.<domain>`, one line.
-fn reference_rule(clan: &[ScopeSpec]) -> BTreeSet<String> {
+/// The built-in service's rule: every scope, every host ending in `.<domain>`, one line.
+fn built_in_rule(clan: &[ScopeSpec]) -> BTreeSet<String> {
     clan.iter()
         .flat_map(|spec| {
             spec.2
@@ -143,11 +143,11 @@ proptest! {
     }
 
     #[test]
-    fn cnames_match_the_reference_rule(clan in clan()) {
+    fn cnames_match_the_built_in_rule(clan in clan()) {
         let conf = String::from_utf8(build(&raw_json(&clan)).remove(0)).unwrap();
         let ours: BTreeSet<String> = conf.lines().skip(1).map(str::to_owned).collect();
         prop_assert_eq!(conf.lines().next(), Some("local-zone: \"clan.\" transparent"));
-        prop_assert_eq!(ours, reference_rule(&clan));
+        prop_assert_eq!(ours, built_in_rule(&clan));
     }
 }
 
