@@ -37,7 +37,7 @@
       nixosModules.default = self.nixosModules.dm-dns;
 
       # What clan resolves for `module.input = "dm-dns"; module.name = "dm-dns";`.
-      clan.modules.dm-dns = import ./nix/modules/clan-service.nix {
+      clan.modules.dm-dns = import ./nix/clan-service {
         packageFor = system: self.packages.${system}.dm-dns;
         nixosModule = self.nixosModules.dm-dns;
       };

@@ -30,7 +30,7 @@ let
       };
     }) names
   );
-  service = import ../nix/modules/clan-service.nix {
+  service = import ../nix/clan-service {
     packageFor = _: fakePackage;
     nixosModule = { };
   } {

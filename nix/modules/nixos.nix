@@ -42,19 +42,18 @@ let
       '';
       # Every unit and command reads it from here, as `dm-dns` does by default.
       configPath = "/etc/dm-dns/node.json";
+      # One command, no shell: the unit's ExecStart.
       installCommand =
         reload:
-        "exec ${
-          lib.escapeShellArgs (
-            [
-              (lib.getExe cfg.package)
-              "install"
-              "--config"
-              configPath
-            ]
-            ++ lib.optional (!reload) "--no-reload"
-          )
-        }";
+        lib.escapeShellArgs (
+          [
+            (lib.getExe cfg.package)
+            "install"
+            "--config"
+            configPath
+          ]
+          ++ lib.optional (!reload) "--no-reload"
+        );
       serviceConfig = dmLib.node.installServiceConfig {
         stateDir = settings.state_dir;
         controlGroup = unbound.group;
@@ -331,8 +330,9 @@ let
           description = "dm-dns: prepare the zone unbound loads";
           before = [ "unbound.service" ];
           after = [ "systemd-tmpfiles-setup.service" ];
-          inherit serviceConfig;
-          script = installCommand false;
+          serviceConfig = serviceConfig // {
+            ExecStart = installCommand false;
+          };
         };
 
         # On every change of the mesh file: verify, install, reload the zone.
@@ -359,8 +359,9 @@ let
           # after a rotation) runs it again, so a file refused before is
           # installed at once.
           restartTriggers = [ nodeConfig ];
-          inherit serviceConfig;
-          script = installCommand true;
+          serviceConfig = serviceConfig // {
+            ExecStart = installCommand true;
+          };
         };
       };
     };

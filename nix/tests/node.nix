@@ -48,8 +48,9 @@ in
   # The build step of /etc/dm-dns/node.json: `dm-dns config` on the
   # generated file, then the copy to $out.
   nodeConfigBuild = node.environment.etc."dm-dns/node.json".source.script;
-  prepare = node.systemd.services.dm-dns-prepare.script;
-  install = node.systemd.services.dm-dns-install.script;
+  # The units' commands (ExecStart), run as they are.
+  prepare = node.systemd.services.dm-dns-prepare.serviceConfig.ExecStart;
+  install = node.systemd.services.dm-dns-install.serviceConfig.ExecStart;
   delegate = etc "systemd/dns-delegate.d/dm-dns.dns-delegate";
   resolvedConf = etc "systemd/resolved.conf";
   resolvConf = node.environment.etc."resolv.conf".source;

@@ -4,7 +4,7 @@
 # unbound/resolved/resolvconf modules render it (nix/tests/node.nix, paths
 # moved under a temp dir), run for real here: the build step that checks
 # /etc/dm-dns/node.json, unbound-checkconf on the rendered unbound.conf, a
-# real unbound started from it, the exact scripts of dm-dns-prepare and
+# real unbound started from it, the exact commands (ExecStart) of dm-dns-prepare and
 # dm-dns-install, the push machine's dm-send-dns with a stand-in data-mesher
 # that delivers what it is given, and dig. The walk:
 #   1. no mesh file yet: the node's own records;

@@ -4,7 +4,7 @@
 #  2. nix/lib's topic tests (nix/lib/*-tests.nix, nix-unit's shape);
 #  3. the clan service and NixOS module through clan-core's real clanLib.clan
 #     and nixpkgs' real unbound/resolved/resolvconf modules
-#     (nix/tests/clan-tests.nix), and a node rendered by them and run with a
+#     (nix/clan-service/tests/eval.nix), and a node rendered by them and run with a
 #     real unbound (nix/tests/node.sh);
 #  4. dm-send-dns as the push machine gets it, against a stand-in data-mesher
 #     CLI that checks its arguments the way clan-core uses them;
@@ -74,24 +74,21 @@ unit "nix/lib" ./nix/lib/*-tests.nix
 nix-instantiate --eval --strict --json nix/tests/unit.nix --arg files '[ ./nix/tests/unit-selftest.nix ]' \
   | jq -e 'map(.failure != null) == [true, true, false]' >/dev/null || fail "unit.nix misses failures"
 pass "unit.nix reports a wrong value and a missing error"
-unit "clan service and NixOS module through the real clan-core and NixOS modules" ./nix/tests/clan-tests.nix
-# The shell the modules render (vars generators, unit scripts), as a machine
+unit "clan service and NixOS module through the real clan-core and NixOS modules" ./nix/clan-service/tests/eval.nix
+# The shell the modules render (the vars generators), as a machine
 # gets it.
 mkdir -p "$work/rendered"
 nix-instantiate --eval --strict --json -E "
   let alpha = (import ./nix/tests/clan { vendor = $vendor; }).nodes.alpha; in {
     generator-zone = alpha.clan.core.vars.generators.dm-dns.script;
     generator-signing-key = alpha.clan.core.vars.generators.dm-dns-signing-key.script;
-    unit-prepare = alpha.systemd.services.dm-dns-prepare.script;
-    unit-install = alpha.systemd.services.dm-dns-install.script;
   }" >"$work/rendered.json" || fail "rendering the module's scripts"
 for name in $(jq -r 'keys[]' "$work/rendered.json"); do
   jq -r --arg n "$name" '.[$n]' "$work/rendered.json" >"$work/rendered/$name.sh"
 done
 # $out is set by clan's vars runner (SC2154: referenced but not assigned).
 shellcheck -s bash -e SC2154 "$work"/rendered/generator-*.sh || fail "shellcheck of the generators"
-shellcheck -s bash "$work"/rendered/unit-*.sh || fail "shellcheck of the unit scripts"
-pass "shellcheck: the generators' and units' scripts as rendered"
+pass "shellcheck: the generators' scripts as rendered"
 # Address records: the zone input of a clan evaluated by the real clan-core
 # (vars read through clanLib.getPublicValue), built by the real binary.
 clan_zone() { # harness-arguments output-dir

@@ -23,9 +23,8 @@ pub struct DiffArgs {
     old: Utf8PathBuf,
     /// The zone after, in any of the same forms.
     new: Utf8PathBuf,
-    /// Print the comparison as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::OutputFormat,
     /// Also write the report to FILE (a Nix check's $out; the exit code
     /// still says whether the zones differ, so a differing check fails).
     #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
@@ -38,20 +37,14 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
     }
     let load = |path: &Utf8PathBuf| {
         if path == "-" {
-            let bytes = super::read_input(path, "a zone")?;
-            let text = String::from_utf8(bytes).map_err(|_| Error::input("stdin is not text"))?;
-            zones::parse(&text, "stdin")
+            zones::parse(&super::read_text(path, "a zone")?, "stdin")
         } else {
             zones::load(path)
         }
     };
     let (old, new) = (load(&args.old)?, load(&args.new)?);
     let result = diff::compare(&old, &new, args.old.as_str(), args.new.as_str());
-    let text = if args.json {
-        serde_json::to_string_pretty(&result).expect("diff serialises") + "\n"
-    } else {
-        result.to_text()
-    };
+    let text = args.output.render(&result, || result.to_text());
     // The report first: if it cannot be written, nothing was printed.
     if let Some(report) = &args.report {
         files::write_file(report, text.as_bytes(), 0o644)?;

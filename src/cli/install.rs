@@ -83,7 +83,7 @@ impl TryFrom<InstallArgs> for install::Config {
         };
         let addresses = match (&args.hosts, node) {
             (Some(path), _) => {
-                let parsed = hosts::parse(&read_text(path)?, &domain)
+                let parsed = hosts::parse(&read_text(path, "the hosts")?, &domain)
                     .map_err(|e| Error::input(format!("--hosts {path}: {e}")))?;
                 for (name, address) in &parsed.loopback {
                     eprintln!(

@@ -250,19 +250,19 @@ impl ControlArgs {
     }
 }
 
-pub fn read_text(path: &Utf8Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))
-}
-
-/// A file's bytes, or standard input for `-` (what is read, in `what`).
-pub fn read_input(path: &Utf8Path, what: &str) -> Result<Vec<u8>, Error> {
-    if path != "-" {
-        return std::fs::read(path).map_err(|e| Error::io(format!("reading {path}"), e));
-    }
+/// The text of a file, or of standard input for `-` (`what` is read, for
+/// messages): the one way the commands read a small text input. (Exports
+/// and mesh files, which can be large, have readers of their own.)
+pub fn read_text(path: &Utf8Path, what: &str) -> Result<String, Error> {
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-        .map_err(|e| Error::io(format!("reading {what} from stdin"), e))?;
-    Ok(bytes)
+    if path == "-" {
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| Error::io(format!("reading {what} from stdin"), e))?;
+    } else {
+        bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    }
+    let label = if path == "-" { "stdin" } else { path.as_str() };
+    String::from_utf8(bytes).map_err(|_| Error::input(format!("{what} in {label} is not text")))
 }
 
 /// `--json`: a report as JSON (each carries its `format` version) or as
@@ -275,17 +275,21 @@ pub struct OutputFormat {
 }
 
 impl OutputFormat {
+    /// The report in the chosen form.
+    pub fn render(self, report: &impl serde::Serialize, text: impl FnOnce() -> String) -> String {
+        if self.json {
+            serde_json::to_string_pretty(report).expect("reports serialise") + "\n"
+        } else {
+            text()
+        }
+    }
+
     pub fn print(
         self,
         report: &impl serde::Serialize,
         text: impl FnOnce() -> String,
     ) -> Result<(), Error> {
-        let text = if self.json {
-            serde_json::to_string_pretty(report).expect("reports serialise") + "\n"
-        } else {
-            text()
-        };
-        print(&text)
+        print(&self.render(report, text))
     }
 }
 

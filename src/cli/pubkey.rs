@@ -21,10 +21,7 @@ pub struct PubkeyArgs {
 
 pub fn run(args: PubkeyArgs) -> Result<ExitCode, Error> {
     let key = if args.keyfile == "-" {
-        let bytes = super::read_input(&args.keyfile, "the key")?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| Error::input("the key on stdin is not text"))?;
-        keys::parse_public(&text)?
+        keys::parse_public(&super::read_text(&args.keyfile, "the key")?)?
     } else {
         keys::load_public(args.keyfile.as_str())?
     };

@@ -1,6 +1,6 @@
 //! `dm-dns sign`: a zone output signed for the mesh (deploy time).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -46,16 +46,7 @@ pub struct SignArgs {
 }
 
 pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
-    let key_text = if args.key == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io("reading the key from stdin", e))?;
-        text
-    } else {
-        read_text(&args.key)?
-    };
-    let key = keys::parse_private(&key_text)?;
+    let key = keys::parse_private(&read_text(&args.key, "the signing key")?)?;
     // The zone.conf itself names its directory.
     let dir = match args.zone.file_name() {
         Some(artifacts::CONF) if args.zone.is_file() => args.zone.parent().unwrap_or(&args.zone),

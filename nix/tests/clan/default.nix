@@ -215,7 +215,7 @@ let
       };
 
   nixosModule = import ../../modules/nixos.nix { };
-  service = import ../../modules/clan-service.nix {
+  service = import ../../clan-service {
     packageFor = packageFor';
     inherit nixosModule;
   };

@@ -4,7 +4,7 @@
 # sources as `vendor`.
 { vendor, publicBase64 }:
 let
-  clanWith = args: import ./clan ({ inherit vendor; } // args);
+  clanWith = args: import ../../tests/clan ({ inherit vendor; } // args);
   base = clanWith { };
   inherit (base) lib;
   alpha = base.nodes.alpha;
@@ -303,7 +303,7 @@ in
   test_units_read_the_node_configuration = {
     expr = map (unit: lib.hasSuffix "/bin/dm-dns install --config /etc/dm-dns/node.json${
       if unit == "dm-dns-prepare" then " --no-reload" else ""
-    }" alpha.systemd.services.${unit}.script) [
+    }" alpha.systemd.services.${unit}.serviceConfig.ExecStart) [
       "dm-dns-prepare"
       "dm-dns-install"
     ];
@@ -422,7 +422,7 @@ in
   };
   test_module_imported_twice_declares_its_options_once = {
     expr =
-      (clanWith { machines.alpha.imports = [ (import ../modules/nixos.nix { }) ]; })
+      (clanWith { machines.alpha.imports = [ (import ../../modules/nixos.nix { }) ]; })
       .nodes.alpha.services.dm-dns.enable;
     expected = true;
   };

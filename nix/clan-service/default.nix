@@ -55,7 +55,7 @@ in
     name = "dm-dns";
     description = "Clan endpoint names on every machine: validated, signed, atomically installed DNS";
     categories = [ "Network" ];
-    readme = builtins.readFile ../../docs/service.md;
+    readme = builtins.readFile ./README.md;
     exports.out = [ "dataMesher" ];
     exports.inputs = [
       "endpoints"
