@@ -9,8 +9,8 @@ use camino::Utf8Path;
 use serde::Deserialize;
 
 use super::render::{json_str, needs_json_escape};
-use crate::compile::addresses::AddressSkip;
-use crate::compile::zone::{SkipReason, Zone};
+use crate::compile::addresses::{AddressSkip, SkippedAddress};
+use crate::compile::zone::{SkipReason, Skipped, Zone};
 use crate::error::Error;
 use crate::exports::canonical::Exports;
 use crate::sys::digest::hex;
@@ -200,12 +200,6 @@ impl<'m> Record<'m> {
     }
 }
 
-pub struct Skipped<'m> {
-    pub host: &'m str,
-    pub scope: &'m str,
-    pub reason: SkipReason,
-}
-
 pub struct Address<'m> {
     pub machine: &'m str,
     /// `A` or `AAAA`.
@@ -213,14 +207,6 @@ pub struct Address<'m> {
     pub address: &'m str,
     pub scope: &'m str,
     pub network: &'m str,
-}
-
-pub struct SkippedAddress<'m> {
-    pub machine: &'m str,
-    pub value: &'m str,
-    pub scope: &'m str,
-    pub network: &'m str,
-    pub reason: AddressSkip,
 }
 
 impl Manifest {

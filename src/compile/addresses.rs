@@ -11,6 +11,7 @@
 
 use std::net::IpAddr;
 
+use crate::dns::codes::codes;
 use crate::dns::name::Domain;
 use crate::dns::problem::{ProblemKind, Problems};
 use crate::exports::Peer;
@@ -66,34 +67,17 @@ pub enum AddressSkip {
     NoMachine,
 }
 
+codes!(AddressSkip {
+    OutsideNetwork => "outside-network",
+    NotSelected => "not-selected",
+    NotAnAddress => "not-an-address",
+    ZoneIndex => "zone-index",
+    Unavailable => "unavailable",
+    LowerPriority => "lower-priority",
+    NoMachine => "no-machine",
+});
+
 impl AddressSkip {
-    pub const ALL: [AddressSkip; 7] = [
-        AddressSkip::OutsideNetwork,
-        AddressSkip::NotSelected,
-        AddressSkip::NotAnAddress,
-        AddressSkip::ZoneIndex,
-        AddressSkip::Unavailable,
-        AddressSkip::LowerPriority,
-        AddressSkip::NoMachine,
-    ];
-
-    /// The code the manifest records.
-    pub fn code(self) -> &'static str {
-        match self {
-            AddressSkip::OutsideNetwork => "outside-network",
-            AddressSkip::NotSelected => "not-selected",
-            AddressSkip::NotAnAddress => "not-an-address",
-            AddressSkip::ZoneIndex => "zone-index",
-            AddressSkip::Unavailable => "unavailable",
-            AddressSkip::LowerPriority => "lower-priority",
-            AddressSkip::NoMachine => "no-machine",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<AddressSkip> {
-        AddressSkip::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// What it means, for people (`explain`).
     pub fn meaning(self) -> &'static str {
         match self {
@@ -107,15 +91,6 @@ impl AddressSkip {
             AddressSkip::LowerPriority => "another network of the machine has a higher priority",
             AddressSkip::NoMachine => "the scope names no machine",
         }
-    }
-}
-
-/// Read back from a manifest by its code.
-impl<'de> serde::Deserialize<'de> for AddressSkip {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(d)?;
-        AddressSkip::from_code(&code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {code:?}")))
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use crate::compile::addresses::{self, Addresses, NetworkChoice};
 use crate::compile::host_sort::{self, Entry};
+use crate::dns::codes::codes;
 use crate::dns::name::{Domain, NameFilter, NameHash};
 use crate::dns::problem::{ProblemKind, Problems};
 use crate::error::Error;
@@ -80,21 +81,12 @@ pub enum SkipReason {
     OwnMachineName,
 }
 
+codes!(SkipReason {
+    OutsideDomain => "outside-domain",
+    OwnMachineName => "own-machine-name",
+});
+
 impl SkipReason {
-    pub const ALL: [SkipReason; 2] = [SkipReason::OutsideDomain, SkipReason::OwnMachineName];
-
-    /// The code the manifest records.
-    pub fn code(self) -> &'static str {
-        match self {
-            SkipReason::OutsideDomain => "outside-domain",
-            SkipReason::OwnMachineName => "own-machine-name",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<SkipReason> {
-        SkipReason::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// What it means, for people (`explain`).
     pub fn meaning(self) -> &'static str {
         match self {
@@ -103,15 +95,6 @@ impl SkipReason {
                 "it is its own machine's name, which has address records instead"
             }
         }
-    }
-}
-
-/// Read back from a manifest by its code.
-impl<'de> serde::Deserialize<'de> for SkipReason {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(d)?;
-        SkipReason::from_code(&code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {code:?}")))
     }
 }
 

@@ -1,5 +1,7 @@
-//! The vocabulary every stage speaks: DNS names and their rules, and the
-//! problems input can have, each with its code. Depends on nothing.
+//! The vocabulary every stage speaks: DNS names and their rules, the
+//! problems input can have, each with its code, and enums that own their
+//! codes. Depends on nothing.
 
+pub mod codes;
 pub mod name;
 pub mod problem;

@@ -5,6 +5,7 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
+use crate::dns::codes::codes;
 use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::node::control::Control;
@@ -27,8 +28,7 @@ pub struct Config {
 pub const FORMAT: u32 = 1;
 
 /// How the node stands, worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Health {
     /// Nothing was ever installed for this domain.
     NeverInstalled,
@@ -45,19 +45,15 @@ pub enum Health {
     Current,
 }
 
-impl Health {
-    pub fn code(self) -> &'static str {
-        match self {
-            Health::NeverInstalled => "never-installed",
-            Health::UnboundUnreachable => "unbound-unreachable",
-            Health::Stale => "stale",
-            Health::Refused => "refused",
-            Health::NotApplied => "not-applied",
-            Health::Pending => "pending",
-            Health::Current => "current",
-        }
-    }
-}
+codes!(Health {
+    NeverInstalled => "never-installed",
+    UnboundUnreachable => "unbound-unreachable",
+    Stale => "stale",
+    Refused => "refused",
+    NotApplied => "not-applied",
+    Pending => "pending",
+    Current => "current",
+});
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -299,25 +295,5 @@ impl Report {
             }
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_codes_are_their_json_spelling() {
-        for health in [
-            Health::NeverInstalled,
-            Health::UnboundUnreachable,
-            Health::Stale,
-            Health::Refused,
-            Health::NotApplied,
-            Health::Pending,
-            Health::Current,
-        ] {
-            assert_eq!(serde_json::to_value(health).unwrap(), health.code());
-        }
     }
 }

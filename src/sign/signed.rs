@@ -32,9 +32,9 @@ use std::fs::File;
 use std::io::Read;
 
 use camino::Utf8Path;
-use serde::{Deserialize, Serialize};
 
 use crate::artifacts::zonefile::{self, ZoneData};
+use crate::dns::codes::codes;
 use crate::dns::name::{Domain, Quoted};
 use crate::error::Error;
 use crate::sign::keys;
@@ -117,8 +117,7 @@ pub struct Verified {
 
 /// Why a mesh file is not served: the codes `install` records, `status`
 /// reports and `plan` shows, each with what to do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalKind {
     /// Not a signed file at all (the built-in service's `zone.conf`?).
     NotSigned,
@@ -142,23 +141,20 @@ pub enum RefusalKind {
     ConflictsWithHosts,
 }
 
-impl RefusalKind {
-    /// The code, as JSON spells it.
-    pub fn code(self) -> &'static str {
-        match self {
-            RefusalKind::NotSigned => "not-signed",
-            RefusalKind::UntrustedSigner => "untrusted-signer",
-            RefusalKind::NoTrustedKeys => "no-trusted-keys",
-            RefusalKind::BadSignature => "bad-signature",
-            RefusalKind::BadFormat => "bad-format",
-            RefusalKind::BadBody => "bad-body",
-            RefusalKind::WrongDomain => "wrong-domain",
-            RefusalKind::NotNewer => "not-newer",
-            RefusalKind::TooLarge => "too-large",
-            RefusalKind::ConflictsWithHosts => "conflicts-with-hosts",
-        }
-    }
+codes!(RefusalKind {
+    NotSigned => "not-signed",
+    UntrustedSigner => "untrusted-signer",
+    NoTrustedKeys => "no-trusted-keys",
+    BadSignature => "bad-signature",
+    BadFormat => "bad-format",
+    BadBody => "bad-body",
+    WrongDomain => "wrong-domain",
+    NotNewer => "not-newer",
+    TooLarge => "too-large",
+    ConflictsWithHosts => "conflicts-with-hosts",
+});
 
+impl RefusalKind {
     /// Whether the node's own configuration, not the file, needs changing:
     /// then a managed node is fixed by redeploying it.
     pub fn fixed_on_the_node(self) -> bool {
@@ -445,25 +441,6 @@ pub fn strip_header(text: &str) -> &str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn refusal_codes_are_their_json_spelling() {
-        use RefusalKind::*;
-        for kind in [
-            NotSigned,
-            UntrustedSigner,
-            NoTrustedKeys,
-            BadSignature,
-            BadFormat,
-            BadBody,
-            WrongDomain,
-            NotNewer,
-            TooLarge,
-            ConflictsWithHosts,
-        ] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
-        }
-    }
 
     const BODY: &[u8] = b"local-zone: \"clan.\" transparent\n\
                           local-data: \"music.clan. CNAME alpha.clan.\"\n";
