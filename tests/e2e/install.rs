@@ -592,3 +592,58 @@ fn a_run_that_finds_the_zone_in_place_keeps_when_it_was_installed() {
     assert!(stderr(&again).contains("serial 10 is already installed"));
     assert_eq!(std::fs::read(&state_file).unwrap(), before);
 }
+
+/// A reload that outlasts the control timeout (unbound loading a large
+/// zone: its control socket answers nothing until it is done) is not a
+/// failure to undo: install asks what unbound serves, and records the new
+/// serial once unbound serves it.
+#[test]
+fn a_reload_outlasting_the_timeout_still_converges() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 40, "a"))
+            .status
+            .success()
+    );
+    let loading = node.dir.join("loading");
+    // The reload itself takes 1.5 s (in the background: killing the client
+    // does not stop unbound); meanwhile list_auth_zones waits, as unbound's
+    // zone lock makes it.
+    let slow = control_wrapper(
+        &node,
+        "loading-control",
+        &format!(
+            "case \"$*\" in\n\
+             *auth_zone_reload*) touch '{0}'; (sleep 1.5; unbound-control \"$@\" >/dev/null; rm -f '{0}') & sleep 30;;\n\
+             *list_auth_zones*) while [ -e '{0}' ]; do sleep 0.05; done;;\n\
+             esac",
+            loading.display()
+        ),
+    );
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 41, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let out = run(install_cmd(&node.dir, None).args([
+        "--unbound-control",
+        &slow,
+        "--control-timeout",
+        "1",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("installed serial 41"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+    let state = std::fs::read_to_string(node.dir.join("state/installed.clan.json")).unwrap();
+    assert!(state.contains("\"serial\": 41"), "{state}");
+    assert!(served_serial(&node).contains("serial 41"));
+    assert!(
+        String::from_utf8(node.zone_bytes())
+            .unwrap()
+            .contains("music.clan. IN CNAME beta.clan.")
+    );
+}
