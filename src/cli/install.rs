@@ -91,6 +91,9 @@ impl TryFrom<InstallArgs> for install::Config {
                          address is never a machine's address in the zone"
                     );
                 }
+                for unusable in &parsed.unusable {
+                    eprintln!("dm-dns: --hosts {path}: left out: {unusable}");
+                }
                 parsed.records
             }
             (None, Some(node)) if node.domain == domain => node.addresses.clone(),

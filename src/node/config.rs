@@ -155,6 +155,9 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
     if let Some(domain) = &domain {
         match hosts::from_map(&file.hosts, domain) {
             Ok(parsed) => {
+                for unusable in &parsed.unusable {
+                    problem("hosts", unusable.clone());
+                }
                 for (name, address) in &parsed.loopback {
                     problem(
                         "hosts",

@@ -18,6 +18,10 @@ pub struct Hosts {
     pub records: Vec<(String, IpAddr)>,
     /// Names given a loopback address, left out of `records`.
     pub loopback: Vec<(String, IpAddr)>,
+    /// Entries below the domain that are no address record (an address with
+    /// a zone index, a name that is no DNS name), each said why; left out,
+    /// so that one odd line never keeps a node without a zone.
+    pub unusable: Vec<String>,
 }
 
 /// Address records below `domain` from a hosts file or its JSON form.
@@ -25,7 +29,7 @@ pub fn parse(text: &str, domain: &Domain) -> Result<Hosts, String> {
     let pairs = if text.trim_start().starts_with('{') {
         from_json(text)?
     } else {
-        from_hosts_file(text)?
+        from_hosts_file(text)
     };
     collect(pairs, domain)
 }
@@ -41,6 +45,7 @@ pub fn from_map(map: &BTreeMap<String, Vec<String>>, domain: &Domain) -> Result<
 fn collect(pairs: Vec<(String, String)>, domain: &Domain) -> Result<Hosts, String> {
     let mut records = BTreeSet::new();
     let mut loopback = BTreeSet::new();
+    let mut unusable = Vec::new();
     for (addr, raw_name) in pairs {
         let Ok(name) = name::normalize_host(&raw_name) else {
             // A hosts file may hold names that are not DNS names; only those
@@ -50,21 +55,19 @@ fn collect(pairs: Vec<(String, String)>, domain: &Domain) -> Result<Hosts, Strin
                 .relative(lower.strip_suffix('.').unwrap_or(&lower))
                 .is_some()
             {
-                return Err(format!(
-                    "{} is not a valid host name",
-                    name::Quoted(&raw_name)
-                ));
+                unusable.push(format!("{} is not a valid host name", name::Quoted(&raw_name)));
             }
             continue;
         };
         if domain.relative(&name).is_some() {
-            let ip: IpAddr = addr.parse().map_err(|_| {
-                format!(
+            let Ok(ip) = addr.parse::<IpAddr>() else {
+                unusable.push(format!(
                     "{} (for {}) is not an IP address",
                     name::Quoted(&addr),
                     name::Quoted(&name)
-                )
-            })?;
+                ));
+                continue;
+            };
             let set = if ip.is_loopback() {
                 &mut loopback
             } else {
@@ -76,6 +79,7 @@ fn collect(pairs: Vec<(String, String)>, domain: &Domain) -> Result<Hosts, Strin
     Ok(Hosts {
         records: records.into_iter().collect(),
         loopback: loopback.into_iter().collect(),
+        unusable,
     })
 }
 
@@ -88,19 +92,16 @@ fn from_json(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect())
 }
 
-fn from_hosts_file(text: &str) -> Result<Vec<(String, String)>, String> {
+fn from_hosts_file(text: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
+    for raw in text.lines() {
         let line = raw.split('#').next().unwrap_or_default();
         let mut fields = line.split_whitespace();
         let Some(addr) = fields.next() else { continue };
-        let names: Vec<&str> = fields.collect();
-        if names.is_empty() {
-            return Err(format!("line {}: an address without names", index + 1));
-        }
-        pairs.extend(names.into_iter().map(|n| (addr.to_owned(), n.to_owned())));
+        // An address without names maps nothing (glibc skips such lines).
+        pairs.extend(fields.map(|n| (addr.to_owned(), n.to_owned())));
     }
-    Ok(pairs)
+    pairs
 }
 
 #[cfg(test)]
@@ -142,17 +143,25 @@ mod tests {
     }
 
     #[test]
-    fn refuses_bad_addresses() {
+    fn sets_unusable_entries_apart() {
         let domain = Domain::parse("clan").unwrap();
-        assert!(parse("10.0.0 alpha.clan\n", &domain).is_err());
-        assert!(parse("10.0.0.1\n", &domain).is_err());
-        assert!(parse("10.0.0.1 al\"pha.clan\n", &domain).is_err());
+        let hosts = parse(
+            "10.0.0 alpha.clan\nfe80::1%wg0 beta.clan\n10.0.0.1\n10.0.0.1 al\"pha.clan\n10.0.0.2 gamma.clan\n",
+            &domain,
+        )
+        .unwrap();
+        assert_eq!(
+            hosts.records,
+            [("gamma.clan".to_string(), "10.0.0.2".parse().unwrap())]
+        );
+        assert_eq!(hosts.unusable.len(), 3, "{:?}", hosts.unusable);
+        assert!(hosts.unusable[1].contains("\"fe80::1%wg0\" (for \"beta.clan\") is not an IP address"));
         assert!(
             parse("10.0.0.1 my_clan_box\n", &domain)
                 .unwrap()
                 .records
                 .is_empty()
         );
-        assert!(parse("[1]", &domain).is_err());
+        assert!(parse("{1}", &domain).is_err());
     }
 }

@@ -647,3 +647,20 @@ fn a_reload_outlasting_the_timeout_still_converges() {
             .contains("music.clan. IN CNAME beta.clan.")
     );
 }
+
+/// One odd `--hosts` line never leaves a node without a zone: it is left
+/// out with a warning, and the bootstrap zone is written with the rest.
+#[test]
+fn an_unusable_hosts_entry_still_gets_a_bootstrap_zone() {
+    let (_tmp, node) = Node::start_with_hosts("fe80::1%wg0 alpha.clan\n10.0.0.2 beta.clan\n");
+    let zone = String::from_utf8(node.zone_bytes()).unwrap();
+    assert!(zone.contains("beta.clan. IN A 10.0.0.2"), "{zone}");
+    assert!(!zone.contains("fe80"), "{zone}");
+    let out = node.install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left out: \"fe80::1%wg0\" (for \"alpha.clan\") is not an IP address"),
+        "{}",
+        stderr(&out)
+    );
+}
