@@ -70,6 +70,14 @@ in
       "data-mesher"
     ];
   };
+  test_install_unit_never_hangs_for_ever = {
+    expr =
+      (dm.node.installServiceConfig {
+        stateDir = "/s";
+        controlGroup = "unbound";
+      }).TimeoutStartSec;
+    expected = "5min";
+  };
   test_install_unit_has_no_network = {
     expr =
       (dm.node.installServiceConfig {

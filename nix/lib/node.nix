@@ -76,6 +76,9 @@ in
     }:
     {
       Type = "oneshot";
+      # A oneshot waits for ever by default; install bounds each unbound
+      # call, so a run past this is stuck, and the next change retries.
+      TimeoutStartSec = "5min";
       User = user;
       Group = user;
       SupplementaryGroups = [ controlGroup ] ++ supplementaryGroups;

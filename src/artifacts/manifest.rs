@@ -152,8 +152,8 @@ pub fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
         conf: String,
     }
     const TAIL: u64 = 4096;
-    let mut file =
-        std::fs::File::open(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let mut file = crate::sys::files::open_regular(path, true)
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(format!("reading {path}"), e))?
@@ -237,7 +237,7 @@ impl Manifest {
     /// The manifest in a zone output directory.
     pub fn read(dir: &Utf8Path) -> Result<Manifest, Error> {
         let path = dir.join(crate::artifacts::MANIFEST);
-        let bytes = crate::sys::files::read_file(&path)
+        let bytes = crate::sys::files::read_file(&path, crate::sys::files::Limit::ZoneFile)
             .map_err(|e| Error::io(format!("reading {path}"), e))?;
         Manifest::parse(&bytes, path.as_str())
     }

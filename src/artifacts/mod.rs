@@ -15,7 +15,7 @@ use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::exports::canonical::Exports;
 use crate::sys::digest::{self, HashingWriter};
-use crate::sys::files::{self, OutputDir, StagedFile};
+use crate::sys::files::{self, Limit, OutputDir, StagedFile};
 use crate::sys::halves;
 use crate::sys::pipe;
 use manifest::Hashes;
@@ -141,8 +141,8 @@ pub struct CheckedConf {
 pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let conf_path = dir.join(CONF);
     let manifest_path = dir.join(MANIFEST);
-    let body =
-        files::read_file(&conf_path).map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
+    let body = files::read_file(&conf_path, Limit::ZoneFile)
+        .map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let recorded = manifest::recorded_conf_sha256(&manifest_path)?;
     let sha256 = digest::sha256(&body);
     if recorded.as_deref() != Some(digest::hex(&sha256).as_str()) {

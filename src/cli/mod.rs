@@ -26,6 +26,7 @@ use dm_dns::error::Error;
 use dm_dns::node::config::{self as node_config, NodeConfig};
 use dm_dns::node::control::Control;
 use dm_dns::sign::keys;
+use dm_dns::sys::files;
 
 #[derive(Parser)]
 #[command(
@@ -254,13 +255,12 @@ impl ControlArgs {
 /// messages): the one way the commands read a small text input. (Exports
 /// and mesh files, which can be large, have readers of their own.)
 pub fn read_text(path: &Utf8Path, what: &str) -> Result<String, Error> {
-    let mut bytes = Vec::new();
-    if path == "-" {
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| Error::io(format!("reading {what} from stdin"), e))?;
+    let limit = files::Limit::Small;
+    let bytes = if path == "-" {
+        files::read_stdin(limit).map_err(|e| Error::io(format!("reading {what} from stdin"), e))?
     } else {
-        bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-    }
+        files::read_file(path, limit).map_err(|e| Error::io(format!("reading {path}"), e))?
+    };
     let label = if path == "-" { "stdin" } else { path.as_str() };
     String::from_utf8(bytes).map_err(|_| Error::input(format!("{what} in {label} is not text")))
 }

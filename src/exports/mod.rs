@@ -10,12 +10,11 @@ mod json;
 mod nix_data;
 
 use std::borrow::Cow;
-use std::io::Read;
 
 use camino::Utf8Path;
 
 use crate::error::Error;
-use crate::sys::files;
+use crate::sys::files::{self, Limit};
 
 /// One export scope (`service:instance:role:machine`): its `endpoints.hosts`,
 /// its `peer.hosts` and, for a network instance (`service:instance::`), its
@@ -47,13 +46,11 @@ pub enum Peer<'a> {
 /// `-` is stdin, anything else is read as JSON.
 pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
     if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io("reading exports from stdin", e))?;
-        return Ok(buf);
+        return files::read_stdin(Limit::Exports)
+            .map_err(|e| Error::io("reading exports from stdin", e));
     }
-    let bytes = files::read_file(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    let bytes = files::read_file(path, Limit::Exports)
+        .map_err(|e| Error::io(format!("reading {path}"), e))?;
     if is_nix(path) {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;

@@ -76,10 +76,9 @@ impl Control {
                 Ok(None) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!(
-                        "{what}: no answer within {} s",
-                        self.timeout.as_secs_f32()
-                    ));
+                    // Tenths are enough to say how long was waited.
+                    let waited = (self.timeout.as_secs_f64() * 10.0).round() / 10.0;
+                    return Err(format!("{what}: no answer within {waited} s"));
                 }
                 Err(e) => return Err(format!("{what}: waiting for {program}: {e}")),
             }

@@ -55,7 +55,10 @@ fn collect(pairs: Vec<(String, String)>, domain: &Domain) -> Result<Hosts, Strin
                 .relative(lower.strip_suffix('.').unwrap_or(&lower))
                 .is_some()
             {
-                unusable.push(format!("{} is not a valid host name", name::Quoted(&raw_name)));
+                unusable.push(format!(
+                    "{} is not a valid host name",
+                    name::Quoted(&raw_name)
+                ));
             }
             continue;
         };
@@ -155,7 +158,9 @@ mod tests {
             [("gamma.clan".to_string(), "10.0.0.2".parse().unwrap())]
         );
         assert_eq!(hosts.unusable.len(), 3, "{:?}", hosts.unusable);
-        assert!(hosts.unusable[1].contains("\"fe80::1%wg0\" (for \"beta.clan\") is not an IP address"));
+        assert!(
+            hosts.unusable[1].contains("\"fe80::1%wg0\" (for \"beta.clan\") is not an IP address")
+        );
         assert!(
             parse("10.0.0.1 my_clan_box\n", &domain)
                 .unwrap()

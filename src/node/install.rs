@@ -23,7 +23,7 @@ use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::node::control::Control;
 use crate::sign::signed::{self, RefusalKind, Rejection};
-use crate::sys::files;
+use crate::sys::files::{self, Limit};
 use crate::sys::{clock, digest};
 
 const LOCK: &str = "install.lock";
@@ -531,7 +531,7 @@ fn control_failed(config: &Config, detail: String) -> Failure {
 /// last-good with mode 0644.
 fn read_zone_file(config: &Config) -> Result<Option<Vec<u8>>, Error> {
     let path = &config.zone_file;
-    match files::read_no_follow(path) {
+    match files::read_no_follow(path, Limit::ZoneFile) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if files::is_symlink_refusal(&e) => Err(zone_file_is_a_link(config)),
@@ -584,7 +584,7 @@ pub fn read_not_applied(dir: &Utf8Path, domain: &Domain) -> Result<Option<Failur
 /// A JSON record of the state directory, never read through a symlink;
 /// `None` when there is none.
 fn read_record<T: serde::de::DeserializeOwned>(path: &Utf8Path) -> Result<Option<T>, Error> {
-    match files::read_no_follow(path) {
+    match files::read_no_follow(path, Limit::Record) {
         Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::input(format!(
                 "{path} is damaged ({e}); remove it, and install writes it anew with the \

@@ -12,7 +12,7 @@ use crate::node::control::Control;
 use crate::node::install::{self, FailureRecord, State};
 use crate::sign::signed::RefusalKind;
 use crate::sys::clock::utc;
-use crate::sys::digest;
+use crate::sys::{digest, files};
 
 pub struct Config {
     pub state_dir: Utf8PathBuf,
@@ -255,8 +255,14 @@ fn installed(state: &State) -> Installed {
 }
 
 fn file_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(digest::hex(&digest::sha256(&bytes)))),
+    // Hashed as it is read: a mesh file can be large.
+    let hashed = files::open_regular(path, true).and_then(|file| {
+        let mut hasher = digest::HashingWriter::new(std::io::sink());
+        std::io::copy(&mut std::io::BufReader::new(file), &mut hasher)?;
+        Ok(hasher.finish()?.1)
+    });
+    match hashed {
+        Ok(sha256) => Ok(Some(digest::hex(&sha256))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format!("reading {path}"), e)),
     }

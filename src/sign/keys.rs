@@ -88,8 +88,12 @@ pub fn parse_public(text: &str) -> Result<VerifyingKey, Error> {
 pub fn load_public(arg: &str) -> Result<VerifyingKey, Error> {
     let path = Utf8Path::new(arg);
     if path.is_file() {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+        let text = files::read_file(path, files::Limit::Small)
+            .map_err(|e| Error::io(format!("reading {path}"), e))
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| Error::input(format!("{path} is not a key file")))
+            })?;
         return parse_public(&text).map_err(|e| Error::input(format!("{path}: {e}")));
     }
     if arg.contains("-----") || arg.contains('\n') {

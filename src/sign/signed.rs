@@ -28,7 +28,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
-use std::fs::File;
 use std::io::Read;
 
 use camino::Utf8Path;
@@ -350,7 +349,7 @@ pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, 
              (hint: a larger zone needs a larger --max-mesh-size)"
         ))
     };
-    let file = match File::open(path) {
+    let file = match files::open_regular(path, true) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("reading {path}"), e)),

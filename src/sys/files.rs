@@ -233,20 +233,104 @@ fn sync_dir(dir: &Utf8Path) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("syncing directory {dir}"), e))
 }
 
-/// Reads a whole file, failing (see `is_symlink_refusal`) if the path is a
-/// symbolic link.
-pub fn read_no_follow(path: &Utf8Path) -> std::io::Result<Vec<u8>> {
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    read_whole(file, u64::MAX)
+/// The most each kind of input may hold: a larger one is refused before it
+/// is read (`read_file`), with its kind and limit named. (Mesh files have
+/// their own, configurable limit, `--max-mesh-size`.)
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    /// Exports, raw or projected (5M endpoints take about 220 MB).
+    Exports,
+    /// A zone file, `zone.conf` or `manifest.json` read back.
+    ZoneFile,
+    /// A state record of the state directory.
+    Record,
+    /// A key file, a hosts file, a node configuration.
+    Small,
 }
 
-/// Reads a whole file, as `std::fs::read` does; a large one in two halves
-/// on two cores (`read_whole`).
-pub fn read_file(path: &Utf8Path) -> std::io::Result<Vec<u8>> {
-    read_whole(File::open(path)?, u64::MAX)
+impl Limit {
+    pub fn bytes(self) -> u64 {
+        match self {
+            Limit::Exports => 1 << 30,
+            Limit::ZoneFile => 2 << 30,
+            Limit::Record => 1 << 20,
+            Limit::Small => 16 << 20,
+        }
+    }
+
+    fn exceeded(self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than the limit of {} bytes for {}",
+                self.bytes(),
+                self.what()
+            ),
+        )
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Limit::Exports => "exports",
+            Limit::ZoneFile => "a zone file or manifest",
+            Limit::Record => "a state record",
+            Limit::Small => "a key, hosts or configuration file",
+        }
+    }
+}
+
+/// Opens a file for reading only if it is a regular file: a FIFO or a
+/// device at the path is refused at once instead of blocking (O_NONBLOCK
+/// makes even the open of a FIFO return). With `follow` false a symbolic
+/// link is refused too (see `is_symlink_refusal`).
+pub fn open_regular(path: &Utf8Path, follow: bool) -> std::io::Result<File> {
+    let flags = libc::O_NONBLOCK | if follow { 0 } else { libc::O_NOFOLLOW };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory is never read)",
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a whole regular file of at most `limit`'s size; a large one in two
+/// halves on two cores (`read_whole`).
+pub fn read_file(path: &Utf8Path, limit: Limit) -> std::io::Result<Vec<u8>> {
+    read_regular(open_regular(path, true)?, limit)
+}
+
+/// `read_file` without following a symbolic link.
+pub fn read_no_follow(path: &Utf8Path, limit: Limit) -> std::io::Result<Vec<u8>> {
+    read_regular(open_regular(path, false)?, limit)
+}
+
+fn read_regular(file: File, limit: Limit) -> std::io::Result<Vec<u8>> {
+    if file.metadata()?.len() > limit.bytes() {
+        return Err(limit.exceeded());
+    }
+    let bytes = read_whole(file, limit.bytes() + 1)?;
+    if bytes.len() as u64 > limit.bytes() {
+        return Err(limit.exceeded());
+    }
+    Ok(bytes)
+}
+
+/// Standard input, at most `limit`'s size: an endless stream is refused
+/// once it passes the limit.
+pub fn read_stdin(limit: Limit) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(limit.bytes() + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit.bytes() {
+        return Err(limit.exceeded());
+    }
+    Ok(bytes)
 }
 
 /// From this size on, a file's bytes are read in two halves on two cores.
@@ -303,13 +387,20 @@ fn read_at_most(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<
 /// Opens (creating if needed) a file for writing without following a
 /// symbolic link and without truncating it: lock files.
 pub fn open_no_follow(path: &Utf8Path) -> std::io::Result<File> {
-    fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 /// O_NOFOLLOW on a symbolic link fails with ELOOP.

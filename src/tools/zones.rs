@@ -8,6 +8,7 @@ use camino::Utf8Path;
 use crate::artifacts::zonefile::{self, ZoneData};
 use crate::error::Error;
 use crate::sign::signed;
+use crate::sys::files::{self, Limit};
 
 /// Reads a zone from a `zone` output directory, a `zone.conf` (signed or not)
 /// or a `zone.db`.
@@ -17,8 +18,10 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
     } else {
         path.to_owned()
     };
-    let text =
-        std::fs::read_to_string(&file).map_err(|e| Error::io(format!("reading {file}"), e))?;
+    let bytes = files::read_file(&file, Limit::ZoneFile)
+        .map_err(|e| Error::io(format!("reading {file}"), e))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::input(format!("{file} is not text: not a zone")))?;
     parse(&text, file.as_str())
 }
 

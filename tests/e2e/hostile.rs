@@ -230,3 +230,112 @@ fn a_failed_state_write_after_the_swap_says_the_zone_is_live() {
         serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert_eq!(recorded["serial"], 11);
 }
+
+/// A FIFO or a device where a file belongs never blocks a command: each is
+/// refused at once as not a regular file (a oneshot unit would otherwise
+/// hang for ever, and prepare runs before unbound).
+#[test]
+fn fifos_and_devices_are_refused_not_waited_on() {
+    let (_tmp, node) = Node::start();
+    let fifo = node.dir.join("fifo");
+    assert!(
+        run(std::process::Command::new("mkfifo").arg(&fifo))
+            .status
+            .success()
+    );
+    let timed = |cmd: &mut std::process::Command| {
+        let started = std::time::Instant::now();
+        let out = run(cmd);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "blocked"
+        );
+        out
+    };
+    // The mesh file: install refuses it (not applied) and keeps its zone.
+    let out = timed(&mut crate::node::install_mesh_cmd(
+        &node.dir,
+        &fifo,
+        Some(&node.unbound),
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    for args in [
+        vec!["verify", "--trusted-key", "k", "FIFO"],
+        vec![
+            "zone",
+            "--exports",
+            "FIFO",
+            "--domain",
+            "clan",
+            "--out",
+            "z",
+        ],
+        vec!["diff", "FIFO", "FIFO2"],
+        vec![
+            "zone",
+            "--exports",
+            "/dev/zero",
+            "--domain",
+            "clan",
+            "--out",
+            "z",
+        ],
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("FIFO", fifo.to_str().unwrap()))
+            .collect();
+        let out = timed(dm_dns().current_dir(&node.dir).args(&args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("not a regular file") || stderr(&out).contains("does not exist"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // status hashes the mesh file as it reads it: a FIFO is an error, not a hang.
+    let out = timed(
+        dm_dns()
+            .args(["status", "--state-dir"])
+            .arg(node.dir.join("state"))
+            .arg("--mesh-file")
+            .arg(&fifo),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// An endless or huge input is refused at its kind's limit, never read
+/// into memory whole.
+#[test]
+fn endless_stdin_is_refused_at_its_limit() {
+    let mut child = dm_dns()
+        .args(["zone", "--exports", "-", "--domain", "clan", "--out"])
+        .arg(std::env::temp_dir().join("dm-dns-never-written"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b' '; 1 << 20];
+        // 1 GiB and a little more; stops when dm-dns closes the pipe.
+        for _ in 0..1100 {
+            if std::io::Write::write_all(&mut stdin, &chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger than the limit of 1073741824 bytes for exports"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -659,7 +659,8 @@ fn an_unusable_hosts_entry_still_gets_a_bootstrap_zone() {
     let out = node.install();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("left out: \"fe80::1%wg0\" (for \"alpha.clan\") is not an IP address"),
+        stderr(&out)
+            .contains("left out: \"fe80::1%wg0\" (for \"alpha.clan\") is not an IP address"),
         "{}",
         stderr(&out)
     );
