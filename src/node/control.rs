@@ -66,6 +66,20 @@ impl Control {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("{what}: cannot run {program}: {e}"))?;
+        // Read as it is written: a listing larger than a pipe's buffer would
+        // otherwise stall the command until the timeout. (On a timeout the
+        // readers are left to end with the pipes.)
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
         let deadline = Instant::now() + self.timeout;
         let status = loop {
             match child.try_wait() {
@@ -83,17 +97,37 @@ impl Control {
                 Err(e) => return Err(format!("{what}: waiting for {program}: {e}")),
             }
         };
-        let output = child
-            .wait_with_output()
-            .map_err(|e| format!("{what}: reading its output: {e}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let read = |reader: std::thread::JoinHandle<Vec<u8>>| {
+            String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
+        };
+        let (stdout, stderr) = (read(stdout), read(stderr));
         if status.success() {
             return Ok(stdout);
         }
-        Err(format!(
-            "{what}: {status}: {}{}",
-            stdout.trim(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        Err(format!("{what}: {status}: {}{}", stdout.trim(), stderr.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listing larger than a pipe's buffer (64 KB) is read while the
+    /// command runs, not after: no wait for the timeout.
+    #[test]
+    fn large_output_does_not_stall_the_command() {
+        let control = Control {
+            command: vec![
+                "sh".into(),
+                "-c".into(),
+                "head -c 300000 /dev/zero | tr '\\0' x; echo; echo 'clan. serial 7'".into(),
+                "sh".into(),
+            ],
+            timeout: Duration::from_secs(20),
+        };
+        let started = Instant::now();
+        let served = control.served_serial(&Domain::parse("clan").unwrap());
+        assert_eq!(served, Ok(Some(7)));
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

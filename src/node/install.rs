@@ -192,6 +192,7 @@ impl std::fmt::Display for Failure {
 pub fn run(config: &Config) -> Result<Outcome, Error> {
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
+    refuse_loose_state_dir(&config.state_dir)?;
     let _lock = lock(&config.state_dir)?;
     let mesh = match signed::read_limited(&config.mesh_file, config.max_mesh_bytes) {
         Ok(Some(bytes)) => bytes,
@@ -557,6 +558,25 @@ fn zone_file_is_a_link(config: &Config) -> Error {
          (hint: point --zone-file at a regular file in a directory only root can write)",
         config.zone_file
     ))
+}
+
+/// A state directory every user may write lets any of them reset the
+/// installed serial, and with it the rollback protection: refused, as sshd
+/// refuses a key file others may write.
+fn refuse_loose_state_dir(dir: &Utf8Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| Error::io(format!("reading {dir}"), e))?
+        .permissions()
+        .mode();
+    if mode & 0o002 != 0 {
+        return Err(Error::input(format!(
+            "the state directory {dir} is writable by every user (mode {:o}), so anyone \
+             could reset the installed serial (hint: chmod o-w {dir})",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
 }
 
 /// Holds the state directory's install lock until dropped: a second

@@ -339,3 +339,21 @@ fn endless_stdin_is_refused_at_its_limit() {
         stderr(&out)
     );
 }
+
+/// A state directory every user may write is refused: anyone could reset
+/// the serial there and replay an old zone.
+#[test]
+fn a_world_writable_state_directory_is_refused() {
+    let (_tmp, node) = Node::start();
+    let state = node.dir.join("state");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is writable by every user (mode 777)") && stderr(&out).contains("chmod o-w"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(node.install().status.success());
+}
