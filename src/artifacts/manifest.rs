@@ -234,6 +234,31 @@ impl Manifest {
         Manifest::read(zone_path).map(Some)
     }
 
+    /// Whether the manifest names exactly the records of `zone` (the
+    /// `zone.conf` beside it, whose hash it records): a hand-edited manifest
+    /// must never explain a record the zone does not hold.
+    pub fn agrees_with(&self, zone: &crate::artifacts::zonefile::ZoneData) -> bool {
+        let cnames_agree = self.records.len() == zone.len()
+            && self
+                .records
+                .iter()
+                .zip(zone.cnames())
+                .all(|((host, machine, _), c)| *host == c.host && *machine == c.machine);
+        let mut listed: Vec<(String, String)> = self
+            .addresses
+            .iter()
+            .map(|(machine, _, address, _, _)| (zone.domain.machine_name(machine), address.clone()))
+            .collect();
+        let mut held: Vec<(String, String)> = zone
+            .addresses()
+            .iter()
+            .map(|(name, address)| (name.clone(), address.to_string()))
+            .collect();
+        listed.sort_unstable();
+        held.sort_unstable();
+        cnames_agree && listed == held
+    }
+
     /// The manifest in a zone output directory.
     pub fn read(dir: &Utf8Path) -> Result<Manifest, Error> {
         let path = dir.join(crate::artifacts::MANIFEST);

@@ -176,7 +176,9 @@ impl<'e> Zone<'e> {
 
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
-            let Some(machine) = scope.machine() else {
+            // Keys reach manifests, terminals and logs: printable ASCII only.
+            let printable = key.bytes().all(|b| b.is_ascii_graphic());
+            let Some(machine) = scope.machine().filter(|_| printable) else {
                 problems.add(key, None, ProblemKind::ScopeKey);
                 continue;
             };

@@ -65,8 +65,9 @@ impl fmt::Display for ProblemKind {
         match self {
             ProblemKind::HostName(e) => write!(f, "{e}"),
             ProblemKind::ScopeKey => f.write_str(
-                "a scope key needs exactly four ':'-separated fields (hint: keys look like \
-                 service:instance:role:machine, with empty fields meaning all, e.g. web:::)",
+                "a scope key needs exactly four ':'-separated fields of printable ASCII, \
+                 without spaces (hint: keys look like service:instance:role:machine, with \
+                 empty fields meaning all, e.g. web:::)",
             ),
             ProblemKind::NoMachine => f.write_str(
                 "the scope names no machine, so the host has no target (hint: export \

@@ -104,7 +104,11 @@ impl Control {
         if status.success() {
             return Ok(stdout);
         }
-        Err(format!("{what}: {status}: {}{}", stdout.trim(), stderr.trim()))
+        Err(format!(
+            "{what}: {status}: {}{}",
+            stdout.trim(),
+            stderr.trim()
+        ))
     }
 }
 

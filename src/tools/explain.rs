@@ -64,8 +64,8 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
         .into_owned();
     let (domain, manifest, zone) = match source {
         Source::Zone(path) => {
-            let zone = zones::load(path)?;
-            (zone.domain.clone(), Manifest::beside(path)?, Some(zone))
+            let (zone, manifest) = zones::load_with_manifest(path)?;
+            (zone.domain.clone(), manifest, Some(zone))
         }
         Source::Exports {
             bytes,

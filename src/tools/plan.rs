@@ -115,8 +115,7 @@ pub fn plan(
              (the clan's signing.pub) or run it on a node with a node configuration",
         ));
     }
-    let new = zones::load(zone_dir)?;
-    let manifest = Manifest::beside(zone_dir)?;
+    let (new, manifest) = zones::load_with_manifest(zone_dir)?;
     let path = mesh_file.to_string();
     let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
         None => (Live::Missing { path }, None),

@@ -242,7 +242,10 @@ mod tests {
             answer.records,
             ["music.clan. CNAME alpha.clan.", "alpha.clan. A 10.0.0.1"]
         );
-        assert!(matches!(decode(&m[..30], 0x1234, question), Err(Refused(_))));
+        assert!(matches!(
+            decode(&m[..30], 0x1234, question),
+            Err(Refused(_))
+        ));
         // Another id, another question, or a query, not a response: stray.
         assert_eq!(decode(&m, 0x9999, question), Err(Stray));
         assert_eq!(
@@ -254,10 +257,16 @@ mod tests {
         assert_eq!(decode(&query, 0x1234, question), Err(Stray));
         let mut truncated = m.clone();
         truncated[2] |= 0x02;
-        assert!(matches!(decode(&truncated, 0x1234, question), Err(Refused(_))));
+        assert!(matches!(
+            decode(&truncated, 0x1234, question),
+            Err(Refused(_))
+        ));
         let mut failed = m.clone();
         failed[3] = 0x02;
-        assert_eq!(decode(&failed, 0x1234, question).unwrap().status, "SERVFAIL");
+        assert_eq!(
+            decode(&failed, 0x1234, question).unwrap().status,
+            "SERVFAIL"
+        );
     }
 
     /// A server that first sends a forged answer (another id), then the
@@ -279,13 +288,20 @@ mod tests {
             };
             let forged = [query[0] ^ 0xff, query[1]];
             server.send_to(&answer(forged), client).unwrap();
-            server.send_to(&answer([query[0], query[1]]), client).unwrap();
+            server
+                .send_to(&answer([query[0], query[1]]), client)
+                .unwrap();
         });
         let answer = ask(address, "music.clan", A, Duration::from_secs(2)).unwrap();
         replier.join().unwrap();
         assert_eq!(answer.records, ["music.clan. A 10.0.0.7"]);
         let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let err = ask(silent.local_addr().unwrap(), "music.clan", A, Duration::from_millis(200));
+        let err = ask(
+            silent.local_addr().unwrap(),
+            "music.clan",
+            A,
+            Duration::from_millis(200),
+        );
         assert!(err.unwrap_err().contains("no answer"));
     }
 

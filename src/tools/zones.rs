@@ -5,6 +5,7 @@
 
 use camino::Utf8Path;
 
+use crate::artifacts::manifest::Manifest;
 use crate::artifacts::zonefile::{self, ZoneData};
 use crate::error::Error;
 use crate::sign::signed;
@@ -23,6 +24,23 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::input(format!("{file} is not text: not a zone")))?;
     parse(&text, file.as_str())
+}
+
+/// A zone, and its manifest when `path` is a zone output directory; the
+/// two must agree (a hand-edited manifest is refused).
+pub fn load_with_manifest(path: &Utf8Path) -> Result<(ZoneData, Option<Manifest>), Error> {
+    let zone = load(path)?;
+    let manifest = Manifest::beside(path)?;
+    if let Some(manifest) = &manifest
+        && !manifest.agrees_with(&zone)
+    {
+        return Err(Error::input(format!(
+            "{path}: manifest.json does not list the records of zone.conf: one of them was \
+             changed after the build (hint: rebuild the zone with `dm-dns zone` or \
+             `nix build .#dm-dns-zone`)"
+        )));
+    }
+    Ok((zone, manifest))
 }
 
 /// A zone from its text (`label` names it in errors).

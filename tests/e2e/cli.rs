@@ -653,3 +653,55 @@ fn every_problem_of_a_run_is_reported_together() {
     }
     assert!(!tmp.path().join("zone").exists());
 }
+
+/// Nothing hostile reaches a terminal: a scope key with control characters
+/// is refused, and the message shows it escaped.
+#[test]
+fn control_characters_in_scope_keys_are_refused_and_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exports = tmp.path().join("exports.json");
+    std::fs::write(
+        &exports,
+        "{\"we\\u001b[31mb\\nX:main:server:alpha\": {\"hosts\": [\"x.clan\"]}}",
+    )
+    .unwrap();
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&exports)
+        .arg("--out")
+        .arg(tmp.path().join("zone")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("[scope-key]"), "{}", stderr(&out));
+    assert!(
+        !out.stderr.contains(&0x1b) && stderr(&out).contains("\\u{1b}"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// explain and plan never show a record the zone does not hold: a
+/// manifest edited after the build is refused.
+#[test]
+fn a_hand_edited_manifest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone = tmp.path().join("zone");
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(repo_path("examples/clan-exports.json"))
+        .arg("--out")
+        .arg(&zone));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = std::fs::read_to_string(zone.join("manifest.json")).unwrap();
+    let edited = manifest.replacen("\"alpha\",[", "\"evil\",[", 1);
+    assert_ne!(manifest, edited);
+    std::fs::write(zone.join("manifest.json"), edited).unwrap();
+    let out = run(dm_dns()
+        .args(["explain", "music.clan", "--zone"])
+        .arg(&zone));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("manifest.json does not list the records of zone.conf"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -350,7 +350,8 @@ fn a_world_writable_state_directory_is_refused() {
     let out = node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("is writable by every user (mode 777)") && stderr(&out).contains("chmod o-w"),
+        stderr(&out).contains("is writable by every user (mode 777)")
+            && stderr(&out).contains("chmod o-w"),
         "{}",
         stderr(&out)
     );
