@@ -39,13 +39,51 @@ pub fn to_json(text: &str) -> Result<Value, String> {
 
 /// Refuses nesting deeper than `MAX_DEPTH` before anything recursive runs.
 /// The tokenizer keeps its state on the heap; brackets, parentheses,
-/// interpolations and the dots of one attribute path each count as a level.
+/// interpolations, the dots of one attribute path and a run of prefix
+/// operators (`- - - 1`) each count as a level. A function application
+/// (a name followed by an argument) is refused here too: it is never plain
+/// data, and the parser takes time quadratic in a chain of them.
 fn check_depth(text: &str) -> Result<(), String> {
     use rnix::SyntaxKind::*;
     let mut open = 0usize;
     let mut path_dots = 0usize;
+    let mut prefix_run = 0usize;
+    let mut after_name: Option<usize> = None;
     let mut offset = 0;
     for (kind, token) in rnix::tokenize(text) {
+        if matches!(kind, TOKEN_WHITESPACE | TOKEN_COMMENT) {
+            offset += token.len();
+            continue;
+        }
+        let starts_a_term = matches!(
+            kind,
+            TOKEN_IDENT
+                | TOKEN_INTEGER
+                | TOKEN_FLOAT
+                | TOKEN_STRING_START
+                | TOKEN_L_PAREN
+                | TOKEN_L_BRACK
+                | TOKEN_L_BRACE
+                | TOKEN_PATH_ABS
+                | TOKEN_PATH_HOME
+                | TOKEN_PATH_REL
+                | TOKEN_PATH_SEARCH
+                | TOKEN_URI
+        );
+        if let (Some(name_at), true) = (after_name, starts_a_term) {
+            return Err(format!(
+                "{}: a function call (import, builtins, ...) is not plain data (evaluate \
+                 it first and pass `builtins.toJSON` output instead)",
+                position(text, name_at)
+            ));
+        }
+        after_name =
+            (kind == TOKEN_IDENT && !matches!(token, "true" | "false" | "null")).then_some(offset);
+        prefix_run = if matches!(kind, TOKEN_SUB | TOKEN_INVERT) {
+            prefix_run + 1
+        } else {
+            0
+        };
         match kind {
             TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_L_PAREN | TOKEN_INTERPOL_START => {
                 open += 1;
@@ -59,10 +97,10 @@ fn check_depth(text: &str) -> Result<(), String> {
             TOKEN_ASSIGN | TOKEN_SEMICOLON => path_dots = 0,
             _ => {}
         }
-        if open + path_dots > MAX_DEPTH {
+        if open + path_dots + prefix_run > MAX_DEPTH {
             return Err(format!(
-                "{}: nested deeper than {MAX_DEPTH} levels (lists, sets, parentheses and \
-                 attribute path parts count; exports need four: \
+                "{}: nested deeper than {MAX_DEPTH} levels (lists, sets, parentheses, \
+                 attribute path parts and prefix operators count; exports need four: \
                  <scope>.endpoints.hosts = [ ... ])",
                 position(text, offset)
             ));
@@ -275,6 +313,31 @@ mod tests {
                 "x": {"y": {"z": -3, "t": true, "f": false, "n": null}, "w": "a\"b\n${c}"},
                 "ind": "line one\n  line two\n",
             })
+        );
+    }
+
+    /// Inputs that once crashed (a stack overflow) or took quadratic time
+    /// are refused at once.
+    #[test]
+    fn refuses_operator_chains_and_application_chains_quickly() {
+        for value in [
+            format!("{}1", "- ".repeat(60_000)),
+            format!("{}true", "!".repeat(60_000)),
+        ] {
+            let err = to_json(&format!("{{ a = {value}; }}")).unwrap_err();
+            assert!(err.contains("nested deeper than 100"), "{err}");
+        }
+        let started = std::time::Instant::now();
+        let err = to_json(&format!("{{ a = ({}); }}", "x ".repeat(100_000))).unwrap_err();
+        assert!(err.contains("1:8: a function call"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            to_json("{ a = [ true false null ]; b = -1; c = 2 - 1; }").map_err(|_| ()),
+            Err(())
+        );
+        assert_eq!(
+            to_json("{ a = [ true false null ]; b = -1; }").unwrap()["b"],
+            -1
         );
     }
 
