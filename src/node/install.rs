@@ -590,7 +590,18 @@ fn lock(state_dir: &Utf8Path) -> Result<std::fs::File, Error> {
 }
 
 pub fn read_state(dir: &Utf8Path, domain: &Domain) -> Result<Option<State>, Error> {
-    read_record(&state_path(dir, domain))
+    let path = state_path(dir, domain);
+    let state: Option<State> = read_record(&path)?;
+    if let Some(state) = &state
+        && state.domain != domain.as_str()
+    {
+        return Err(Error::input(format!(
+            "{path} records domain {:?}, not \"{domain}\": it was copied or edited (hint: \
+             remove it, and install writes it anew with the next signed zone)",
+            state.domain
+        )));
+    }
+    Ok(state)
 }
 
 pub fn read_refusal(dir: &Utf8Path, domain: &Domain) -> Result<Option<FailureRecord>, Error> {

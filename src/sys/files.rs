@@ -420,8 +420,10 @@ pub fn keep_copy(source: &Utf8Path, bytes: &[u8], target: &Utf8Path) -> Result<(
     let linked = fs::hard_link(source, &temp).is_ok()
         && fs::symlink_metadata(&temp).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
         && fs::rename(&temp, target).is_ok();
+    // A rename between two links of one file does nothing (POSIX), and
+    // leaves the temporary name behind: it goes here in every case.
+    let _ = fs::remove_file(&temp);
     if !linked {
-        let _ = fs::remove_file(&temp);
         return write_file(target, bytes, 0o644);
     }
     sync_dir(parent_dir(target))
@@ -596,6 +598,23 @@ mod tests {
             2,
             "no temporary file is left"
         );
+    }
+
+    /// Keeping the same file twice: the rename between two links of one
+    /// file does nothing, and the temporary name must not stay.
+    #[test]
+    fn keeping_the_same_file_twice_leaves_no_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let (zone, kept) = (dir.join("zone"), dir.join("kept"));
+        fs::write(&zone, b"zone\n").unwrap();
+        keep_copy(&zone, b"zone\n", &kept).unwrap();
+        keep_copy(&zone, b"zone\n", &kept).unwrap();
+        let names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 
     #[test]

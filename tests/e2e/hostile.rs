@@ -358,3 +358,34 @@ fn a_world_writable_state_directory_is_refused() {
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(node.install().status.success());
 }
+
+/// A state file that names another domain (copied from another node or
+/// edited) is refused with the fix named, never compared with.
+#[test]
+fn a_state_file_of_another_domain_is_refused() {
+    let (_tmp, node) = Node::start();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 10, "a"))
+            .status
+            .success()
+    );
+    let path = node.dir.join("state/installed.clan.json");
+    let state = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        state.replace("\"domain\": \"clan\"", "\"domain\": \"example.com\""),
+    )
+    .unwrap();
+    let out = node.install();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("records domain \"example.com\", not \"clan\"")
+            && stderr(&out).contains("remove it"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&path, "garbage").unwrap();
+    let out = node.install();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is damaged"), "{}", stderr(&out));
+}
