@@ -85,6 +85,8 @@ impl fmt::Display for Shortened<'_> {
     }
 }
 
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +106,3 @@ mod tests {
         assert_eq!(Error::input("short").to_string(), "short");
     }
 }
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
