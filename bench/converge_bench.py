@@ -38,7 +38,7 @@ def served_serial(control):
 
 def signed(work, records, shift, serial):
     exports = os.path.join(work, f"exports-{shift}.json")
-    write_exports(exports, records, shift)
+    write_exports(exports, records, lambda e: e + shift)
     zone = os.path.join(work, f"zone-{shift}")
     run([DM_DNS, "zone", "--exports", exports, "--domain", "clan", "--out", zone])
     out = os.path.join(work, f"signed-{shift}")

@@ -35,11 +35,11 @@ def machine(i):
     return f"m{i:03d}"
 
 
-def write_exports(path, records, shift):
-    """records endpoints; endpoint e is served by machine (e + shift) % MACHINES."""
+def write_exports(path, records, machine_of):
+    """records endpoints; endpoint e is served by machine machine_of(e)."""
     scopes = {}
     for e in range(records):
-        scopes.setdefault(machine((e + shift) % MACHINES), []).append(f"ep{e}.clan")
+        scopes.setdefault(machine(machine_of(e) % MACHINES), []).append(f"ep{e}.clan")
     with open(path, "w") as out:
         out.write("{")
         out.write(",".join(
@@ -218,7 +218,7 @@ def main():
         print(f"preparing {args.rounds + 1} zones of {args.records} records ...", file=sys.stderr)
         for r in range(args.rounds + 1):
             exports = os.path.join(work, f"e{r}.json")
-            write_exports(exports, args.records, r)
+            write_exports(exports, args.records, lambda e, r=r: e + r)
             zone = os.path.join(work, f"z{r}")
             subprocess.run([DM_DNS, "zone", "--exports", exports, "--domain", "clan", "--out", zone],
                            check=True, capture_output=True)
@@ -255,7 +255,7 @@ def main():
         results = [run_mode("dm-dns install (auth_zone_reload)", dm_work, dm_apply, "", auth,
                             args.rounds, args.records, args.qps)]
 
-        # Reference: local-data include, full reload.
+        # The built-in service: local-data include, full reload.
         ref_work = os.path.join(work, "ref")
         os.mkdir(ref_work)
         included = os.path.join(ref_work, "cnames.conf")
@@ -266,7 +266,7 @@ def main():
             os.rename(included + ".tmp", included)
             subprocess.run(control + ["reload"], check=True, capture_output=True)
 
-        results.append(run_mode("reference (local-data + reload)", ref_work, ref_apply,
+        results.append(run_mode("built-in (local-data + reload)", ref_work, ref_apply,
                                 f'  include: "{included}"', "", args.rounds, args.records, args.qps))
 
     print(f"{args.rounds} updates of {args.records} records under {args.qps} qps")

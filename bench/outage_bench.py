@@ -33,23 +33,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from install_bench import (  # noqa: E402
-    DM_DNS, MACHINES, ROOT, first_cname, hosts_file, machine, percentile, query, start_unbound)
+    DM_DNS, MACHINES, ROOT, hosts_file, machine, percentile, query, start_unbound, write_exports)
 
 TIMEOUT = 2.0
-
-
-def write_exports(path, records, moved):
-    """Endpoint e is served by machine e % MACHINES, or the next one if moved."""
-    scopes = {}
-    for e in range(records):
-        m = (e + (1 if moved(e) else 0)) % MACHINES
-        scopes.setdefault(machine(m), []).append(f"ep{e}.clan")
-    with open(path, "w") as out:
-        out.write("{")
-        out.write(",".join(
-            f'"web:main:server:{m}":{{"hosts":[{",".join(chr(34) + h + chr(34) for h in hosts)}]}}'
-            for m, hosts in sorted(scopes.items())))
-        out.write("}")
 
 
 def encode(qid, name):
@@ -133,7 +119,7 @@ def measure(work, records, kind, updates, qps, key):
             moved_set = set(rng.sample(range(records), 10)) if u else set()
             moved = (lambda e, s=moved_set: e in s)
         exports = os.path.join(work, f"e{u}.json")
-        write_exports(exports, records, moved)
+        write_exports(exports, records, lambda e, moved=moved: e + (1 if moved(e) else 0))
         zone = os.path.join(work, f"z{u}")
         subprocess.run([DM_DNS, "zone", "--exports", exports, "--domain", "clan", "--out", zone],
                        check=True, capture_output=True)

@@ -624,24 +624,28 @@ fn dash_is_stdin_or_refused_never_a_file_name() {
     }
 }
 
+/// `dm-dns zone` of `exports` (JSON) into a fresh directory's `zone/`.
+fn zone_of(exports: &str) -> (tempfile::TempDir, std::process::Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("exports.json");
+    std::fs::write(&path, exports).unwrap();
+    let out = run(dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&path)
+        .arg("--out")
+        .arg(tmp.path().join("zone")));
+    (tmp, out)
+}
+
 /// One run reports every problem of its input: a malformed host does not
 /// hide the conflicts the compile finds.
 #[test]
 fn every_problem_of_a_run_is_reported_together() {
-    let tmp = tempfile::tempdir().unwrap();
-    let exports = tmp.path().join("exports.json");
-    std::fs::write(
-        &exports,
+    let (tmp, out) = zone_of(
         r#"{"a:b:server:alpha": {"hosts": ["*.s3.clan", "m.clan"]},
             "e:f:server:beta": {"hosts": ["m.clan", "alpha.clan"]},
             "web:::": {"hosts": ["x.clan"]}}"#,
-    )
-    .unwrap();
-    let out = run(dm_dns()
-        .args(["zone", "--domain", "clan", "--exports"])
-        .arg(&exports)
-        .arg("--out")
-        .arg(tmp.path().join("zone")));
+    );
     assert_eq!(out.status.code(), Some(2));
     for code in [
         "[host-name]",
@@ -658,18 +662,8 @@ fn every_problem_of_a_run_is_reported_together() {
 /// is refused, and the message shows it escaped.
 #[test]
 fn control_characters_in_scope_keys_are_refused_and_escaped() {
-    let tmp = tempfile::tempdir().unwrap();
-    let exports = tmp.path().join("exports.json");
-    std::fs::write(
-        &exports,
-        "{\"we\\u001b[31mb\\nX:main:server:alpha\": {\"hosts\": [\"x.clan\"]}}",
-    )
-    .unwrap();
-    let out = run(dm_dns()
-        .args(["zone", "--domain", "clan", "--exports"])
-        .arg(&exports)
-        .arg("--out")
-        .arg(tmp.path().join("zone")));
+    let (_tmp, out) =
+        zone_of("{\"we\\u001b[31mb\\nX:main:server:alpha\": {\"hosts\": [\"x.clan\"]}}");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("[scope-key]"), "{}", stderr(&out));
     assert!(
