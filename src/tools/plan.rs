@@ -142,8 +142,24 @@ pub fn plan(
     };
     let old = old.unwrap_or_else(|| ZoneData::new(new.domain.clone()));
     let changes = diff::changes(&old, &new);
+    // Reasons are gathered for the changed names alone: a push changes a
+    // few names of a zone that can hold millions.
+    let changed: std::collections::HashSet<&str> = changes
+        .added
+        .iter()
+        .chain(&changes.retargeted)
+        .chain(&changes.removed)
+        .map(|c| c.host.as_str())
+        .chain(
+            changes
+                .addresses_added
+                .iter()
+                .chain(&changes.addresses_removed)
+                .map(|r| r.name.as_str()),
+        )
+        .collect();
     let why = manifest
-        .map(|m| Reasons::from_manifest(&m, &new.domain))
+        .map(|m| Reasons::from_manifest(&m, &new.domain, &changed))
         .unwrap_or_default();
     let mut planned = Vec::new();
     let mut cname = |op, c: &diff::Change| {
@@ -192,24 +208,31 @@ struct Reasons {
 }
 
 impl Reasons {
-    fn from_manifest(manifest: &Manifest, domain: &Domain) -> Reasons {
+    fn from_manifest(
+        manifest: &Manifest,
+        domain: &Domain,
+        names: &std::collections::HashSet<&str>,
+    ) -> Reasons {
         let mut reasons = Reasons::default();
-        for record in manifest.records() {
+        for record in manifest.records().filter(|r| names.contains(r.host)) {
             let sources = record.sources().into_iter().map(str::to_owned).collect();
             reasons.scopes.insert(record.host.to_owned(), sources);
         }
-        for skipped in manifest.skipped() {
+        for skipped in manifest.skipped().filter(|s| names.contains(s.host)) {
             reasons
                 .skipped
                 .entry(skipped.host.to_owned())
                 .or_insert_with(|| skipped.reason.code().to_owned());
         }
         for address in manifest.addresses() {
-            reasons
-                .scopes
-                .entry(domain.machine_name(address.machine))
-                .or_default()
-                .push(address.scope.to_owned());
+            let name = domain.machine_name(address.machine);
+            if names.contains(name.as_str()) {
+                reasons
+                    .scopes
+                    .entry(name)
+                    .or_default()
+                    .push(address.scope.to_owned());
+            }
         }
         for scopes in reasons.scopes.values_mut() {
             scopes.sort();
