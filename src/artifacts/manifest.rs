@@ -176,16 +176,86 @@ pub fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
 pub struct Manifest {
     format: u32,
     scopes: Vec<String>,
-    records: Vec<(String, String, Vec<usize>)>,
+    records: Records,
     skipped: Vec<(String, usize, SkipReason)>,
     addresses: Vec<(String, String, String, usize, String)>,
     skipped_addresses: Vec<(String, String, usize, String, AddressSkip)>,
 }
 
+/// The records, packed: a million of them as separate strings and vectors
+/// would take several times the memory of the zone itself. Every host and
+/// machine name is in one text, one after the other; `ends` says where each
+/// record's host, machine and sources end.
+#[derive(Debug, Default)]
+struct Records {
+    text: String,
+    sources: Vec<u32>,
+    /// Per record: the end of its host and of its machine in `text`, and of
+    /// its sources in `sources`; each starts where the one before ended.
+    ends: Vec<[u32; 3]>,
+}
+
+impl Records {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Host, machine and source indices of each record.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str, &[u32])> {
+        let starts = std::iter::once([0, 0, 0]).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, end)| {
+            let host_start = start[1] as usize;
+            let (host_end, machine_end) = (end[0] as usize, end[1] as usize);
+            (
+                &self.text[host_start..host_end],
+                &self.text[host_end..machine_end],
+                &self.sources[start[2] as usize..end[2] as usize],
+            )
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Records {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Records, D::Error> {
+        struct Packer;
+        impl<'de> serde::de::Visitor<'de> for Packer {
+            type Value = Records;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of [host, machine, [scope index, ...]]")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Records, A::Error> {
+                let mut records = Records::default();
+                let too_large = || serde::de::Error::custom("more than 4 GB of records");
+                while let Some((host, machine, sources)) = seq.next_element::<(
+                    std::borrow::Cow<'de, str>,
+                    std::borrow::Cow<'de, str>,
+                    Vec<u32>,
+                )>()? {
+                    records.text.push_str(&host);
+                    let host_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
+                    records.text.push_str(&machine);
+                    let machine_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
+                    records.sources.extend_from_slice(&sources);
+                    let sources_end =
+                        u32::try_from(records.sources.len()).map_err(|_| too_large())?;
+                    records.ends.push([host_end, machine_end, sources_end]);
+                }
+                Ok(records)
+            }
+        }
+        d.deserialize_seq(Packer)
+    }
+}
+
 pub struct Record<'m> {
     pub host: &'m str,
     pub machine: &'m str,
-    source_indices: &'m [usize],
+    source_indices: &'m [u32],
     scopes: &'m [String],
 }
 
@@ -195,7 +265,7 @@ impl<'m> Record<'m> {
     pub fn sources(&self) -> Vec<&'m str> {
         self.source_indices
             .iter()
-            .map(|&i| self.scopes[i].as_str())
+            .map(|&i| self.scopes[i as usize].as_str())
             .collect()
     }
 }
@@ -243,7 +313,7 @@ impl Manifest {
                 .records
                 .iter()
                 .zip(zone.cnames())
-                .all(|((host, machine, _), c)| *host == c.host && *machine == c.machine);
+                .all(|((host, machine, _), c)| host == c.host && machine == c.machine);
         let mut listed: Vec<(String, String)> = self
             .addresses
             .iter()
@@ -294,12 +364,13 @@ impl Manifest {
         let scopes = manifest.scopes.len();
         let in_range = manifest
             .records
+            .sources
             .iter()
-            .flat_map(|r| &r.2)
-            .chain(manifest.skipped.iter().map(|s| &s.1))
-            .chain(manifest.addresses.iter().map(|a| &a.3))
-            .chain(manifest.skipped_addresses.iter().map(|a| &a.2))
-            .all(|&index| index < scopes);
+            .map(|&i| i as usize)
+            .chain(manifest.skipped.iter().map(|s| s.1))
+            .chain(manifest.addresses.iter().map(|a| a.3))
+            .chain(manifest.skipped_addresses.iter().map(|a| a.2))
+            .all(|index| index < scopes);
         if !in_range {
             return Err(Error::input(format!(
                 "{label} is damaged: a scope index is outside its {scopes} scopes {rebuild}"
