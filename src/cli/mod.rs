@@ -153,11 +153,9 @@ impl MeshSizeLimit {
     pub fn resolve(&self, node: Option<&NodeConfig>) -> u64 {
         self.max_mesh_bytes
             .or(node.map(|n| n.max_mesh_bytes))
-            .unwrap_or(DEFAULT_MESH_BYTES)
+            .unwrap_or(node_config::DEFAULT_MAX_MESH_BYTES)
     }
 }
-
-const DEFAULT_MESH_BYTES: u64 = 256 << 20;
 
 /// `--config`: the node configuration the node commands take their
 /// defaults from.
@@ -235,12 +233,12 @@ impl ControlArgs {
             (Some(seconds), _) => node_config::positive_seconds(seconds)
                 .map_err(|e| Error::input(format!("--control-timeout {e}")))?,
             (None, Some(node)) => node.control_timeout,
-            (None, None) => std::time::Duration::from_secs(5),
+            (None, None) => node_config::DEFAULT_CONTROL_TIMEOUT,
         };
         let command: Vec<String> = match (&self.unbound_control, node) {
             (Some(cmd), _) => cmd.split_whitespace().map(str::to_owned).collect(),
             (None, Some(node)) => node.unbound_control.clone(),
-            (None, None) => vec!["unbound-control".into()],
+            (None, None) => node_config::default_control(),
         };
         if command.is_empty() {
             return Err(Error::input(

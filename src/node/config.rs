@@ -60,14 +60,19 @@ pub struct File {
     pub redeploy: Option<String>,
 }
 
-fn default_control() -> Vec<String> {
+/// The defaults of a node, with a configuration file or without one (the
+/// commands' flags fall back to these).
+pub fn default_control() -> Vec<String> {
     vec!["unbound-control".into()]
 }
+pub const DEFAULT_CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_MAX_MESH_BYTES: u64 = 256 << 20;
+
 fn default_timeout() -> f64 {
-    5.0
+    DEFAULT_CONTROL_TIMEOUT.as_secs_f64()
 }
 fn default_size() -> String {
-    "256M".into()
+    format!("{}M", DEFAULT_MAX_MESH_BYTES >> 20)
 }
 
 /// A checked node configuration.

@@ -336,7 +336,7 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
     let (cnames, addresses) = (verified.zone.len(), verified.zone.addresses().len());
     let (zone_text, zone) = render_checked(verified.zone, serial, &config.addresses)
         .map_err(|e| refuse(RefusalKind::ConflictsWithHosts, e))?;
-    let mut state = State {
+    let state = State {
         domain: config.domain.to_string(),
         serial: verified.serial,
         mesh_sha256,
@@ -358,15 +358,15 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
             reload(control, &config.domain, serial, cnames + addresses)
                 .map_err(|e| control_failed(config, e))?;
         }
-        // A run that finds the zone in place keeps when it was installed.
-        if let Some(prev) = previous.filter(|p| {
-            State {
+        // A run that finds the zone in place and recorded keeps the record,
+        // and with it when the zone was installed.
+        let recorded = previous.is_some_and(|p| {
+            p == State {
                 installed_at: p.installed_at,
                 ..state.clone()
-            } == *p
-        }) {
-            state.installed_at = prev.installed_at;
-        } else {
+            }
+        });
+        if !recorded {
             write_state(config, &state)?;
         }
         return Ok(Outcome::Unchanged {
