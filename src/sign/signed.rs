@@ -343,50 +343,34 @@ pub fn verify(
 /// while reading, should the file grow): a huge file is refused with a message
 /// instead of exhausting memory. `None` when the file does not exist.
 pub fn read_limited(path: &Utf8Path, max_bytes: u64) -> Result<Option<Vec<u8>>, Error> {
-    let too_large = |size: u64| {
-        Error::input(format!(
-            "{path} is {size} bytes, more than the limit of {max_bytes} bytes \
-             (hint: a larger zone needs a larger --max-mesh-size)"
-        ))
-    };
     let file = match files::open_regular(path, true) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("reading {path}"), e)),
     };
-    let size = file
-        .metadata()
+    files::read_file_within(file, max_bytes)
         .map_err(|e| Error::io(format!("reading {path}"), e))?
-        .len();
-    if size > max_bytes {
-        return Err(too_large(size));
-    }
-    let bytes = files::read_whole(file, max_bytes.saturating_add(1))
-        .map_err(|e| Error::io(format!("reading {path}"), e))?;
-    check_size(bytes, max_bytes, path.as_str()).map(Some)
+        .map(Some)
+        .map_err(|too_large| mesh_too_large(path.as_str(), max_bytes, too_large))
 }
 
-/// Reads at most `max_bytes` from `source` (`expected` bytes, as far as
-/// known): a source that holds more is refused without reading it all.
+/// Reads at most `max_bytes` from `source`: a source that holds more is
+/// refused without reading it all.
 pub fn read_bounded(source: impl Read, max_bytes: u64, label: &str) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    source
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("reading {label}"), e))?;
-    check_size(bytes, max_bytes, label)
+    files::read_stream_within(source, max_bytes)
+        .map_err(|e| Error::io(format!("reading {label}"), e))?
+        .map_err(|too_large| mesh_too_large(label, max_bytes, too_large))
 }
 
-/// `bytes` read with room for one byte more than `max_bytes`: refused if that
-/// byte was there (the file grew while it was read).
-fn check_size(bytes: Vec<u8>, max_bytes: u64, label: &str) -> Result<Vec<u8>, Error> {
-    if bytes.len() as u64 > max_bytes {
-        return Err(Error::input(format!(
-            "{label} holds more than the limit of {max_bytes} bytes \
-             (hint: a larger zone needs a larger --max-mesh-size)"
-        )));
-    }
-    Ok(bytes)
+fn mesh_too_large(label: &str, max_bytes: u64, too_large: files::TooLarge) -> Error {
+    let found = match too_large.size {
+        Some(size) => format!("is {size} bytes,"),
+        None => "holds".to_owned(),
+    };
+    Error::input(format!(
+        "{label} {found} more than the limit of {max_bytes} bytes \
+         (hint: a larger zone needs a larger --max-mesh-size)"
+    ))
 }
 
 /// The serial a file's header claims, unverified: for saying which update

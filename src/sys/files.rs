@@ -310,25 +310,50 @@ pub fn read_no_follow(path: &Utf8Path, limit: Limit) -> std::io::Result<Vec<u8>>
 }
 
 fn read_regular(file: File, limit: Limit) -> std::io::Result<Vec<u8>> {
-    if file.metadata()?.len() > limit.bytes() {
-        return Err(limit.exceeded());
-    }
-    let bytes = read_whole(file, limit.bytes() + 1)?;
-    if bytes.len() as u64 > limit.bytes() {
-        return Err(limit.exceeded());
-    }
-    Ok(bytes)
+    read_file_within(file, limit.bytes())?.map_err(|_| limit.exceeded())
 }
 
 /// Standard input, at most `limit`'s size: an endless stream is refused
 /// once it passes the limit.
 pub fn read_stdin(limit: Limit) -> std::io::Result<Vec<u8>> {
+    read_stream_within(std::io::stdin(), limit.bytes())?.map_err(|_| limit.exceeded())
+}
+
+/// An input found larger than the bytes allowed: its size when the file
+/// said so before it was read, `None` when it grew while it was read (or is
+/// a stream), so only the byte past the limit was seen.
+#[derive(Debug)]
+pub struct TooLarge {
+    pub size: Option<u64>,
+}
+
+/// A whole file of at most `max_bytes`, refused by its size before it is
+/// read and, should it grow meanwhile, at the byte past the limit.
+pub fn read_file_within(file: File, max_bytes: u64) -> std::io::Result<Result<Vec<u8>, TooLarge>> {
+    let size = file.metadata()?.len();
+    if size > max_bytes {
+        return Ok(Err(TooLarge { size: Some(size) }));
+    }
+    let bytes = read_whole(file, max_bytes.saturating_add(1))?;
+    Ok(within(bytes, max_bytes))
+}
+
+/// At most `max_bytes` of a stream: one that holds more is refused at the
+/// byte past the limit, never read to its end.
+pub fn read_stream_within(
+    source: impl Read,
+    max_bytes: u64,
+) -> std::io::Result<Result<Vec<u8>, TooLarge>> {
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .take(limit.bytes() + 1)
+    source
+        .take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit.bytes() {
-        return Err(limit.exceeded());
+    Ok(within(bytes, max_bytes))
+}
+
+fn within(bytes: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, TooLarge> {
+    if bytes.len() as u64 > max_bytes {
+        return Err(TooLarge { size: None });
     }
     Ok(bytes)
 }
