@@ -21,6 +21,8 @@ mod hostile;
 mod install;
 #[path = "e2e/keys.rs"]
 mod keys;
+#[path = "e2e/knot.rs"]
+mod knot;
 #[path = "e2e/layout.rs"]
 mod layout;
 #[path = "e2e/plan.rs"]

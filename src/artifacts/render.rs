@@ -106,6 +106,12 @@ pub fn write_db<'a>(
     write_db_cnames(out, domain, cnames)
 }
 
+/// The SOA record's data for `serial`: no server names, no mailbox (the
+/// zone is never transferred).
+pub fn soa_data(serial: u32) -> String {
+    format!("localhost. nobody.invalid. {serial} {SOA_TIMERS}")
+}
+
 /// `zone.db` up to its CNAMEs: the only part that needs the serial.
 pub fn write_db_head(
     out: &mut impl Write,
@@ -115,10 +121,7 @@ pub fn write_db_head(
 ) -> io::Result<()> {
     writeln!(out, "$ORIGIN {domain}.")?;
     writeln!(out, "$TTL {TTL}")?;
-    writeln!(
-        out,
-        "{domain}. IN SOA localhost. nobody.invalid. {serial} {SOA_TIMERS}"
-    )?;
+    writeln!(out, "{domain}. IN SOA {}", soa_data(serial))?;
     writeln!(out, "{domain}. IN NS localhost.")?;
     for (name, address) in addresses {
         writeln!(out, "{name}. IN {} {address}", family(address))?;

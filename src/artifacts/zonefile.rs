@@ -486,6 +486,15 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
         .finish()
 }
 
+/// The SOA serial of a master file as `zone` and `install` write it.
+pub fn db_serial(text: &str) -> Option<u32> {
+    text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        let at = fields.iter().position(|f| *f == "SOA")?;
+        fields.get(at + 3)?.parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

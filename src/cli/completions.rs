@@ -44,7 +44,7 @@ const FILES_AND_EXIT: &str = r#".SH FILES
 .TP
 /etc/dm-dns/node.json
 The node configuration (JSON): domain, trusted_keys, mesh_file, zone_file,
-state_dir, unbound_control, control_timeout, max_mesh_size, allow_rollback,
+state_dir, unbound_control, knot_control, control_timeout, max_mesh_size, allow_rollback,
 hosts, server, redeploy. install, status, explain and plan take their
 defaults from it; flags override it; --config chooses another file. The
 NixOS module writes it from services.dm-dns.settings.

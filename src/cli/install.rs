@@ -10,7 +10,7 @@ use super::{
 };
 use dm_dns::error::Error;
 use dm_dns::node::hosts;
-use dm_dns::node::install::{self, Failure, Outcome};
+use dm_dns::node::install::{self, Applied, Failure, Outcome};
 
 /// Install a signed mesh file into unbound (every node, whenever it changes).
 ///
@@ -122,9 +122,20 @@ pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
             serial,
             records,
             changes,
+            applied,
         } => {
+            let how = match applied {
+                Applied::Transaction { edits } => {
+                    format!(
+                        "; applied as a transaction of {}",
+                        super::count(edits, "edit")
+                    )
+                }
+                Applied::Reloaded => "; zone reloaded".to_owned(),
+                Applied::FileOnly => String::new(),
+            };
             eprintln!(
-                "dm-dns: installed serial {serial} ({}) into {}: {changes}",
+                "dm-dns: installed serial {serial} ({}) into {}: {changes}{how}",
                 super::count(records, "CNAME"),
                 config.zone_file
             )

@@ -24,7 +24,7 @@ use ed25519_dalek::VerifyingKey;
 use dm_dns::dns::name::Domain;
 use dm_dns::error::Error;
 use dm_dns::node::config::{self as node_config, NodeConfig};
-use dm_dns::node::control::Control;
+use dm_dns::node::control::{Control, Server};
 use dm_dns::sign::keys;
 use dm_dns::sys::files;
 
@@ -214,8 +214,13 @@ pub struct ControlArgs {
     /// How to run unbound-control, split on spaces (e.g. "unbound-control -s
     /// /run/unbound/unbound.ctl"). [default: the node configuration's
     /// unbound_control, else unbound-control]
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "knot_control")]
     unbound_control: Option<String>,
+    /// Knot DNS holds the zone: how to run knotc, split on spaces (e.g.
+    /// "knotc -s /run/dm-dns-knot/knot.sock"). [default: the node
+    /// configuration's knot_control; without one, unbound holds the zone]
+    #[arg(long, value_name = "CMD")]
+    knot_control: Option<String>,
     /// Seconds one unbound-control call may take; then it is killed.
     /// [default: the node configuration's control_timeout, else 5]
     #[arg(long, value_name = "SECONDS")]
@@ -225,7 +230,9 @@ pub struct ControlArgs {
 impl ControlArgs {
     /// Whether either flag was given.
     pub fn is_given(&self) -> bool {
-        self.unbound_control.is_some() || self.control_timeout.is_some()
+        self.unbound_control.is_some()
+            || self.knot_control.is_some()
+            || self.control_timeout.is_some()
     }
 
     pub fn resolve(&self, node: Option<&NodeConfig>) -> Result<Control, Error> {
@@ -235,17 +242,34 @@ impl ControlArgs {
             (None, Some(node)) => node.control_timeout,
             (None, None) => node_config::DEFAULT_CONTROL_TIMEOUT,
         };
-        let command: Vec<String> = match (&self.unbound_control, node) {
-            (Some(cmd), _) => cmd.split_whitespace().map(str::to_owned).collect(),
-            (None, Some(node)) => node.unbound_control.clone(),
-            (None, None) => node_config::default_control(),
-        };
+        let split = |cmd: &str| cmd.split_whitespace().map(str::to_owned).collect();
+        let (server, command): (Server, Vec<String>) =
+            match (&self.knot_control, &self.unbound_control, node) {
+                (Some(cmd), _, _) => (Server::Knot, split(cmd)),
+                (None, Some(cmd), _) => (Server::Unbound, split(cmd)),
+                (None, None, Some(node)) => match &node.knot_control {
+                    Some(knot) => (Server::Knot, knot.clone()),
+                    None => (Server::Unbound, node.unbound_control.clone()),
+                },
+                (None, None, None) => (Server::Unbound, node_config::default_control()),
+            };
         if command.is_empty() {
-            return Err(Error::input(
-                "--unbound-control is empty (hint: e.g. 'unbound-control -c /etc/unbound/unbound.conf')",
-            ));
+            let (flag, example) = match server {
+                Server::Knot => ("--knot-control", "knotc -s /run/dm-dns-knot/knot.sock"),
+                Server::Unbound => (
+                    "--unbound-control",
+                    "unbound-control -c /etc/unbound/unbound.conf",
+                ),
+            };
+            return Err(Error::input(format!(
+                "{flag} is empty (hint: e.g. '{example}')"
+            )));
         }
-        Ok(Control { command, timeout })
+        Ok(Control {
+            server,
+            command,
+            timeout,
+        })
     }
 }
 

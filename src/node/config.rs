@@ -33,13 +33,18 @@ pub struct File {
     pub trusted_keys: Vec<String>,
     /// The signed zone data-mesher delivers.
     pub mesh_file: Utf8PathBuf,
-    /// The zone file unbound's auth-zone loads.
+    /// The zone file the server (unbound's auth-zone, or Knot) loads.
     pub zone_file: Utf8PathBuf,
     /// Installed serial, hashes, last-good zone.
     pub state_dir: Utf8PathBuf,
     /// The unbound-control command, program first.
     #[serde(default = "default_control")]
     pub unbound_control: Vec<String>,
+    /// The knotc command, program first. When set, Knot DNS holds the zone
+    /// (install applies updates through it, status asks it) and
+    /// `unbound_control` is not used.
+    #[serde(default)]
+    pub knot_control: Option<Vec<String>>,
     /// Seconds one unbound-control call may take.
     #[serde(default = "default_timeout")]
     pub control_timeout: f64,
@@ -86,6 +91,7 @@ pub struct NodeConfig {
     pub zone_file: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
     pub unbound_control: Vec<String>,
+    pub knot_control: Option<Vec<String>>,
     pub control_timeout: Duration,
     pub max_mesh_bytes: u64,
     pub allow_rollback: bool,
@@ -150,6 +156,17 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
             "empty (hint: [\"unbound-control\", \"-s\", \"/run/unbound/unbound.ctl\"])".into(),
         );
     }
+    if file
+        .knot_control
+        .as_ref()
+        .is_some_and(|c| c.first().is_none_or(|p| p.is_empty()))
+    {
+        problem(
+            "knot_control",
+            "empty (hint: [\"knotc\", \"-s\", \"/run/dm-dns-knot/knot.sock\"], or leave it out)"
+                .into(),
+        );
+    }
     let control_timeout = positive_seconds(file.control_timeout)
         .map_err(|e| problem("control_timeout", e))
         .ok();
@@ -191,6 +208,7 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
         zone_file: file.zone_file.clone(),
         state_dir: file.state_dir.clone(),
         unbound_control: file.unbound_control.clone(),
+        knot_control: file.knot_control.clone(),
         control_timeout,
         max_mesh_bytes,
         allow_rollback: file.allow_rollback,

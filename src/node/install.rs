@@ -1,13 +1,15 @@
 //! `dm-dns install`: from the signed mesh file to the zone unbound serves.
 //!
-//! verify -> refuse rollback -> render the auth-zone (CNAMEs + this node's
+//! verify -> refuse rollback -> render the zone file (CNAMEs + this node's
 //! address records) -> check it -> swap it in atomically, keeping the previous
-//! file as last-good -> reload only that zone -> record the state. Any failure
-//! leaves the previous zone file in place and unbound serving it.
+//! file as last-good -> put it in service (Knot: a transaction of the changed
+//! records when the change is small, else a reload of that zone; unbound: a
+//! reload) -> record the state. Any failure leaves the previous zone file in
+//! place and the server serving it.
 //!
 //! One install at a time per state directory (a lock held from reading the
 //! state to writing it). Whatever step a crash interrupts, the next run
-//! converges: when the zone file already holds the zone, it asks unbound
+//! converges: when the zone file already holds the zone, it asks the server
 //! which serial it serves and reloads if that differs.
 
 use std::net::IpAddr;
@@ -17,11 +19,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::diff::{self, Changes};
 use crate::artifacts::render;
 use crate::artifacts::zonefile::{self, ZoneData};
 use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::node::control::Control;
+use crate::node::control::{Control, Reload, Server};
 use crate::sign::signed::{self, RefusalKind, Rejection};
 use crate::sys::files::{self, Limit};
 use crate::sys::{clock, digest};
@@ -36,7 +39,8 @@ pub struct Config {
     pub addresses: Vec<(String, IpAddr)>,
     pub zone_file: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
-    /// How to reach unbound; `None` skips the reload (before unbound starts).
+    /// How to reach the server that holds the zone; `None` skips the
+    /// reload (before the server starts).
     pub control: Option<Control>,
     pub allow_rollback: bool,
     /// A larger mesh file is refused before it is read.
@@ -128,12 +132,14 @@ pub fn not_applied_path(state_dir: &Utf8Path, domain: &Domain) -> Utf8PathBuf {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// A new zone was swapped in (and reloaded, if configured); `changes`
-    /// says what changed against the previous zone file, in one line.
+    /// A new zone was swapped in and put in service as `applied` says;
+    /// `changes` says what changed against the previous zone file, in one
+    /// line.
     Installed {
         serial: u64,
         records: usize,
         changes: String,
+        applied: Applied,
     },
     /// The zone file already holds exactly this zone.
     Unchanged { serial: u64 },
@@ -147,6 +153,17 @@ pub enum Outcome {
         /// What this node serves now, in words.
         consequence: String,
     },
+}
+
+/// How a new zone file was put in service.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Knot applied only the changed records, as one transaction.
+    Transaction { edits: usize },
+    /// The server reloaded the zone from the file.
+    Reloaded,
+    /// No server was asked (`--no-reload`).
+    FileOnly,
 }
 
 /// The two ways an update fails, kept apart: a refused file must not be
@@ -352,11 +369,11 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         if let Some(control) = &config.control
             && control
                 .served_serial(&config.domain)
-                .map_err(|e| control_failed(config, e))?
+                .map_err(|e| control_failed(config, control, e))?
                 != Some(serial)
         {
             reload(control, &config.domain, serial, cnames + addresses)
-                .map_err(|e| control_failed(config, e))?;
+                .map_err(|e| control_failed(config, control, e))?;
         }
         // A run that finds the zone in place and recorded keeps the record,
         // and with it when the zone was installed.
@@ -373,31 +390,92 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
             serial: verified.serial,
         });
     }
-    let changes = changes_against(current.as_deref(), &zone);
-    swap_in(
+    let previous_zone = current.as_deref().and_then(parse_zone_file);
+    let changes = previous_zone
+        .as_ref()
+        .map(|(old, _)| diff::changes(old, &zone));
+    let summary = match &changes {
+        Some(changes) => changes.summary_line(),
+        None => format!("first zone, {} names", zone.len()),
+    };
+    // Knot is given only the changed records when it is known to serve the
+    // previous file and the change is small; anything else is a reload.
+    let transaction = match (&config.control, &previous_zone, &changes) {
+        (Some(control), Some((_, old_serial)), Some(changes)) if control.server == Server::Knot => {
+            knot_edits(&config.domain, changes, serial).map(|edits| (*old_serial, edits))
+        }
+        _ => None,
+    };
+    let applied = swap_in(
         config,
         &zone_text,
         current.as_deref(),
         serial,
         cnames + addresses,
+        transaction,
     )?;
     write_state(config, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
         records: cnames,
-        changes,
+        changes: summary,
+        applied,
     })
 }
 
-/// What the new zone changes against the current file, for the log.
-fn changes_against(current: Option<&[u8]>, new: &ZoneData) -> String {
-    let old = current
-        .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .and_then(|text| zonefile::parse_db(text).ok());
-    match old {
-        Some(old) => crate::artifacts::diff::changes(&old, new).summary_line(),
-        None => format!("first zone, {} names", new.len()),
+/// A zone file as install wrote it: its zone and SOA serial; `None` for
+/// anything else (it is then replaced whole).
+fn parse_zone_file(bytes: &[u8]) -> Option<(ZoneData, u32)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    Some((zonefile::parse_db(text).ok()?, zonefile::db_serial(text)?))
+}
+
+/// The most record edits sent to Knot as one transaction; a larger change
+/// reloads the zone, which Knot does beside the served one (README,
+/// "Benchmarks": a reload of 1M records takes about 1.3 s, and every edit a
+/// knotc round trip).
+const MAX_TRANSACTION_EDITS: usize = 2_000;
+
+/// `changes` as knotc `zone-set`/`zone-unset` commands, the new SOA last;
+/// `None` when there are more than [`MAX_TRANSACTION_EDITS`].
+fn knot_edits(domain: &Domain, changes: &Changes, serial: u32) -> Option<String> {
+    let count = changes.added.len()
+        + changes.removed.len()
+        + 2 * changes.retargeted.len()
+        + changes.addresses_added.len()
+        + changes.addresses_removed.len();
+    if count > MAX_TRANSACTION_EDITS {
+        return None;
     }
+    let ttl = render::TTL;
+    let mut edits = String::new();
+    let mut line = |text: String| {
+        edits.push_str(&text);
+        edits.push('\n');
+    };
+    for change in changes.removed.iter().chain(&changes.retargeted) {
+        line(format!("zone-unset {domain}. {}. CNAME", change.host));
+    }
+    for record in &changes.addresses_removed {
+        let (name, kind, address) = (&record.name, record.record_type, record.address);
+        line(format!("zone-unset {domain}. {name}. {kind} {address}"));
+    }
+    for record in &changes.addresses_added {
+        let (name, kind, address) = (&record.name, record.record_type, record.address);
+        line(format!("zone-set {domain}. {name}. {ttl} {kind} {address}"));
+    }
+    for change in changes.added.iter().chain(&changes.retargeted) {
+        let target = change.new.as_deref()?;
+        line(format!(
+            "zone-set {domain}. {}. {ttl} CNAME {target}.",
+            change.host
+        ));
+    }
+    line(format!(
+        "zone-set {domain}. {domain}. {ttl} SOA {}",
+        render::soa_data(serial)
+    ));
+    Some(edits)
 }
 
 /// With no mesh file yet, unbound still needs a loadable zone.
@@ -456,74 +534,117 @@ pub fn render_checked(
     Ok((text, expected))
 }
 
+/// Writes the new zone file and puts it in service; on failure the previous
+/// file is put back, as the server still serves it. `transaction`: the
+/// serial Knot must serve for the edits to apply, and the edits.
 fn swap_in(
     config: &Config,
     zone_text: &str,
     current: Option<&[u8]>,
     serial: u32,
     records: usize,
-) -> Result<(), Failure> {
+    transaction: Option<(u32, String)>,
+) -> Result<Applied, Failure> {
     let not_applied = Failure::not_applied;
     if let Some(bytes) = current {
         files::keep_copy(&config.zone_file, bytes, &last_good_path(config)).map_err(not_applied)?;
     }
     files::write_file(&config.zone_file, zone_text.as_bytes(), 0o644).map_err(not_applied)?;
     let Some(control) = &config.control else {
-        return Ok(());
+        return Ok(Applied::FileOnly);
     };
+    if let Some((old_serial, edits)) = transaction
+        && control.served_serial(&config.domain) == Ok(Some(old_serial))
+        && control.apply(&config.domain, &edits).is_ok()
+        && control.served_serial(&config.domain) == Ok(Some(serial))
+    {
+        return Ok(Applied::Transaction {
+            edits: edits.lines().count() - 1,
+        });
+    }
+    // A transaction that could not be applied (Knot served another zone,
+    // refused an edit, or did not answer) leaves the reload, which reads
+    // the file written above whatever Knot holds.
     if let Err(reload_error) = reload(control, &config.domain, serial, records) {
-        // unbound still serves the old zone from memory; put the old file
-        // back so a later restart loads the same.
+        // The server still serves the old zone from memory; put the old
+        // file back so a later restart loads the same.
         if let Some(bytes) = current {
             files::write_file(&config.zone_file, bytes, 0o644).map_err(not_applied)?;
         }
-        return Err(control_failed(config, reload_error));
+        return Err(control_failed(config, control, reload_error));
     }
-    Ok(())
+    Ok(Applied::Reloaded)
 }
 
-/// Reloads the zone and makes sure unbound serves `serial`. A reload that
-/// failed or outlasted its allowance may still have been carried out: what
-/// unbound serves decides, never the command's fate.
+/// Reloads the zone and makes sure the server serves `serial`. A reload
+/// that failed or outlasted its allowance may still have been carried out:
+/// what the server serves decides, never the command's fate.
 fn reload(control: &Control, domain: &Domain, serial: u32, records: usize) -> Result<(), String> {
     let allowance = reload_allowance(control.timeout, records);
     let reloading = Control {
         timeout: allowance,
         ..control.clone()
     };
+    let started = Instant::now();
     match reloading.reload(domain) {
-        Ok(()) => Ok(()),
-        Err(_) if serves_within(control, domain, serial, allowance) => Ok(()),
+        Ok(Reload::Done) => Ok(()),
+        Ok(Reload::Started) if serves_within(control, domain, serial, allowance) => Ok(()),
+        Ok(Reload::Started) => Err(format!(
+            "{} did not serve serial {serial} within {:.1} s of the reload (hint: its log says \
+             why it did not load the file)",
+            control.server.name(),
+            allowance.as_secs_f64()
+        )),
+        // Cut off: still loading (unbound's control socket answers once it
+        // is done).
+        Err(_)
+            if started.elapsed() >= allowance
+                && serves_within(control, domain, serial, allowance) =>
+        {
+            Ok(())
+        }
+        // Refused outright: carried out only if the server says so now.
+        Err(_) if control.served_serial(domain) == Ok(Some(serial)) => Ok(()),
         Err(e) => Err(e),
     }
 }
 
-/// How long one reload may take: unbound reads the whole zone file while it
-/// reloads, so the control timeout is given a second more for every 200,000
-/// records (README.md, "Benchmarks", has the load times measured).
+/// How long one reload may take: the server reads the whole zone file, so
+/// the control timeout is given a second more for every 200,000 records
+/// (README.md, "Benchmarks", has the load times measured).
 fn reload_allowance(timeout: Duration, records: usize) -> Duration {
     timeout + Duration::from_secs_f64(records as f64 / 200_000.0)
 }
 
-/// Whether unbound serves `serial` for `domain`, asked until `within` has
-/// passed: an unbound still loading answers once it is done.
+/// Whether the server serves `serial` for `domain`, asked until `within`
+/// has passed: a server still loading answers once it is done.
 fn serves_within(control: &Control, domain: &Domain, serial: u32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     loop {
-        match control.served_serial(domain) {
-            Ok(served) if served == Some(serial) => return true,
-            Ok(_) => return false,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => return false,
+        if control.served_serial(domain) == Ok(Some(serial)) {
+            return true;
         }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-fn control_failed(config: &Config, detail: String) -> Failure {
+fn control_failed(config: &Config, control: &Control, detail: String) -> Failure {
+    let domain = &config.domain;
+    let check = match control.server {
+        Server::Unbound => format!(
+            "is unbound running with an auth-zone for {domain}. and a control socket? \
+             `systemctl status unbound`"
+        ),
+        Server::Knot => format!(
+            "is knotd running with a zone {domain}. and a control socket? \
+             `systemctl status dm-dns-knot`"
+        ),
+    };
     Failure::not_applied(format!(
-        "{detail} (hint: is unbound running with an auth-zone for {}. and a control \
-         socket? `systemctl status unbound`; the next install run retries)",
-        config.domain
+        "{detail} (hint: {check}; the next install run retries)"
     ))
 }
 

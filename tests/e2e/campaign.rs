@@ -1,7 +1,8 @@
-//! Install under attack, many times over, against a real unbound: runs
+//! Install under attack, many times over, against a real unbound (and
+//! again against a real Knot behind it): runs
 //! killed at random moments, then one normal run; and pairs of runs racing
 //! each other, with nothing after. Then the node must be consistent. Counted per round:
-//! - stale: unbound serves another serial than the state records;
+//! - stale: the server serves another serial than the state records;
 //! - empty: the zone file is empty, or the clan names do not resolve;
 //! - diverged: the zone file is not the one the state records, or the state
 //!   does not record the newest serial delivered.
@@ -14,8 +15,8 @@
 use std::process::Child;
 use std::time::Duration;
 
-use crate::common::{dm_dns, run, stderr, stdout};
-use crate::node::{Node, build_zone, control_wrapper, exports, install_mesh_cmd};
+use crate::common::{dm_dns, run, stderr};
+use crate::node::{Node, build_zone, control_wrapper, exports, install_mesh_cmd, served_serial};
 
 #[derive(Debug, Default, PartialEq)]
 struct Tally {
@@ -68,13 +69,17 @@ struct Campaign {
 }
 
 impl Campaign {
-    fn new(seed: u64) -> (tempfile::TempDir, Campaign) {
-        let (tmp, node) = Node::start();
+    fn new(seed: u64, knot: bool) -> (tempfile::TempDir, Campaign) {
+        let (tmp, node) = if knot {
+            Node::start_knot()
+        } else {
+            Node::start()
+        };
         let zones = [
             build_zone(&node.dir, &exports("alpha", ""), "alpha"),
             build_zone(&node.dir, &exports("beta", ""), "beta"),
         ];
-        // Stand-ins that delay unbound-control, so kills land between the
+        // Stand-ins that delay the control program, so kills land between the
         // swap and the reload as often as elsewhere.
         let slow_controls = [0, 5, 20, 50]
             .iter()
@@ -106,7 +111,7 @@ impl Campaign {
     fn spawn(&mut self, mesh: &std::path::Path) -> Child {
         let control = self.slow_controls[self.schedule.below(4) as usize].clone();
         install_mesh_cmd(&self.node.dir, mesh, None)
-            .args(["--unbound-control", &control])
+            .args([&self.node.control()[0], &control])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -115,11 +120,7 @@ impl Campaign {
 
     /// One normal run over `mesh`, as the path unit's next start would do.
     fn settle(&self, mesh: &std::path::Path) {
-        let settle = run(&mut install_mesh_cmd(
-            &self.node.dir,
-            mesh,
-            Some(&self.node.unbound),
-        ));
+        let settle = run(install_mesh_cmd(&self.node.dir, mesh, None).args(self.node.control()));
         assert!(settle.status.success(), "{}", stderr(&settle));
     }
 
@@ -131,8 +132,7 @@ impl Campaign {
         )
         .unwrap();
         let zone = self.node.zone_bytes();
-        let served = stdout(&self.node.unbound.control(&["list_auth_zones"]));
-        if !served.contains(&format!("serial {}", state["serial"])) {
+        if served_serial(&self.node) != state["serial"].as_u64() {
             tally.stale += 1;
         }
         let machine = ["alpha", "beta"][(newest % 2) as usize];
@@ -161,7 +161,16 @@ fn kill(child: &mut Child) -> bool {
 
 #[test]
 fn random_kills_then_one_normal_run_converge() {
-    let (_tmp, mut campaign) = Campaign::new(0x5eed_0001);
+    random_kills(false);
+}
+
+#[test]
+fn random_kills_then_one_normal_run_converge_with_knot() {
+    random_kills(true);
+}
+
+fn random_kills(knot: bool) {
+    let (_tmp, mut campaign) = Campaign::new(0x5eed_0001, knot);
     let mut tally = Tally::default();
     let first = campaign.signed(1_000, "mesh");
     campaign.settle(&first);
@@ -193,7 +202,16 @@ fn random_kills_then_one_normal_run_converge() {
 
 #[test]
 fn racing_pairs_converge_on_the_newer_serial() {
-    let (_tmp, mut campaign) = Campaign::new(0x5eed_0002);
+    racing_pairs(false);
+}
+
+#[test]
+fn racing_pairs_converge_on_the_newer_serial_with_knot() {
+    racing_pairs(true);
+}
+
+fn racing_pairs(knot: bool) {
+    let (_tmp, mut campaign) = Campaign::new(0x5eed_0002, knot);
     let mut tally = Tally::default();
     for round in 1..=rounds() {
         let (older, newer) = (2_000 + 2 * round, 2_001 + 2 * round);

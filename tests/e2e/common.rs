@@ -132,7 +132,7 @@ impl Unbound {
             .arg("@127.0.0.1")
             .arg("-p")
             .arg(self.port.to_string())
-            .args([name, kind, "+time=2", "+tries=2", "+norecurse"]));
+            .args([name, kind, "+time=2", "+tries=2"]));
         assert!(
             out.status.success(),
             "dig must be installed (bind9-dnsutils) and reach unbound: {}",
@@ -184,5 +184,109 @@ impl Dig {
                 format!("{} {} {}", f[0], f[3], f[4..].join(" "))
             })
             .collect()
+    }
+}
+
+/// A real Knot DNS serving one zone `clan.` from `zone_file` on
+/// 127.0.0.1:`port`, stopped on drop: the server the NixOS module puts
+/// behind unbound (nix/lib/node.nix has the same settings).
+pub struct Knot {
+    pub port: u16,
+    pub socket: PathBuf,
+    child: Child,
+}
+
+impl Knot {
+    pub fn start(dir: &Path, zone_file: &Path) -> Knot {
+        let run_dir = dir.join("knot");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let config = run_dir.join("knot.conf");
+            let text = format!(
+                "server:\n  rundir: \"{run}\"\n  listen: 127.0.0.1@{port}\n\
+                 log:\n  - target: stderr\n    any: info\n\
+                 database:\n  storage: \"{run}\"\n\
+                 template:\n  - id: default\n    storage: \"{run}\"\n    zonefile-sync: -1\n    \
+                 zonefile-load: whole\n    journal-content: none\n\
+                 zone:\n  - domain: clan.\n    file: \"{zone}\"\n",
+                run = run_dir.display(),
+                zone = zone_file.display()
+            );
+            std::fs::write(&config, text).unwrap();
+            let check = run(Command::new("knotc")
+                .arg("-c")
+                .arg(&config)
+                .arg("conf-check"));
+            assert!(
+                check.status.success(),
+                "knotc conf-check refused the config: {}{}",
+                stdout(&check),
+                stderr(&check)
+            );
+            let log = run_dir.join(format!("knotd-{port}.log"));
+            let child = Command::new("knotd")
+                .arg("-c")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("knotd must be installed (apt-get install knot)");
+            let mut knot = Knot {
+                port,
+                socket: run_dir.join("knot.sock"),
+                child,
+            };
+            if knot.wait_ready() {
+                return knot;
+            }
+        }
+        panic!("knotd did not start");
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false; // exited: the port was probably taken
+            }
+            if self
+                .control(&["zone-read", "clan.", "@", "SOA"])
+                .status
+                .success()
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn control(&self, args: &[&str]) -> Output {
+        run(Command::new("knotc").arg("-s").arg(&self.socket).args(args))
+    }
+
+    /// The `knotc` command line for `dm-dns install`.
+    pub fn control_command(&self) -> String {
+        format!("knotc -s {}", self.socket.display())
+    }
+
+    /// unbound's settings that send `clan.` to this server, uncached, as
+    /// nix/lib/node.nix writes them: (inside `server:`, after it).
+    pub fn unbound_stub(&self) -> (String, String) {
+        (
+            "  domain-insecure: \"clan.\"".to_owned(),
+            format!(
+                "stub-zone:\n  name: \"clan.\"\n  stub-addr: 127.0.0.1@{}\n  stub-no-cache: yes",
+                self.port
+            ),
+        )
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

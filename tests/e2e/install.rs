@@ -431,11 +431,7 @@ fn a_run_killed_before_the_reload_is_completed_by_the_next() {
         MUSIC_ON_BETA,
         "the next run left unbound stale"
     );
-    assert!(
-        served_serial(&node).contains("serial 11"),
-        "{}",
-        served_serial(&node)
-    );
+    assert_eq!(served_serial(&node), Some(11));
     let out = node.install();
     assert!(
         stderr(&out).contains("already installed"),
@@ -481,7 +477,7 @@ fn concurrent_installs_serialise_and_the_newer_serial_wins() {
         );
         let state = std::fs::read_to_string(node.dir.join("state/installed.clan.json")).unwrap();
         assert!(state.contains("\"serial\": 21"), "round {round}: {state}");
-        assert!(served_serial(&node).contains("serial 21"), "round {round}");
+        assert_eq!(served_serial(&node), Some(21), "round {round}");
         assert_eq!(node.music(), MUSIC_ON_BETA);
     }
 }
@@ -640,7 +636,7 @@ fn a_reload_outlasting_the_timeout_still_converges() {
     assert_eq!(node.music(), MUSIC_ON_BETA);
     let state = std::fs::read_to_string(node.dir.join("state/installed.clan.json")).unwrap();
     assert!(state.contains("\"serial\": 41"), "{state}");
-    assert!(served_serial(&node).contains("serial 41"));
+    assert_eq!(served_serial(&node), Some(41));
     assert!(
         String::from_utf8(node.zone_bytes())
             .unwrap()

@@ -1,17 +1,19 @@
 //! A node for end-to-end tests: keys, a zone file served by a real
-//! unbound's auth-zone, and `dm-dns install` run against it as the NixOS
-//! module runs it.
+//! unbound's auth-zone or by a real Knot DNS behind a real unbound, and
+//! `dm-dns install` run against it as the NixOS module runs it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{Unbound, dm_dns, run, stderr, stdout};
+use crate::common::{Knot, Unbound, dm_dns, run, stderr, stdout};
 
-/// A node: keys, a zone file served by unbound's auth-zone, install state.
+/// A node: keys, a zone file served by unbound's auth-zone (or by Knot,
+/// which unbound asks), install state.
 pub struct Node {
     pub dir: PathBuf,
     pub unbound: Unbound,
+    pub knot: Option<Knot>,
 }
 
 pub const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.1 alpha.clan alpha\n10.0.0.2 beta.clan\n";
@@ -54,6 +56,38 @@ impl Node {
 
     /// A node whose own address records (`--hosts`) are `hosts`.
     pub fn start_with_hosts(hosts: &str) -> (tempfile::TempDir, Node) {
+        let (tmp, dir) = Node::boot(hosts);
+        let auth = format!(
+            "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
+             for-upstream: yes\n  fallback-enabled: no",
+            dir.join("clan.zone").display()
+        );
+        let unbound = Unbound::start(&dir, "  domain-insecure: \"clan.\"", &auth);
+        let node = Node {
+            dir,
+            unbound,
+            knot: None,
+        };
+        (tmp, node)
+    }
+
+    /// A node whose zone Knot serves, and unbound asks Knot for it (the
+    /// NixOS module's set-up).
+    pub fn start_knot() -> (tempfile::TempDir, Node) {
+        let (tmp, dir) = Node::boot(HOSTS);
+        let knot = Knot::start(&dir, &dir.join("clan.zone"));
+        let (server, tail) = knot.unbound_stub();
+        let unbound = Unbound::start(&dir, &server, &tail);
+        let node = Node {
+            dir,
+            unbound,
+            knot: Some(knot),
+        };
+        (tmp, node)
+    }
+
+    /// Keys, hosts and the zone written before any server starts.
+    fn boot(hosts: &str) -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
         let keys = run(&mut keygen(
@@ -66,13 +100,16 @@ impl Node {
         let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
         assert!(boot.status.success(), "{}", stderr(&boot));
         assert!(stderr(&boot).contains("no "), "{}", stderr(&boot));
-        let auth = format!(
-            "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
-             for-upstream: yes\n  fallback-enabled: no",
-            dir.join("clan.zone").display()
-        );
-        let unbound = Unbound::start(&dir, "  domain-insecure: \"clan.\"", &auth);
-        (tmp, Node { dir, unbound })
+        (tmp, dir)
+    }
+
+    /// The install flag that names the server holding the zone, and its
+    /// control command.
+    pub fn control(&self) -> [String; 2] {
+        match &self.knot {
+            Some(knot) => ["--knot-control".into(), knot.control_command()],
+            None => ["--unbound-control".into(), self.unbound.control_command()],
+        }
     }
 
     /// Builds and signs a zone; returns the signed file's path.
@@ -104,44 +141,48 @@ impl Node {
                 .status
                 .success()
         );
+        // unbound's reload, Knot's reload or transaction (commands on
+        // standard input: no arguments after the socket's).
         let killer = control_wrapper(
             self,
             "killing-control",
-            "case \"$*\" in *auth_zone_reload*) kill -KILL $PPID; sleep 5;; esac",
+            "case \"$*\" in *auth_zone_reload*|*zone-reload*|*.sock) kill -KILL $PPID; sleep 5;; esac",
         );
         std::fs::copy(
             self.signed_zone(&exports("beta", ""), 11, "b"),
             self.dir.join("cnames"),
         )
         .unwrap();
-        run(install_cmd(&self.dir, None).args(["--unbound-control", &killer]))
+        run(install_cmd(&self.dir, None).args([&self.control()[0], &killer]))
     }
 
     pub fn install(&self) -> Output {
-        run(&mut install_cmd(&self.dir, Some(&self.unbound)))
+        run(install_cmd(&self.dir, None).args(self.control()))
     }
 
     /// A node configuration as the NixOS module writes it, at
     /// `dir/node.json`: what install, status and explain read by default.
     pub fn write_config(&self) -> PathBuf {
         let path = self.dir.join("node.json");
-        let control: Vec<String> = self
-            .unbound
-            .control_command()
+        let control: Vec<String> = self.control()[1]
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-        let config = serde_json::json!({
+        let key = match &self.knot {
+            Some(_) => "knot_control",
+            None => "unbound_control",
+        };
+        let mut config = serde_json::json!({
             "domain": "clan",
             "trusted_keys": [self.dir.join("signing.pub")],
             "mesh_file": self.dir.join("cnames"),
             "zone_file": self.dir.join("clan.zone"),
             "state_dir": self.dir.join("state"),
-            "unbound_control": control,
             "hosts": { "10.0.0.1": ["alpha.clan"], "10.0.0.2": ["beta.clan"] },
             "server": format!("127.0.0.1:{}", self.unbound.port),
             "redeploy": "clan machines update alpha",
         });
+        config[key] = control.into();
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         path
     }
@@ -181,21 +222,38 @@ pub fn install_mesh_cmd(dir: &Path, mesh: &Path, unbound: Option<&Unbound>) -> C
 pub const MUSIC_ON_ALPHA: [&str; 2] = ["music.clan. CNAME alpha.clan.", "alpha.clan. A 10.0.0.1"];
 pub const MUSIC_ON_BETA: [&str; 2] = ["music.clan. CNAME beta.clan.", "beta.clan. A 10.0.0.2"];
 
-/// A stand-in for unbound-control that runs `before` (shell) and then the
-/// real one with the node's arguments.
+/// A stand-in for the node's control program (unbound-control or knotc)
+/// that runs `before` (shell) and then the real one with the node's
+/// arguments.
 pub fn control_wrapper(node: &Node, name: &str, before: &str) -> String {
+    let real = &node.control()[1];
+    let (program, args) = real.split_once(' ').unwrap_or((real, ""));
     let script = node.dir.join(name);
     std::fs::write(
         &script,
-        format!("#!/bin/sh\n{before}\nexec unbound-control \"$@\"\n"),
+        format!("#!/bin/sh\n{before}\nexec {program} \"$@\"\n"),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let real = node.unbound.control_command();
-    let args = real.split_once(' ').map_or("", |(_, rest)| rest);
     format!("{} {args}", script.display())
 }
 
-pub fn served_serial(node: &Node) -> String {
-    stdout(&node.unbound.control(&["list_auth_zones"]))
+/// The serial the server holding the zone serves, as its own control
+/// program says.
+pub fn served_serial(node: &Node) -> Option<u64> {
+    let listing = match &node.knot {
+        // `[clan.] clan. 300 SOA localhost. nobody.invalid. 7 ...`
+        Some(knot) => stdout(&knot.control(&["zone-read", "clan.", "@", "SOA"]))
+            .split_whitespace()
+            .skip_while(|f| *f != "SOA")
+            .nth(3)
+            .map(str::to_owned),
+        // `clan.	serial 7`
+        None => stdout(&node.unbound.control(&["list_auth_zones"]))
+            .lines()
+            .find(|l| l.starts_with("clan."))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .map(str::to_owned),
+    };
+    listing?.parse().ok()
 }
