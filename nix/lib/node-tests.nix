@@ -40,6 +40,62 @@ in
       }).server ? local-zone;
     expected = false;
   };
+  test_knot_stub_zone_replaces_the_auth_zone = {
+    expr =
+      let
+        knot = dm.node.unboundSettings {
+          domain = "clan";
+          port = 5335;
+          zoneFile = "/z";
+          knotPort = 5336;
+        };
+      in
+      {
+        inherit (knot) stub-zone;
+        auth = knot ? auth-zone;
+        localhost = knot.server.do-not-query-localhost;
+      };
+    expected = {
+      stub-zone = [
+        {
+          name = "clan.";
+          stub-addr = [ "127.0.0.1@5336" ];
+          stub-no-cache = "yes";
+        }
+      ];
+      auth = false;
+      localhost = "no";
+    };
+  };
+  test_knot_never_writes_the_zone_file = {
+    expr =
+      let
+        text = dm.node.knotConfig {
+          domain = "clan";
+          port = 5336;
+          zoneFile = "/var/lib/dm-dns/zone/clan.zone";
+          runDir = "/run/dm-dns-knot";
+          stateDir = "/var/lib/dm-dns-knot";
+        };
+        has = line: builtins.match ".*\n *${line}\n.*" text != null;
+      in
+      map has [
+        "listen: 127.0.0.1@5336"
+        "listen: \"/run/dm-dns-knot/knot.sock\""
+        "zonefile-sync: -1"
+        "journal-content: none"
+        "- domain: clan."
+        "file: \"/var/lib/dm-dns/zone/clan.zone\""
+      ];
+    expected = [
+      true
+      true
+      true
+      true
+      true
+      true
+    ];
+  };
   test_resolved_delegate_routes_only_the_domain = {
     expr = dm.node.resolvedDelegate {
       domain = "clan";

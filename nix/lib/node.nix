@@ -1,5 +1,5 @@
-# What a node runs: unbound's settings, the resolver route to it, the
-# `dm-dns install` command line and its sandbox. Shapes follow the NixOS
+# What a node runs: unbound's settings, Knot's configuration, the resolver
+# route to unbound, the `dm-dns install` sandbox. Shapes follow the NixOS
 # options they feed (`services.unbound.settings`,
 # `services.resolved.dnsDelegates`, `systemd.services.<n>.serviceConfig`).
 { lib }:
@@ -12,15 +12,18 @@ let
     || builtins.match "(0{0,4}:){2,7}0{0,3}1|::1" address != null;
 in
 {
-  # unbound answers the clan domain from an auth-zone on 127.0.0.1:`port`.
-  # With `onlyZone` it answers nothing else: every other name is REFUSED at
-  # once, so no query can loop back through the system resolver and unbound
-  # never recurses on the node's behalf.
+  # unbound answers the clan domain on 127.0.0.1:`port`: from Knot on
+  # 127.0.0.1:`knotPort` (a stub zone, uncached, so an update shows at once),
+  # or with `knotPort = null` from an auth-zone of its own. With `onlyZone` it
+  # answers nothing else: every other name is REFUSED at once, so no query
+  # can loop back through the system resolver and unbound never recurses on
+  # the node's behalf.
   unboundSettings =
     {
       domain,
       port,
       zoneFile,
+      knotPort ? null,
       onlyZone ? true,
     }:
     {
@@ -30,29 +33,77 @@ in
         access-control = [ "127.0.0.0/8 allow" ];
         domain-insecure = [ "${domain}." ];
       }
-      // (
-        if onlyZone then
-          {
-            local-zone = [
-              ''"." refuse''
-              # transparent: names below the domain fall through to the auth-zone
-              ''"${domain}." transparent''
-            ];
-          }
-        else
-          { }
-      );
-      auth-zone = [
+      // lib.optionalAttrs (knotPort != null) {
+        # unbound never asks 127.0.0.0/8 by default; Knot is there.
+        do-not-query-localhost = yesNo false;
+      }
+      // lib.optionalAttrs onlyZone {
+        local-zone = [
+          ''"." refuse''
+          # transparent: names below the domain go on to the zone
+          ''"${domain}." transparent''
+        ];
+      };
+    }
+    // (
+      if knotPort != null then
         {
-          name = "${domain}.";
-          zonefile = zoneFile;
-          # Answer clients from the zone directly, CNAME and address together.
-          for-downstream = yesNo true;
-          for-upstream = yesNo true;
-          fallback-enabled = yesNo false;
+          stub-zone = [
+            {
+              name = "${domain}.";
+              stub-addr = [ "127.0.0.1@${toString knotPort}" ];
+              stub-no-cache = yesNo true;
+            }
+          ];
         }
-      ];
-    };
+      else
+        {
+          auth-zone = [
+            {
+              name = "${domain}.";
+              zonefile = zoneFile;
+              # Answer clients from the zone directly, CNAME and address together.
+              for-downstream = yesNo true;
+              for-upstream = yesNo true;
+              fallback-enabled = yesNo false;
+            }
+          ];
+        }
+    );
+
+  # Knot DNS serving one zone from `zoneFile` on 127.0.0.1:`port`, to unbound
+  # only. The file is the zone's only source: Knot never writes it
+  # (zonefile-sync -1), keeps no journal, and loads it whole on a reload, a
+  # new zone beside the served one, swapped in when complete.
+  knotConfig =
+    {
+      domain,
+      port,
+      zoneFile,
+      runDir,
+      stateDir,
+    }:
+    ''
+      server:
+          rundir: "${runDir}"
+          listen: 127.0.0.1@${toString port}
+      log:
+        - target: syslog
+          any: info
+      database:
+          storage: "${stateDir}"
+      control:
+          listen: "${runDir}/knot.sock"
+      template:
+        - id: default
+          storage: "${stateDir}"
+          zonefile-sync: -1
+          zonefile-load: whole
+          journal-content: none
+      zone:
+        - domain: ${domain}.
+          file: "${zoneFile}"
+    '';
 
   # systemd-resolved sends names below the domain, and only those, to
   # unbound: a dns-delegate is no default route (DefaultRoute= is off), unlike

@@ -1,6 +1,6 @@
 # A clan machine's DNS set-up as nixpkgs' real modules render it, with its
 # paths moved under `work` and real programs in place, for nix/tests/node.sh
-# to run: unbound.conf, the node configuration and the script that checks it
+# to run: unbound.conf, Knot's command and configuration, the node configuration and the script that checks it
 # at build time, the exact scripts of the dm-dns units, the resolved files,
 # and the push machine's dm-send-dns with the zone it signs.
 #
@@ -9,6 +9,7 @@
   vendor,
   packageDir,
   unboundDir,
+  knotDir,
   work,
   rotated ? false,
 }:
@@ -35,6 +36,11 @@ let
       services.unbound.stateDir = "${work}/unbound";
       services.unbound.localControlSocketPath = "${work}/unbound.ctl";
       services.unbound.package = package "unbound" unboundDir;
+      services.dm-dns.knot = {
+        package = package "knot" knotDir;
+        runDir = "${work}/knot-run";
+        stateDir = "${work}/knot-state";
+      };
     };
   };
   node = harness.nodes.alpha;
@@ -51,6 +57,7 @@ in
   # The units' commands (ExecStart), run as they are.
   prepare = node.systemd.services.dm-dns-prepare.serviceConfig.ExecStart;
   install = node.systemd.services.dm-dns-install.serviceConfig.ExecStart;
+  knot = node.systemd.services.dm-dns-knot.serviceConfig.ExecStart;
   delegate = etc "systemd/dns-delegate.d/dm-dns.dns-delegate";
   resolvedConf = etc "systemd/resolved.conf";
   resolvConf = node.environment.etc."resolv.conf".source;

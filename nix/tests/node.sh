@@ -4,8 +4,8 @@
 # unbound/resolved/resolvconf modules render it (nix/tests/node.nix, paths
 # moved under a temp dir), run for real here: the build step that checks
 # /etc/dm-dns/node.json, unbound-checkconf on the rendered unbound.conf, a
-# real unbound started from it, the exact commands (ExecStart) of dm-dns-prepare and
-# dm-dns-install, the push machine's dm-send-dns with a stand-in data-mesher
+# real unbound started from it in front of a real Knot started as its unit
+# does, the exact commands (ExecStart) of dm-dns-prepare and dm-dns-install, the push machine's dm-send-dns with a stand-in data-mesher
 # that delivers what it is given, and dig. The walk:
 #   1. no mesh file yet: the node's own records;
 #   2. migration: the built-in service's unsigned zone.conf is live; the
@@ -31,8 +31,10 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 host_etc=$(mktemp -d)
 unbound_pid=
+knot_pid=
 cleanup() {
   [ -z "$unbound_pid" ] || kill "$unbound_pid" 2>/dev/null || true
+  [ -z "$knot_pid" ] || kill "$knot_pid" 2>/dev/null || true
   umount /etc 2>/dev/null || true
   umount "$host_etc" 2>/dev/null || true
   rmdir "$host_etc" 2>/dev/null || true
@@ -62,15 +64,22 @@ mkdir -p "$work/unbound-package/bin" "$work/unbound"
 for program in unbound unbound-control unbound-checkconf; do
   ln -s "$(command -v "$program")" "$work/unbound-package/bin/$program"
 done
+# Knot's likewise (nixpkgs' knot-dns has both in bin/).
+mkdir -p "$work/knot-package/bin" "$work/knot-run" "$work/knot-state"
+for program in knotd knotc; do
+  ln -s "$(command -v "$program")" "$work/knot-package/bin/$program"
+done
 
 render() { # attribute [rotated]
   nix-instantiate --read-write-mode --eval --strict --json nix/tests/node.nix \
     --arg vendor "$vendor" --arg packageDir "$package" --arg rotated "${2:-false}" \
-    --argstr unboundDir "$work/unbound-package" --argstr work "$work" -A "$1" | jq -r .
+    --argstr unboundDir "$work/unbound-package" --argstr knotDir "$work/knot-package" \
+    --argstr work "$work" -A "$1" | jq -r .
 }
 render unboundConf >/etc/unbound/unbound.conf
 render prepare >"$work/prepare.sh"
 render install >"$work/install.sh"
+render knot >"$work/knot.sh"
 for variant in false true; do
   render nodeConfigBuild "$variant" >"$work/node-config-$variant.sh"
   render sendText "$variant" >"$work/send-$variant.sh"
@@ -82,7 +91,8 @@ resolved_conf=$(render resolvedConf)
 port=$(sed -n 's/^  port: //p' /etc/unbound/unbound.conf)
 # What the push machine signs: the zone derivation, built.
 zone=$(nix-build --no-out-link nix/tests/node.nix --arg vendor "$vendor" --arg packageDir "$package" \
-  --argstr unboundDir "$work/unbound-package" --argstr work "$work" -A zone 2>"$work/build.log") \
+  --argstr unboundDir "$work/unbound-package" --argstr knotDir "$work/knot-package" \
+  --argstr work "$work" -A zone 2>"$work/build.log") \
   || { cat "$work/build.log" >&2; fail "building the zone derivation"; }
 
 # Deploying a node configuration: its build step, with the package on PATH.
@@ -112,7 +122,16 @@ run_unit() { # script file; its stderr in unit.err, returns its status
 operator() { env -i "$package/bin/dm-dns" "$@"; }
 health() { operator status --json | jq -r '.health'; }
 dig_() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
-start_unbound() { # from the rendered unbound.conf, as the unbound unit does
+start_unbound() { # Knot as its unit does, then unbound from the rendered unbound.conf
+  local knot_command
+  read -ra knot_command <"$work/knot.sh"
+  "${knot_command[@]}" >"$work/knot.log" 2>&1 &
+  knot_pid=$!
+  for _ in $(seq 50); do
+    knotc -s "$work/knot-run/knot.sock" zone-read clan. @ SOA >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  knotc -s "$work/knot-run/knot.sock" zone-read clan. @ SOA >/dev/null 2>&1 || fail "knot did not load the zone"
   unbound -d -c /etc/unbound/unbound.conf >"$work/unbound.log" 2>&1 &
   unbound_pid=$!
   for _ in $(seq 50); do
@@ -122,9 +141,10 @@ start_unbound() { # from the rendered unbound.conf, as the unbound unit does
   fail "unbound did not start"
 }
 stop_unbound() {
-  kill "$unbound_pid"
-  wait "$unbound_pid" 2>/dev/null || true
+  kill "$unbound_pid" "$knot_pid"
+  wait "$unbound_pid" "$knot_pid" 2>/dev/null || true
   unbound_pid=
+  knot_pid=
 }
 mesh_file=$work/mesh/dns/cnames
 mkdir -p "$(dirname "$mesh_file")"
@@ -202,6 +222,7 @@ fi
 pass "rotation: a node not yet redeployed refuses the new key, the old zone serves, status says to redeploy"
 deploy_config true
 run_unit "$work/install.sh" || fail "install after the redeploy: $(cat "$work/unit.err")"
+grep -q 'applied as a transaction' "$work/unit.err" || fail "install did not give Knot a transaction: $(cat "$work/unit.err")"
 [ "$(operator status --json | jq -r '.health + " " + (.installed.serial | tostring)')" = "current 200" ] \
   || fail "status after the redeploy: $(operator status)"
 pass "rotation: the redeployed node installs serial 200 of the new key; status current"

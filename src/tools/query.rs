@@ -97,10 +97,11 @@ enum NotTheAnswer {
 use NotTheAnswer::{Refused, Stray};
 
 fn encode(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, String> {
-    // Header: id, flags 0 (no recursion wanted), one question.
+    // Header: id, recursion desired (as the system resolver asks: unbound
+    // asks Knot, behind it, only then), one question.
     let mut out = Vec::with_capacity(32 + name.len());
     out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     for label in name.trim_end_matches('.').split('.') {
         let len = u8::try_from(label.len())
             .ok()

@@ -84,7 +84,7 @@ fn signed_updates_change_answers_without_restarting_unbound() {
     assert!(
         stderr(&out)
             .trim_end()
-            .ends_with(": 1 retargeted (music.clan)"),
+            .ends_with(": 1 retargeted (music.clan); zone reloaded"),
         "{}",
         stderr(&out)
     );

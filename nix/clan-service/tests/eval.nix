@@ -271,6 +271,7 @@ in
   test_no_control_socket_is_an_assertion = {
     expr =
       builtins.length (failedAssertions (clanWith {
+        machines.alpha.services.dm-dns.zoneServer = "unbound";
         machines.alpha.services.unbound.localControlSocketPath = lib.mkForce null;
       }).nodes.alpha);
     expected = 1;
@@ -321,7 +322,10 @@ in
     expected = [ alpha.environment.etc."dm-dns/node.json".source ];
   };
   test_node_configuration_of_a_clan_machine = {
-    expr = removeAttrs alpha.services.dm-dns.settings [ "unbound_control" ];
+    expr = removeAttrs alpha.services.dm-dns.settings [
+      "unbound_control"
+      "knot_control"
+    ];
     expected = {
       domain = "clan";
       trusted_keys = [ publicBase64 ];
@@ -335,6 +339,47 @@ in
       hosts = { };
       server = "127.0.0.1:5335";
       redeploy = "clan machines update alpha";
+    };
+  };
+  test_node_reaches_knot_through_its_control_socket = {
+    expr = lib.drop 1 alpha.services.dm-dns.settings.knot_control;
+    expected = [
+      "-s"
+      "/run/dm-dns-knot/knot.sock"
+    ];
+  };
+  test_knot_holds_the_zone_and_unbound_asks_it = {
+    expr = {
+      stub = (builtins.head alpha.services.unbound.settings.stub-zone).stub-addr;
+      auth = alpha.services.unbound.settings ? auth-zone;
+      knotAfterPrepare = builtins.elem "dm-dns-prepare.service" alpha.systemd.services.dm-dns-knot.after;
+      unboundAfterKnot = builtins.elem "dm-dns-knot.service" alpha.systemd.services.unbound.after;
+      installRequires = alpha.systemd.services.dm-dns-install.requires;
+      socketGroup = alpha.systemd.services.dm-dns-knot.serviceConfig.UMask;
+    };
+    expected = {
+      stub = [ "127.0.0.1@5336" ];
+      auth = false;
+      knotAfterPrepare = true;
+      unboundAfterKnot = true;
+      installRequires = [ "dm-dns-knot.service" ];
+      socketGroup = "0007";
+    };
+  };
+  test_zone_server_unbound_keeps_the_auth_zone = {
+    expr =
+      let
+        node = (clanWith { machines.alpha.services.dm-dns.zoneServer = "unbound"; }).nodes.alpha;
+      in
+      {
+        auth = (builtins.head node.services.unbound.settings.auth-zone).name;
+        knot = node.services.dm-dns.settings.knot_control;
+        knotUnit = node.systemd.services ? dm-dns-knot;
+      };
+    expected = {
+      auth = "clan.";
+      knot = null;
+      knotUnit = false;
     };
   };
   test_node_reaches_unbound_through_its_control_socket = {
@@ -411,10 +456,19 @@ in
     );
     expected = [ true ];
   };
-  test_install_units_join_unbounds_group_and_data_meshers = {
+  test_install_units_join_knots_group_and_data_meshers = {
+    expr = alpha.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups;
+    expected = [
+      "dm-dns-knot"
+      "data-mesher"
+    ];
+  };
+  test_install_units_join_unbounds_group_without_knot = {
     expr =
-      (clanWith { machines.alpha.services.unbound.group = "dns"; })
-      .nodes.alpha.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups;
+      (clanWith {
+        machines.alpha.services.dm-dns.zoneServer = "unbound";
+        machines.alpha.services.unbound.group = "dns";
+      }).nodes.alpha.systemd.services.dm-dns-install.serviceConfig.SupplementaryGroups;
     expected = [
       "dns"
       "data-mesher"
