@@ -146,6 +146,46 @@ remote-control:
     sys.exit("unbound did not start")
 
 
+def start_knot(work, zone_file):
+    """A Knot DNS serving `clan.` from zone_file as nix/lib/node.nix sets it
+    up; returns the process, its port, its knotc command, and unbound's
+    settings that ask it (inside `server:`, after it)."""
+    port = free_port()
+    run = os.path.join(work, "knot")
+    os.makedirs(run, exist_ok=True)
+    conf = os.path.join(run, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(f"""server:
+  rundir: "{run}"
+  listen: 127.0.0.1@{port}
+log:
+  - target: stderr
+    any: warning
+database:
+  storage: "{run}"
+template:
+  - id: default
+    storage: "{run}"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: clan.
+    file: "{zone_file}"
+""")
+    proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    control = ["knotc", "-s", os.path.join(run, "knot.sock")]
+    for _ in range(1200):
+        if subprocess.run(control + ["zone-read", "clan.", "@", "SOA"],
+                          capture_output=True).returncode == 0:
+            stub = (f'stub-zone:\n  name: "clan."\n  stub-addr: 127.0.0.1@{port}\n'
+                    "  stub-no-cache: yes")
+            return proc, port, control, stub
+        time.sleep(0.05)
+    sys.exit("knotd did not load the zone")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]

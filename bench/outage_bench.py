@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """What clients see while a node's zone changes: an open-loop client sends
 QPS queries a second (names present in the old and the new zone) to a real
-unbound while `dm-dns install` applies UPDATES good updates, each of one of
-two kinds:
+unbound while `dm-dns install` applies UPDATES good updates to the zone it
+answers from, held by SERVER: `knot` (Knot DNS behind unbound, as the NixOS
+module sets it up) or `unbound` (unbound's own auth-zone). Updates are of
+one of two kinds:
 
 - retarget: every name moves to another machine (the whole zone changes);
 - ten: ten names move, the rest stays (the common push).
@@ -13,7 +15,8 @@ p50/p99/max of the answered ones, the longest time no answer arrived, and
 for `ten` the time from the file's arrival (before install runs) until a
 changed name answers with its new target (p50/max).
 
-    python3 bench/outage_bench.py [--records 100000 1000000] [--updates 10] [--qps 2000]
+    python3 bench/outage_bench.py [--server knot unbound] [--records 100000 1000000]
+                                  [--updates 10] [--qps 2000]
 
 The goals (README, "Benchmarks"): 0 dropped and p99 <= 50 ms at 2,000 q/s,
 for 100k and 1M records, both kinds; a ten-name change to a 1M zone served
@@ -33,7 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from install_bench import (  # noqa: E402
-    DM_DNS, MACHINES, ROOT, hosts_file, machine, percentile, query, start_unbound, write_exports)
+    DM_DNS, MACHINES, ROOT, hosts_file, machine, percentile, query, start_knot, start_unbound,
+    write_exports)
 
 TIMEOUT = 2.0
 
@@ -56,6 +60,7 @@ class Client:
         self.sent = {}  # id -> send time
         self.latencies, self.answer_times = [], []
         self.stop = False
+        self.sent_all = False
 
     def send_loop(self):
         interval = 1 / self.qps
@@ -76,11 +81,11 @@ class Client:
         self.total = n
 
     def receive_loop(self):
-        while not self.stop or self.sent:
+        while not self.sent_all or self.sent:
             try:
                 data = self.sock.recv(4096)
             except socket.timeout:
-                if self.stop:
+                if self.sent_all:
                     cutoff = time.perf_counter() - TIMEOUT
                     if all(t < cutoff for t in self.sent.values()):
                         break
@@ -92,15 +97,19 @@ class Client:
                 self.answer_times.append(now)
 
     def run(self, during):
-        threads = [threading.Thread(target=self.send_loop), threading.Thread(target=self.receive_loop)]
-        for t in threads:
+        sender = threading.Thread(target=self.send_loop)
+        receiver = threading.Thread(target=self.receive_loop)
+        for t in (sender, receiver):
             t.start()
         try:
             during()
         finally:
             self.stop = True
-            for t in threads:
-                t.join()
+            # The receiver stops only once the sender has: the last query
+            # sent gets its answer too.
+            sender.join()
+            self.sent_all = True
+            receiver.join()
         answered = len(self.latencies)
         gaps = [b - a for a, b in zip(self.answer_times, self.answer_times[1:])]
         return {"sent": self.total, "dropped": self.total - answered,
@@ -108,7 +117,7 @@ class Client:
                 "max": max(self.latencies), "gap": max(gaps) if gaps else 0}
 
 
-def measure(work, records, kind, updates, qps, key):
+def measure(work, server, records, kind, updates, qps, key):
     zones = []
     rng = random.Random(7)
     for u in range(updates + 1):
@@ -135,9 +144,16 @@ def measure(work, records, kind, updates, qps, key):
                "--state-dir", os.path.join(work, "state"), "--max-mesh-size", "1G"]
     shutil.copy(zones[0][0], mesh)
     subprocess.run(install + ["--no-reload"], check=True, capture_output=True)
-    auth = (f'auth-zone:\n  name: "clan."\n  zonefile: "{zone_file}"\n  for-downstream: yes\n'
-            "  for-upstream: yes\n  fallback-enabled: no")
-    proc, port, control = start_unbound(work, "", auth)
+    knot = None
+    if server == "knot":
+        knot, _, control, stub = start_knot(work, zone_file)
+        proc, port, _ = start_unbound(work, "", stub)
+        flag = "--knot-control"
+    else:
+        auth = (f'auth-zone:\n  name: "clan."\n  zonefile: "{zone_file}"\n  for-downstream: yes\n'
+                "  for-upstream: yes\n  fallback-enabled: no")
+        proc, port, control = start_unbound(work, "", auth)
+        flag = "--unbound-control"
     applied = []
     try:
         names = [f"ep{e}.clan" for e in range(0, records, max(1, records // 5000))]
@@ -149,7 +165,7 @@ def measure(work, records, kind, updates, qps, key):
                 signed, moved_set = zones[u]
                 arrived = time.perf_counter()
                 shutil.copy(signed, mesh)
-                subprocess.run(install + ["--unbound-control", " ".join(control)],
+                subprocess.run(install + [flag, " ".join(control)],
                                check=True, capture_output=True)
                 if moved_set:
                     probe = f"ep{min(moved_set)}.clan"
@@ -161,32 +177,35 @@ def measure(work, records, kind, updates, qps, key):
 
         result = client.run(updates_run)
     finally:
-        proc.kill()
-        proc.wait()
+        for p in (proc, knot):
+            if p:
+                p.kill()
+                p.wait()
     result["applied"] = applied
     return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", nargs="+", choices=["knot", "unbound"], default=["knot"])
     parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--updates", type=int, default=10)
     parser.add_argument("--qps", type=int, default=2000)
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     print(f"{args.updates} updates under {args.qps} queries/s (open loop, {TIMEOUT:.0f} s to answer)")
-    print(f"{'records':>9} {'kind':<9} {'sent':>7} {'dropped':>8} {'p50 ms':>7} {'p99 ms':>8} "
+    print(f"{'server':<8} {'records':>9} {'kind':<9} {'sent':>7} {'dropped':>8} {'p50 ms':>7} {'p99 ms':>8} "
           f"{'max ms':>8} {'gap ms':>8} {'applied p50/max ms':>19}")
-    for records in args.records:
+    for server, records in ((s, r) for s in args.server for r in args.records):
         for kind in ("retarget", "ten"):
             with tempfile.TemporaryDirectory() as work:
                 key = os.path.join(work, "k")
                 subprocess.run([DM_DNS, "keygen", "--private-key-path", key,
                                 "--public-key-path", key + ".pub"], check=True, capture_output=True)
-                r = measure(work, records, kind, args.updates, args.qps, key)
+                r = measure(work, server, records, kind, args.updates, args.qps, key)
             applied = (f"{percentile(r['applied'], 50) * 1000:.0f}/{max(r['applied']) * 1000:.0f}"
                        if r["applied"] else "-")
-            print(f"{records:>9,} {kind:<9} {r['sent']:>7} {r['dropped']:>8} {r['p50'] * 1000:>7.1f} "
+            print(f"{server:<8} {records:>9,} {kind:<9} {r['sent']:>7} {r['dropped']:>8} {r['p50'] * 1000:>7.1f} "
                   f"{r['p99'] * 1000:>8.1f} {r['max'] * 1000:>8.1f} {r['gap'] * 1000:>8.0f} "
                   f"{applied:>19}", flush=True)
 

@@ -12,22 +12,25 @@ use dm_dns::error::Error;
 use dm_dns::node::hosts;
 use dm_dns::node::install::{self, Applied, Failure, Outcome};
 
-/// Install a signed mesh file into unbound (every node, whenever it changes).
+/// Install a signed mesh file into the node's DNS (every node, whenever it
+/// changes).
 ///
 /// Verifies the file, refuses older serials, renders an RFC 1035 zone with the
 /// CNAMEs and this node's own address records, checks it, replaces the zone
 /// file atomically (the previous one is kept as last-good in the state
-/// directory) and reloads only that zone with unbound-control. On any failure
-/// the previous zone keeps serving. Without a mesh file yet, or when the mesh
-/// file is refused (not signed by a trusted key, or no key given) and no zone
-/// is in place, writes a zone of the node's own records so unbound can start;
-/// a refusal still exits 2.
+/// directory) and puts it in service: with --knot-control, Knot DNS takes a
+/// small change as one transaction of the changed records and reloads a
+/// large one beside the served zone; with --unbound-control, unbound reloads
+/// only that auth-zone. On any failure the previous zone keeps serving.
+/// Without a mesh file yet, or when the mesh file is refused (not signed by a
+/// trusted key, or no key given) and no zone is in place, writes a zone of
+/// the node's own records so the server can start; a refusal still exits 2.
 #[derive(Args)]
 #[command(after_help = "Example:\n  \
     dm-dns install --mesh-file /var/lib/data-mesher/files/home/dns/cnames \\\n    \
     --trusted-key /etc/dm-dns/signing.pub --domain clan --hosts /etc/hosts \\\n    \
     --zone-file /var/lib/dm-dns/zone/clan.zone --state-dir /var/lib/dm-dns \\\n    \
-    --unbound-control 'unbound-control -c /etc/unbound/unbound.conf'")]
+    --knot-control 'knotc -s /run/dm-dns-knot/knot.sock'")]
 pub struct InstallArgs {
     #[command(flatten)]
     config: ConfigArg,
@@ -47,7 +50,7 @@ pub struct InstallArgs {
     /// used, loopback addresses never. Replaces the node configuration's hosts.
     #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     hosts: Option<Utf8PathBuf>,
-    /// The zone file unbound's auth-zone loads. [default: the node
+    /// The zone file Knot (or unbound's auth-zone) loads. [default: the node
     /// configuration's zone_file]
     #[arg(long, value_name = "PATH", value_parser = super::path_arg)]
     zone_file: Option<Utf8PathBuf>,
@@ -57,7 +60,7 @@ pub struct InstallArgs {
     state_dir: Option<Utf8PathBuf>,
     #[command(flatten)]
     control: ControlArgs,
-    /// Do not reload unbound (use before unbound starts).
+    /// Only write the zone file; ask no server (before the servers start).
     #[arg(long)]
     no_reload: bool,
     /// Accept a serial older than the installed one: the way back after a

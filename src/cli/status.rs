@@ -13,8 +13,8 @@ use dm_dns::node::status::{self, Health};
 ///
 /// Reads what install recorded in the state directory (serial, signer, record
 /// counts, when), the last refused update and the last one not applied, and
-/// compares them with the mesh file, the zone file and the serial unbound
-/// serves. On a node every value comes from the node configuration
+/// compares them with the mesh file, the zone file and the serial the zone
+/// server (Knot, or unbound's auth-zone) serves. On a node every value comes from the node configuration
 /// (/etc/dm-dns/node.json), so `dm-dns status` needs no arguments; without
 /// one, --state-dir is needed and the domain is the one the state directory
 /// holds. Exit 0 when the node serves what it installed and the latest mesh
@@ -27,7 +27,7 @@ use dm_dns::node::status::{self, Health};
     dm-dns status --json | jq .health\n  \
     dm-dns status --state-dir /var/lib/dm-dns --domain clan \\\n    \
     --mesh-file /var/lib/data-mesher/files/home/dns/cnames \\\n    \
-    --zone-file /var/lib/dm-dns/zone/clan.zone --unbound-control 'unbound-control -s /run/unbound/unbound.ctl'")]
+    --zone-file /var/lib/dm-dns/zone/clan.zone --knot-control 'knotc -s /run/dm-dns-knot/knot.sock'")]
 pub struct StatusArgs {
     #[command(flatten)]
     config: ConfigArg,
@@ -43,13 +43,13 @@ pub struct StatusArgs {
     /// node configuration's mesh_file]
     #[arg(long, value_name = "FILE", value_parser = super::path_arg)]
     mesh_file: Option<Utf8PathBuf>,
-    /// The zone file unbound loads: does it hold the installed zone?
+    /// The zone file the server loads: does it hold the installed zone?
     /// [default: the node configuration's zone_file]
     #[arg(long, value_name = "PATH", value_parser = super::path_arg)]
     zone_file: Option<Utf8PathBuf>,
     #[command(flatten)]
     control: ControlArgs,
-    /// Do not ask unbound which serial it serves.
+    /// Do not ask the zone server (Knot or unbound) which serial it serves.
     #[arg(long)]
     no_unbound: bool,
     #[command(flatten)]
@@ -67,7 +67,7 @@ impl TryFrom<StatusArgs> for status::Config {
             (None, Some(node)) => Some(node.domain.clone()),
             (None, None) => None,
         };
-        // Without a node configuration unbound is asked only when told how.
+        // Without a node configuration a server is asked only when told how.
         let ask_unbound = !args.no_unbound && (node.is_some() || args.control.is_given());
         Ok(status::Config {
             state_dir: required(args.state_dir, node, |n| n.state_dir.clone(), "state-dir")?,

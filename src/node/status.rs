@@ -1,6 +1,7 @@
 //! `dm-dns status`: is this node current? What install recorded (serial,
 //! signer, counts, when), what the mesh file holds now, what the zone file
-//! holds, which serial unbound serves, and the last refused update.
+//! holds, which serial the server holding the zone (Knot or unbound)
+//! serves, and the last refused update.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use crate::dns::codes::codes;
 use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::node::control::Control;
+use crate::node::control::{Control, Server};
 use crate::node::install::{self, FailureRecord, State};
 use crate::sign::signed::RefusalKind;
 use crate::sys::clock::utc;
@@ -32,9 +33,10 @@ pub const FORMAT: u32 = 1;
 pub enum Health {
     /// Nothing was ever installed for this domain.
     NeverInstalled,
-    /// unbound-control got no answer: what unbound serves is unknown.
+    /// The zone server's control program (knotc, unbound-control) got no
+    /// answer: what it serves is unknown. (The code predates Knot.)
     UnboundUnreachable,
-    /// unbound or the zone file does not serve what was installed.
+    /// The server or the zone file does not serve what was installed.
     Stale,
     /// The latest mesh file was refused.
     Refused,
@@ -64,8 +66,11 @@ pub struct Report {
     /// Why the node is not current, one line each.
     pub problems: Vec<String>,
     pub installed: Option<Installed>,
-    /// The serial unbound serves (asked only with an unbound-control command).
+    /// The serial the zone server serves (asked only with a control
+    /// command).
     pub served_serial: Option<u32>,
+    /// Which server was asked: `knot` or `unbound`.
+    pub served_by: Option<&'static str>,
     pub last_refused: Option<LastFailure>,
     pub last_not_applied: Option<LastFailure>,
 }
@@ -174,11 +179,17 @@ pub fn report(config: &Config) -> Result<Report, Error> {
             }
         }
     }
+    let served_by = config.control.as_ref().map(|c| c.server.name());
     if let Some(control) = &config.control {
+        let server = control.server.name();
+        let unit = match control.server {
+            Server::Knot => "dm-dns-knot",
+            Server::Unbound => "unbound",
+        };
         match control.served_serial(&domain) {
             Err(e) => findings.push((
                 Health::UnboundUnreachable,
-                format!("{e} (hint: `systemctl status unbound`)"),
+                format!("{e} (hint: `systemctl status {unit}`)"),
             )),
             Ok(served) => {
                 served_serial = served;
@@ -188,7 +199,7 @@ pub fn report(config: &Config) -> Result<Report, Error> {
                     findings.push((
                         Health::Stale,
                         format!(
-                            "unbound serves {} but serial {} is installed (hint: the next \
+                            "{server} serves {} but serial {} is installed (hint: the next \
                              `dm-dns install` reloads it)",
                             served.map_or("no zone".to_string(), |s| format!("serial {s}")),
                             state.serial
@@ -238,6 +249,7 @@ pub fn report(config: &Config) -> Result<Report, Error> {
         problems: findings.into_iter().map(|(_, text)| text).collect(),
         installed: state.as_ref().map(installed),
         served_serial,
+        served_by,
         last_refused: refusal.map(LastFailure::from),
         last_not_applied: not_applied.map(LastFailure::from),
     })
@@ -287,8 +299,8 @@ impl Report {
             );
             let _ = writeln!(out, "installed:     {}", i.installed_at);
         }
-        if let Some(serial) = self.served_serial {
-            let _ = writeln!(out, "unbound:       serial {serial}");
+        if let (Some(serial), Some(server)) = (self.served_serial, self.served_by) {
+            let _ = writeln!(out, "{:<15}serial {serial}", format!("{server}:"));
         }
         for (label, record) in [
             ("last refused: ", &self.last_refused),
