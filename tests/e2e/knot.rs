@@ -259,3 +259,28 @@ fn a_run_killed_before_knot_takes_the_zone_is_completed_by_the_next() {
     assert_eq!(node.music(), MUSIC_ON_BETA);
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// The way back from a serial signed too far ahead: a lower serial with
+/// --allow-rollback is what Knot serves afterwards.
+#[test]
+fn a_rollback_on_purpose_is_served() {
+    let (_tmp, node) = Node::start_knot();
+    assert!(
+        node.deliver(&node.signed_zone(&exports("alpha", ""), 70, "a"))
+            .status
+            .success()
+    );
+    std::fs::copy(
+        node.signed_zone(&exports("beta", ""), 69, "b"),
+        node.dir.join("cnames"),
+    )
+    .unwrap();
+    let refused = node.install();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let out = run(install_cmd(&node.dir, None)
+        .args(node.control())
+        .arg("--allow-rollback"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(served_serial(&node), Some(69));
+    assert_eq!(node.music(), MUSIC_ON_BETA);
+}
