@@ -1,6 +1,11 @@
 //! What changed between two zones, as a summary of names and a unified diff
 //! of their canonical text (the `zone.conf` rendering): `dm-dns diff`, the
 //! golden checks, `plan`, and install's one-line log.
+//!
+//! Both texts list their records in one order (the header, CNAMEs by host,
+//! address records by name and address), so the lines they share are
+//! exactly the records they share, found by one merge walk: no diff
+//! algorithm, and neither text is ever held whole.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -10,11 +15,192 @@ use serde::Serialize;
 use crate::artifacts::render;
 use crate::artifacts::zonefile::ZoneData;
 
-pub fn canonical_text(zone: &ZoneData) -> String {
-    let mut out = Vec::new();
-    render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses())
-        .expect("writing to memory");
-    String::from_utf8(out).expect("zone text is ASCII")
+/// One line of a zone's canonical text, with what orders it among the
+/// other zone's: its section (header, CNAME, address) and its record's key.
+struct Line<'a> {
+    section: u8,
+    cname_host: &'a str,
+    address: Option<&'a (String, std::net::IpAddr)>,
+    text: String,
+}
+
+impl Line<'_> {
+    fn order(&self, other: &Line<'_>) -> Ordering {
+        self.section
+            .cmp(&other.section)
+            .then_with(|| self.cname_host.cmp(other.cname_host))
+            .then_with(|| match (self.address, other.address) {
+                (Some(a), Some(b)) => render::address_order(a, b),
+                _ => Ordering::Equal,
+            })
+    }
+}
+
+/// The canonical text's lines, rendered one at a time as `write_conf` does.
+fn lines(zone: &ZoneData) -> impl Iterator<Item = Line<'_>> {
+    let text = |write: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut out = Vec::new();
+        write(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("zone text is ASCII")
+    };
+    let header = std::iter::once(Line {
+        section: 0,
+        cname_host: "",
+        address: None,
+        text: render::conf_header(&zone.domain),
+    });
+    let suffix = render::conf_cname_suffix(&zone.domain);
+    let cnames = zone.cnames().map(move |c| Line {
+        section: 1,
+        cname_host: c.host,
+        address: None,
+        text: text(&|out| render::write_conf_cname(out, &c, &suffix)),
+    });
+    let addresses = zone.addresses().iter().map(move |record| Line {
+        section: 2,
+        cname_host: "",
+        address: Some(record),
+        text: text(&|out| render::write_conf_address(out, &record.0, &record.1)),
+    });
+    header.chain(cnames).chain(addresses)
+}
+
+/// Lines of context around each change, as `diff -u` gives.
+const CONTEXT: usize = 3;
+
+/// The unified diff of two zones' canonical texts (empty when they are the
+/// same), in `diff -u`'s format: hunks with three lines of context, joined
+/// when at most six unchanged lines lie between two changes.
+pub fn unified(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> String {
+    let mut writer = Unified::default();
+    let (mut olds, mut news) = (lines(old).peekable(), lines(new).peekable());
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    loop {
+        let order = match (olds.peek(), news.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(o), Some(n)) => o.order(n),
+        };
+        match order {
+            Ordering::Less => removed.push(olds.next().expect("peeked").text),
+            Ordering::Greater => added.push(news.next().expect("peeked").text),
+            Ordering::Equal => {
+                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
+                if o.text == n.text {
+                    writer.change(&mut removed, &mut added);
+                    writer.same(o.text);
+                } else {
+                    removed.push(o.text);
+                    added.push(n.text);
+                }
+            }
+        }
+    }
+    writer.change(&mut removed, &mut added);
+    writer.finish(old_label, new_label)
+}
+
+/// Builds the hunks as the walk goes; only the open hunk and the unchanged
+/// lines since its last change are held.
+#[derive(Default)]
+struct Unified {
+    out: String,
+    /// Lines of the old and the new text passed so far.
+    at: (usize, usize),
+    hunk: Option<Hunk>,
+    /// Unchanged lines since the last change (or the last few, with no hunk
+    /// open).
+    unchanged: std::collections::VecDeque<String>,
+}
+
+struct Hunk {
+    start: (usize, usize),
+    len: (usize, usize),
+    body: String,
+}
+
+impl Unified {
+    fn same(&mut self, line: String) {
+        self.at.0 += 1;
+        self.at.1 += 1;
+        self.unchanged.push_back(line);
+        if self.hunk.is_some() && self.unchanged.len() > 2 * CONTEXT {
+            self.close();
+        } else if self.hunk.is_none() && self.unchanged.len() > CONTEXT {
+            self.unchanged.pop_front();
+        }
+    }
+
+    /// A block of removed and added lines (either may be empty).
+    fn change(&mut self, removed: &mut Vec<String>, added: &mut Vec<String>) {
+        if removed.is_empty() && added.is_empty() {
+            return;
+        }
+        let hunk = self.hunk.get_or_insert_with(|| Hunk {
+            start: (
+                self.at.0 - self.unchanged.len(),
+                self.at.1 - self.unchanged.len(),
+            ),
+            len: (0, 0),
+            body: String::new(),
+        });
+        for line in self.unchanged.drain(..) {
+            hunk.len.0 += 1;
+            hunk.len.1 += 1;
+            hunk.body.push(' ');
+            hunk.body.push_str(&line);
+        }
+        for line in removed.drain(..) {
+            self.at.0 += 1;
+            hunk.len.0 += 1;
+            hunk.body.push('-');
+            hunk.body.push_str(&line);
+        }
+        for line in added.drain(..) {
+            self.at.1 += 1;
+            hunk.len.1 += 1;
+            hunk.body.push('+');
+            hunk.body.push_str(&line);
+        }
+    }
+
+    /// Ends the open hunk with up to `CONTEXT` unchanged lines; the last
+    /// `CONTEXT` stay as the next hunk's leading context.
+    fn close(&mut self) {
+        let Some(mut hunk) = self.hunk.take() else {
+            return;
+        };
+        for line in self.unchanged.iter().take(CONTEXT) {
+            hunk.len.0 += 1;
+            hunk.len.1 += 1;
+            hunk.body.push(' ');
+            hunk.body.push_str(line);
+        }
+        while self.unchanged.len() > CONTEXT {
+            self.unchanged.pop_front();
+        }
+        let range = |start: usize, len: usize| match len {
+            1 => format!("{}", start + 1),
+            0 => format!("{start},0"),
+            _ => format!("{},{len}", start + 1),
+        };
+        let _ = writeln!(
+            self.out,
+            "@@ -{} +{} @@",
+            range(hunk.start.0, hunk.len.0),
+            range(hunk.start.1, hunk.len.1)
+        );
+        self.out.push_str(&hunk.body);
+    }
+
+    fn finish(mut self, old_label: &str, new_label: &str) -> String {
+        self.close();
+        if self.out.is_empty() {
+            return self.out;
+        }
+        format!("--- {old_label}\n+++ {new_label}\n{}", self.out)
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -89,17 +275,14 @@ fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<AddressRecor
 }
 
 pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
-    let (old_text, new_text) = (canonical_text(old), canonical_text(new));
+    let unified = unified(old, new, old_label, new_label);
     ZoneDiff {
         format: FORMAT,
-        same: old_text == new_text,
+        same: unified.is_empty(),
         old_domain: old.domain.to_string(),
         new_domain: new.domain.to_string(),
         changes: changes(old, new),
-        unified: similar::TextDiff::from_lines(&old_text, &new_text)
-            .unified_diff()
-            .header(old_label, new_label)
-            .to_string(),
+        unified,
     }
 }
 
@@ -262,6 +445,56 @@ mod tests {
 
     fn zone(text: &str) -> ZoneData {
         zonefile::parse_conf(&format!("local-zone: \"clan.\" transparent\n{text}")).unwrap()
+    }
+
+    proptest::proptest! {
+        /// The merge walk's diff is `diff -u`'s (here: the `similar`
+        /// crate's, over the whole texts), hunk for hunk.
+        #[test]
+        fn unified_is_the_line_diff_of_the_texts(
+            old in proptest::collection::btree_map("[a-h]{1,3}", "m[a-c]", 0..40),
+            edits in proptest::collection::vec((0usize..40, 0u8..3), 0..6),
+            old_addresses in proptest::collection::btree_set((0u8..4, 0u8..3), 0..6),
+            new_addresses in proptest::collection::btree_set((0u8..4, 0u8..3), 0..6),
+            same_domain in proptest::bool::weighted(0.9),
+        ) {
+            // A few edits of the old zone: the changes a diff usually shows,
+            // with long runs of unchanged lines between them.
+            let mut new = old.clone();
+            let hosts: Vec<String> = old.keys().cloned().collect();
+            for (at, op) in edits {
+                let Some(host) = hosts.get(at) else { continue };
+                match op {
+                    0 => drop(new.remove(host)),
+                    1 => drop(new.insert(host.clone(), "mz".into())),
+                    _ => drop(new.insert(format!("{host}z"), "ma".into())),
+                }
+            }
+            let build = |cnames: &std::collections::BTreeMap<String, String>,
+                         addresses: &std::collections::BTreeSet<(u8, u8)>,
+                         domain: &str| {
+                let mut conf = format!("local-zone: \"{domain}.\" transparent\n");
+                for (host, machine) in cnames {
+                    conf += &format!("local-data: \"{host}.{domain}. CNAME {machine}.{domain}.\"\n");
+                }
+                for (machine, last) in addresses {
+                    conf += &format!("local-data: \"n{machine}.{domain}. A 10.0.0.{last}\"\n");
+                }
+                zonefile::parse_conf(&conf).unwrap()
+            };
+            let old = build(&old, &old_addresses, "clan");
+            let new = build(&new, &new_addresses, if same_domain { "clan" } else { "example.org" });
+            let text = |zone: &ZoneData| {
+                let mut out = Vec::new();
+                render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses()).unwrap();
+                String::from_utf8(out).unwrap()
+            };
+            let expected = similar::TextDiff::from_lines(&text(&old)[..], &text(&new)[..])
+                .unified_diff()
+                .header("a", "b")
+                .to_string();
+            proptest::prop_assert_eq!(unified(&old, &new, "a", "b"), expected);
+        }
     }
 
     #[test]

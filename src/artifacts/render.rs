@@ -76,20 +76,40 @@ pub fn write_conf<'a>(
     cnames: impl Iterator<Item = Cname<'a>>,
     addresses: &AddressList,
 ) -> io::Result<()> {
-    writeln!(out, "local-zone: \"{domain}.\" transparent")?;
-    // Plain write_all, no formatting machinery: this loop runs once per record.
-    let suffix = format!(".{domain}.\"\n");
+    out.write_all(conf_header(domain).as_bytes())?;
+    let suffix = conf_cname_suffix(domain);
     for c in cnames {
-        out.write_all(b"local-data: \"")?;
-        out.write_all(c.host.as_bytes())?;
-        out.write_all(b". CNAME ")?;
-        out.write_all(c.machine.as_bytes())?;
-        out.write_all(suffix.as_bytes())?;
+        write_conf_cname(out, &c, &suffix)?;
     }
     for (name, address) in addresses {
-        writeln!(out, "local-data: \"{name}. {} {address}\"", family(address))?;
+        write_conf_address(out, name, address)?;
     }
     Ok(())
+}
+
+/// `zone.conf`'s first line.
+pub fn conf_header(domain: &Domain) -> String {
+    format!("local-zone: \"{domain}.\" transparent\n")
+}
+
+/// What ends each CNAME line of `zone.conf` (computed once per zone).
+pub fn conf_cname_suffix(domain: &Domain) -> String {
+    format!(".{domain}.\"\n")
+}
+
+/// One CNAME line of `zone.conf`. Plain write_all, no formatting machinery:
+/// this runs once per record.
+pub fn write_conf_cname(out: &mut impl Write, c: &Cname<'_>, suffix: &str) -> io::Result<()> {
+    out.write_all(b"local-data: \"")?;
+    out.write_all(c.host.as_bytes())?;
+    out.write_all(b". CNAME ")?;
+    out.write_all(c.machine.as_bytes())?;
+    out.write_all(suffix.as_bytes())
+}
+
+/// One address line of `zone.conf`.
+pub fn write_conf_address(out: &mut impl Write, name: &str, address: &IpAddr) -> io::Result<()> {
+    writeln!(out, "local-data: \"{name}. {} {address}\"", family(address))
 }
 
 /// `zone.db`: an RFC 1035 master file with absolute names, so it reads the
