@@ -115,7 +115,9 @@ pub fn plan(
              (the clan's signing.pub) or run it on a node with a node configuration",
         ));
     }
-    let (new, manifest) = zones::load_with_manifest(zone_dir)?;
+    // The manifest after the live file: the mesh file's bytes are gone by
+    // then, and the two largest inputs are never in memory together.
+    let new = zones::load(zone_dir)?;
     let path = mesh_file.to_string();
     let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
         None => (Live::Missing { path }, None),
@@ -140,6 +142,7 @@ pub fn plan(
             ),
         },
     };
+    let manifest = zones::manifest_of(zone_dir, &new)?;
     let old = old.unwrap_or_else(|| ZoneData::new(new.domain.clone()));
     let changes = diff::changes(&old, &new);
     // Reasons are gathered for the changed names alone: a push changes a

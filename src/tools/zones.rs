@@ -30,6 +30,13 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
 /// two must agree (a hand-edited manifest is refused).
 pub fn load_with_manifest(path: &Utf8Path) -> Result<(ZoneData, Option<Manifest>), Error> {
     let zone = load(path)?;
+    let manifest = manifest_of(path, &zone)?;
+    Ok((zone, manifest))
+}
+
+/// The manifest beside `zone`, loaded from `path`, when it is a zone output
+/// directory; it must list exactly the zone's records.
+pub fn manifest_of(path: &Utf8Path, zone: &ZoneData) -> Result<Option<Manifest>, Error> {
     let manifest = Manifest::beside(path)?;
     if let Some(manifest) = &manifest
         && !manifest.agrees_with(&zone)
@@ -40,7 +47,7 @@ pub fn load_with_manifest(path: &Utf8Path) -> Result<(ZoneData, Option<Manifest>
              `nix build .#dm-dns-zone`)"
         )));
     }
-    Ok((zone, manifest))
+    Ok(manifest)
 }
 
 /// A zone from its text (`label` names it in errors).
