@@ -39,7 +39,7 @@ pub fn load_with_manifest(path: &Utf8Path) -> Result<(ZoneData, Option<Manifest>
 pub fn manifest_of(path: &Utf8Path, zone: &ZoneData) -> Result<Option<Manifest>, Error> {
     let manifest = Manifest::beside(path)?;
     if let Some(manifest) = &manifest
-        && !manifest.agrees_with(&zone)
+        && !manifest.agrees_with(zone)
     {
         return Err(Error::input(format!(
             "{path}: manifest.json does not list the records of zone.conf: one of them was \
