@@ -115,8 +115,8 @@ pub fn plan(
              (the clan's signing.pub) or run it on a node with a node configuration",
         ));
     }
-    // The manifest after the live file: the mesh file's bytes are gone by
-    // then, and the two largest inputs are never in memory together.
+    // The manifest last: the mesh file's bytes and the live zone are gone
+    // by then, so at most two zones are in memory at once.
     let new = zones::load(zone_dir)?;
     let path = mesh_file.to_string();
     let (live, old) = match signed::read_limited(mesh_file, max_mesh_bytes)? {
@@ -142,9 +142,10 @@ pub fn plan(
             ),
         },
     };
-    let manifest = zones::manifest_of(zone_dir, &new)?;
     let old = old.unwrap_or_else(|| ZoneData::new(new.domain.clone()));
     let changes = diff::changes(&old, &new);
+    drop(old);
+    let manifest = zones::manifest_of(zone_dir, &new)?;
     // Reasons are gathered for the changed names alone: a push changes a
     // few names of a zone that can hold millions.
     let changed: std::collections::HashSet<&str> = changes
