@@ -89,6 +89,8 @@ pkgs.testers.runNixOSTest {
       start_all()
       upstream.wait_for_unit("dnsmasq.service")
       for m in (push, client):
+          # Knot holds the zone (the module's default), unbound asks it.
+          m.wait_for_unit("dm-dns-knot.service")
           m.wait_for_unit("unbound.service")
       own = {"push": "${nodes.push.networking.primaryIPAddress}", "client": "${nodes.client.networking.primaryIPAddress}"}
       for m in (push, client):
@@ -128,6 +130,7 @@ pkgs.testers.runNixOSTest {
           # The operator's commands need no arguments, under sudo too.
           m.succeed("env -i /run/current-system/sw/bin/dm-dns status")
           m.succeed("sudo dm-dns status --json | grep -q '\"health\": \"current\"'")
+          m.succeed("sudo dm-dns status --json | grep -q '\"served_by\": \"knot\"'")
           m.succeed("env -i /run/current-system/sw/bin/dm-dns explain music.clan | grep -q 'answers now: music.clan. CNAME push.clan.'")
     '';
 }
