@@ -1,5 +1,5 @@
 # What a node runs: unbound's settings, Knot's configuration, the resolver
-# route to unbound, the `dm-dns install` sandbox. Shapes follow the NixOS
+# route to unbound, the units' sandbox. Shapes follow the NixOS
 # options they feed (`services.unbound.settings`,
 # `services.resolved.dnsDelegates`, `systemd.services.<n>.serviceConfig`).
 { lib }:
@@ -10,6 +10,27 @@ let
     address:
     builtins.match "127\\.[0-9.]+" address != null
     || builtins.match "(0{0,4}:){2,7}0{0,3}1|::1" address != null;
+  # What every dm-dns unit may not do: no privileges, no kernel tunables,
+  # a read-only system, nothing of home directories or other processes' /tmp.
+  sandbox = {
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    PrivateDevices = true;
+    NoNewPrivileges = true;
+    CapabilityBoundingSet = "";
+    RestrictNamespaces = true;
+    RestrictSUIDSGID = true;
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    SystemCallArchitectures = "native";
+    SystemCallFilter = [ "@system-service" ];
+  };
 in
 {
   # unbound answers the clan domain on 127.0.0.1:`port`: from Knot on
@@ -115,9 +136,11 @@ in
       Domains = "~${domain}";
     };
 
-  # Sandboxing for the install units: they run as their own user, may write
-  # only the state directory, and reach unbound only through its control
-  # socket (group `controlGroup`, the group unbound runs as).
+  inherit sandbox;
+
+  # The install units: their own user, write access to the state directory
+  # only, no network; they reach the zone server only through its control
+  # socket (group `controlGroup`: Knot's, or unbound's).
   installServiceConfig =
     {
       stateDir,
@@ -125,9 +148,10 @@ in
       user ? "dm-dns",
       supplementaryGroups ? [ ],
     }:
-    {
+    sandbox
+    // {
       Type = "oneshot";
-      # A oneshot waits for ever by default; install bounds each unbound
+      # A oneshot waits for ever by default; install bounds each control
       # call, so a run past this is stuck, and the next change retries.
       TimeoutStartSec = "5min";
       User = user;
@@ -135,25 +159,8 @@ in
       SupplementaryGroups = [ controlGroup ] ++ supplementaryGroups;
       ReadWritePaths = [ stateDir ];
       UMask = "0022";
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      PrivateDevices = true;
       PrivateNetwork = true;
-      NoNewPrivileges = true;
-      CapabilityBoundingSet = "";
       RestrictAddressFamilies = [ "AF_UNIX" ];
-      RestrictNamespaces = true;
-      RestrictSUIDSGID = true;
-      LockPersonality = true;
-      MemoryDenyWriteExecute = true;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      SystemCallArchitectures = "native";
-      SystemCallFilter = [ "@system-service" ];
     };
 
   # Names below `domain` from a NixOS `networking.hosts` attrset, loopback

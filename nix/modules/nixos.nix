@@ -195,7 +195,7 @@ let
               state_dir = mkOption {
                 type = types.str;
                 default = "/var/lib/dm-dns";
-                description = "Installed serial, hashes, last-good zone, and the zone unbound loads.";
+                description = "Installed serial, hashes, last-good zone, and the zone file the server loads.";
               };
               zone_file = mkOption {
                 type = types.str;
@@ -378,7 +378,7 @@ let
           after = [ "dm-dns-prepare.service" ];
           before = [ "unbound.service" ];
           restartTriggers = [ knotConfig ];
-          serviceConfig = {
+          serviceConfig = dmLib.node.sandbox // {
             ExecStart = "${cfg.knot.package}/bin/knotd -c ${knotConfig}";
             Restart = "on-failure";
             User = "dm-dns-knot";
@@ -389,22 +389,10 @@ let
             StateDirectoryMode = "0700";
             # The control socket: the group (install) may connect.
             UMask = "0007";
-            ProtectSystem = "strict";
-            ProtectHome = true;
-            PrivateTmp = true;
-            PrivateDevices = true;
-            NoNewPrivileges = true;
-            CapabilityBoundingSet = "";
             RestrictAddressFamilies = [
               "AF_INET"
               "AF_UNIX"
             ];
-            RestrictNamespaces = true;
-            LockPersonality = true;
-            ProtectKernelTunables = true;
-            ProtectKernelModules = true;
-            ProtectControlGroups = true;
-            SystemCallArchitectures = "native";
           };
         };
         users.users.dm-dns-knot = mkIf withKnot {

@@ -93,11 +93,7 @@ fn a_large_change_is_a_reload() {
 #[test]
 fn a_zone_changed_behind_installs_back_is_reloaded() {
     let (_tmp, node) = Node::start_knot();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 30, "a"))
-            .status
-            .success()
-    );
+    node.installed("alpha", 30);
     let knot = node.knot.as_ref().unwrap();
     for args in [
         &["zone-begin", "clan."][..],
@@ -133,11 +129,7 @@ fn a_zone_changed_behind_installs_back_is_reloaded() {
 #[test]
 fn a_refused_transaction_commits_nothing_and_reloads() {
     let (_tmp, node) = Node::start_knot();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 40, "a"))
-            .status
-            .success()
-    );
+    node.installed("alpha", 40);
     let knot = node.knot.as_ref().unwrap();
     let refusing = control_wrapper(
         &node,
@@ -147,11 +139,7 @@ fn a_refused_transaction_commits_nothing_and_reloads() {
             knot.socket.display()
         ),
     );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 41, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
+    node.arrives("beta", 41);
     let out = run(install_cmd(&node.dir, None).args(["--knot-control", &refusing]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("zone reloaded"), "{}", stderr(&out));
@@ -172,11 +160,7 @@ fn a_refused_transaction_commits_nothing_and_reloads() {
 #[test]
 fn a_reload_outlasting_the_timeout_still_converges() {
     let (_tmp, node) = Node::start_knot();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 50, "a"))
-            .status
-            .success()
-    );
+    node.installed("alpha", 50);
     // No transactions (standard input refused), and a reload that takes
     // 1.5 s in the background while the client hangs.
     let slow = control_wrapper(
@@ -188,11 +172,7 @@ fn a_reload_outlasting_the_timeout_still_converges() {
          *) exit 1;;\n\
          esac",
     );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 51, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
+    node.arrives("beta", 51);
     let out =
         run(install_cmd(&node.dir, None).args(["--knot-control", &slow, "--control-timeout", "1"]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -212,11 +192,7 @@ fn a_reload_outlasting_the_timeout_still_converges() {
 #[test]
 fn a_failed_reload_puts_the_previous_zone_back() {
     let (_tmp, node) = Node::start_knot();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 60, "a"))
-            .status
-            .success()
-    );
+    node.installed("alpha", 60);
     let served = node.zone_bytes();
     let failing = control_wrapper(
         &node,
@@ -227,11 +203,7 @@ fn a_failed_reload_puts_the_previous_zone_back() {
          *) exit 1;;\n\
          esac",
     );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 61, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
+    node.arrives("beta", 61);
     let out = run(install_cmd(&node.dir, None).args(["--knot-control", &failing]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
@@ -265,16 +237,8 @@ fn a_run_killed_before_knot_takes_the_zone_is_completed_by_the_next() {
 #[test]
 fn a_rollback_on_purpose_is_served() {
     let (_tmp, node) = Node::start_knot();
-    assert!(
-        node.deliver(&node.signed_zone(&exports("alpha", ""), 70, "a"))
-            .status
-            .success()
-    );
-    std::fs::copy(
-        node.signed_zone(&exports("beta", ""), 69, "b"),
-        node.dir.join("cnames"),
-    )
-    .unwrap();
+    node.installed("alpha", 70);
+    node.arrives("beta", 69);
     let refused = node.install();
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     let out = run(install_cmd(&node.dir, None)

@@ -127,6 +127,19 @@ impl Node {
         out
     }
 
+    /// Installs serial `serial` with music on `machine`; it must succeed.
+    pub fn installed(&self, machine: &str, serial: u64) {
+        let out = self.deliver(&self.signed_zone(&exports(machine, ""), serial, "installed"));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    /// Puts a signed zone of serial `serial` with music on `machine` where
+    /// data-mesher would, without installing it.
+    pub fn arrives(&self, machine: &str, serial: u64) {
+        let signed = self.signed_zone(&exports(machine, ""), serial, "arriving");
+        std::fs::copy(signed, self.dir.join("cnames")).unwrap();
+    }
+
     /// Puts `file` where data-mesher would and runs `dm-dns install`.
     pub fn deliver(&self, file: &Path) -> Output {
         std::fs::copy(file, self.dir.join("cnames")).unwrap();
