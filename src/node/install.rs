@@ -390,19 +390,20 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
             serial: verified.serial,
         });
     }
-    let previous_zone = current.as_deref().and_then(parse_zone_file);
-    let changes = previous_zone
-        .as_ref()
-        .map(|(old, _)| diff::changes(old, &zone));
+    // The previous zone is dropped once compared: a node's zone can be large.
+    let (changes, old_serial) = match current.as_deref().and_then(parse_zone_file) {
+        Some((old, old_serial)) => (Some(diff::changes(&old, &zone)), Some(old_serial)),
+        None => (None, None),
+    };
     let summary = match &changes {
         Some(changes) => changes.summary_line(),
         None => format!("first zone, {} names", zone.len()),
     };
     // Knot is given only the changed records when it is known to serve the
     // previous file and the change is small; anything else is a reload.
-    let transaction = match (&config.control, &previous_zone, &changes) {
-        (Some(control), Some((_, old_serial)), Some(changes)) if control.server == Server::Knot => {
-            knot_edits(&config.domain, changes, serial).map(|edits| (*old_serial, edits))
+    let transaction = match (&config.control, old_serial, &changes) {
+        (Some(control), Some(old_serial), Some(changes)) if control.server == Server::Knot => {
+            knot_edits(&config.domain, changes, serial).map(|edits| (old_serial, edits))
         }
         _ => None,
     };
