@@ -266,6 +266,12 @@ impl Knot {
         run(Command::new("knotc").arg("-s").arg(&self.socket).args(args))
     }
 
+    /// Stops knotd; its control socket then answers nothing.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The `knotc` command line for `dm-dns install`.
     pub fn control_command(&self) -> String {
         format!("knotc -s {}", self.socket.display())

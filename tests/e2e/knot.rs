@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::common::{run, stderr};
+use crate::common::{dm_dns, run, stderr};
 use crate::node::{
     MUSIC_ON_ALPHA, MUSIC_ON_BETA, Node, control_wrapper, exports, install_cmd, served_serial,
 };
@@ -247,4 +247,36 @@ fn a_rollback_on_purpose_is_served() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(served_serial(&node), Some(69));
     assert_eq!(node.music(), MUSIC_ON_BETA);
+}
+
+/// Knot down: the update is not applied, the file stays the one Knot will
+/// load when it starts, and `status` says which unit to look at.
+#[test]
+fn a_stopped_knot_keeps_the_file_and_status_says_so() {
+    let (_tmp, mut node) = Node::start_knot();
+    node.installed("alpha", 80);
+    let served = node.zone_bytes();
+    node.knot.as_mut().unwrap().stop();
+    node.arrives("beta", 81);
+    let out = node.install();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: not applied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(node.zone_bytes(), served, "the zone file was not put back");
+    let config = node.write_config();
+    let status = run(dm_dns().args(["status", "--json", "--config"]).arg(&config));
+    assert_eq!(status.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["health"], "unbound-unreachable", "{report}");
+    assert_eq!(report["served_by"], "knot", "{report}");
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("systemctl status dm-dns-knot")),
+        "{report}"
+    );
 }
