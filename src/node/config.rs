@@ -45,7 +45,7 @@ pub struct File {
     /// `unbound_control` is not used.
     #[serde(default)]
     pub knot_control: Option<Vec<String>>,
-    /// Seconds one unbound-control call may take.
+    /// Seconds one knotc or unbound-control call may take.
     #[serde(default = "default_timeout")]
     pub control_timeout: f64,
     /// The largest mesh file read: bytes, or with a K, M or G suffix.

@@ -1,4 +1,4 @@
-//! `dm-dns install`: from the signed mesh file to the zone unbound serves.
+//! `dm-dns install`: from the signed mesh file to the zone the node serves.
 //!
 //! verify -> refuse rollback -> render the zone file (CNAMEs + this node's
 //! address records) -> check it -> swap it in atomically, keeping the previous
@@ -168,7 +168,7 @@ pub enum Applied {
 
 /// The two ways an update fails, kept apart: a refused file must not be
 /// served (retrying cannot help); a file not applied was accepted, but
-/// something on the node (unbound, the disk) kept it out of service, and
+/// something on the node (the zone server, the disk) kept it out of service, and
 /// the next run retries it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -287,9 +287,9 @@ fn with_node_hint(failure: Failure, config: &Config) -> Failure {
 }
 
 /// A failed update: the previous zone stays when there is one; without one,
-/// a zone of the node's own records is written so unbound can start (a
+/// a zone of the node's own records is written so the server can start (a
 /// refused file, such as the built-in service's unsigned one left after
-/// migrating, must never keep unbound down).
+/// migrating, must never keep the server down).
 fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
     let consequence = if let Failure::NotApplied { served: true, .. } = failure {
         "the new zone is served".to_owned()
@@ -299,7 +299,7 @@ fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
         write_bootstrap(config)?;
         format!(
             "there was no zone yet, so a zone of this node's own records was written to {} \
-             for unbound to start with",
+             for the server to start with",
             config.zone_file
         )
     };
@@ -479,7 +479,7 @@ fn knot_edits(domain: &Domain, changes: &Changes, serial: u32) -> Option<String>
     Some(edits)
 }
 
-/// With no mesh file yet, unbound still needs a loadable zone.
+/// With no mesh file yet, the server still needs a loadable zone.
 fn bootstrap(config: &Config) -> Result<Outcome, Error> {
     if zone_file_exists(config)? {
         return Ok(Outcome::KeptExisting);
@@ -754,7 +754,7 @@ fn write_record(path: &Utf8Path, record: &impl Serialize) -> Result<(), Error> {
     files::write_file(path, text.as_bytes(), 0o644)
 }
 
-/// Records what unbound now serves. Called only after the zone is live: the
+/// Records what the server now serves. Called only after the zone is live: the
 /// next run finds the zone in place and records it.
 fn write_state(config: &Config, state: &State) -> Result<(), Failure> {
     let path = state_path(&config.state_dir, &config.domain);
@@ -792,7 +792,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// What unbound gets reads back as exactly the zone that was verified
+        /// What the server gets reads back as exactly the zone that was verified
         /// plus the node's own records (install trusts this, not a re-read).
         #[test]
         fn rendered_zones_read_back_as_themselves(
