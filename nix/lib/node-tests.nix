@@ -79,7 +79,8 @@ in
         };
         has = line: builtins.match ".*\n *${line}\n.*" text != null;
       in
-      map has [
+      # The lines missing from the configuration.
+      builtins.filter (line: !has line) [
         "listen: 127.0.0.1@5336"
         "listen: \"/run/dm-dns-knot/knot.sock\""
         "zonefile-sync: -1"
@@ -87,14 +88,7 @@ in
         "- domain: clan."
         "file: \"/var/lib/dm-dns/zone/clan.zone\""
       ];
-    expected = [
-      true
-      true
-      true
-      true
-      true
-      true
-    ];
+    expected = [ ];
   };
   test_resolved_delegate_routes_only_the_domain = {
     expr = dm.node.resolvedDelegate {

@@ -65,6 +65,35 @@ fn lines(zone: &ZoneData) -> impl Iterator<Item = Line<'_>> {
     header.chain(cnames).chain(addresses)
 }
 
+/// One step of a merge walk over two sequences sorted in one order: an item
+/// of the old alone, of the new alone, or one of each in the same place.
+enum Merged<T> {
+    Old(T),
+    New(T),
+    Both(T, T),
+}
+
+fn merge<T>(
+    old: impl Iterator<Item = T>,
+    new: impl Iterator<Item = T>,
+    order: impl Fn(&T, &T) -> Ordering,
+) -> impl Iterator<Item = Merged<T>> {
+    let (mut olds, mut news) = (old.peekable(), new.peekable());
+    std::iter::from_fn(move || {
+        let order = match (olds.peek(), news.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(o), Some(n)) => order(o, n),
+        };
+        Some(match order {
+            Ordering::Less => Merged::Old(olds.next()?),
+            Ordering::Greater => Merged::New(news.next()?),
+            Ordering::Equal => Merged::Both(olds.next()?, news.next()?),
+        })
+    })
+}
+
 /// Lines of context around each change, as `diff -u` gives.
 const CONTEXT: usize = 3;
 
@@ -73,27 +102,18 @@ const CONTEXT: usize = 3;
 /// when at most six unchanged lines lie between two changes.
 pub fn unified(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> String {
     let mut writer = Unified::default();
-    let (mut olds, mut news) = (lines(old).peekable(), lines(new).peekable());
     let (mut removed, mut added) = (Vec::new(), Vec::new());
-    loop {
-        let order = match (olds.peek(), news.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(o), Some(n)) => o.order(n),
-        };
-        match order {
-            Ordering::Less => removed.push(olds.next().expect("peeked").text),
-            Ordering::Greater => added.push(news.next().expect("peeked").text),
-            Ordering::Equal => {
-                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
-                if o.text == n.text {
-                    writer.change(&mut removed, &mut added);
-                    writer.same(o.text);
-                } else {
-                    removed.push(o.text);
-                    added.push(n.text);
-                }
+    for step in merge(lines(old), lines(new), Line::order) {
+        match step {
+            Merged::Old(o) => removed.push(o.text),
+            Merged::New(n) => added.push(n.text),
+            Merged::Both(o, n) if o.text == n.text => {
+                writer.change(&mut removed, &mut added);
+                writer.same(o.text);
+            }
+            Merged::Both(o, n) => {
+                removed.push(o.text);
+                added.push(n.text);
             }
         }
     }
@@ -118,6 +138,17 @@ struct Hunk {
     start: (usize, usize),
     len: (usize, usize),
     body: String,
+}
+
+impl Hunk {
+    /// A line tagged ` `, `-` or `+`, counted in the old text, the new, or
+    /// both.
+    fn push(&mut self, tag: char, line: &str) {
+        self.len.0 += usize::from(tag != '+');
+        self.len.1 += usize::from(tag != '-');
+        self.body.push(tag);
+        self.body.push_str(line);
+    }
 }
 
 impl Unified {
@@ -146,22 +177,15 @@ impl Unified {
             body: String::new(),
         });
         for line in self.unchanged.drain(..) {
-            hunk.len.0 += 1;
-            hunk.len.1 += 1;
-            hunk.body.push(' ');
-            hunk.body.push_str(&line);
+            hunk.push(' ', &line);
         }
+        self.at.0 += removed.len();
+        self.at.1 += added.len();
         for line in removed.drain(..) {
-            self.at.0 += 1;
-            hunk.len.0 += 1;
-            hunk.body.push('-');
-            hunk.body.push_str(&line);
+            hunk.push('-', &line);
         }
         for line in added.drain(..) {
-            self.at.1 += 1;
-            hunk.len.1 += 1;
-            hunk.body.push('+');
-            hunk.body.push_str(&line);
+            hunk.push('+', &line);
         }
     }
 
@@ -172,10 +196,7 @@ impl Unified {
             return;
         };
         for line in self.unchanged.iter().take(CONTEXT) {
-            hunk.len.0 += 1;
-            hunk.len.1 += 1;
-            hunk.body.push(' ');
-            hunk.body.push_str(line);
+            hunk.push(' ', line);
         }
         while self.unchanged.len() > CONTEXT {
             self.unchanged.pop_front();
@@ -296,42 +317,26 @@ pub fn changes(old: &ZoneData, new: &ZoneData) -> Changes {
         ..Changes::default()
     };
     // Both zones are sorted by host: one merge walk, no lookups.
-    let mut olds = old.cnames().peekable();
-    let mut news = new.cnames().peekable();
-    loop {
-        let order = match (olds.peek(), news.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(o), Some(n)) => o.host.cmp(n.host),
-        };
-        match order {
-            Ordering::Less => {
-                let c = olds.next().expect("peeked");
-                diff.removed.push(Change {
-                    host: c.host.to_owned(),
-                    old: target(old, c.machine),
-                    new: None,
-                });
+    for step in merge(old.cnames(), new.cnames(), |o, n| o.host.cmp(n.host)) {
+        match step {
+            Merged::Old(c) => diff.removed.push(Change {
+                host: c.host.to_owned(),
+                old: target(old, c.machine),
+                new: None,
+            }),
+            Merged::New(c) => diff.added.push(Change {
+                host: c.host.to_owned(),
+                old: None,
+                new: target(new, c.machine),
+            }),
+            Merged::Both(o, n) if o.machine != n.machine || old.domain != new.domain => {
+                diff.retargeted.push(Change {
+                    host: n.host.to_owned(),
+                    old: target(old, o.machine),
+                    new: target(new, n.machine),
+                })
             }
-            Ordering::Greater => {
-                let c = news.next().expect("peeked");
-                diff.added.push(Change {
-                    host: c.host.to_owned(),
-                    old: None,
-                    new: target(new, c.machine),
-                });
-            }
-            Ordering::Equal => {
-                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
-                if o.machine != n.machine || old.domain != new.domain {
-                    diff.retargeted.push(Change {
-                        host: n.host.to_owned(),
-                        old: target(old, o.machine),
-                        new: target(new, n.machine),
-                    });
-                }
-            }
+            Merged::Both(..) => {}
         }
     }
     diff

@@ -32,6 +32,14 @@ impl Server {
             Server::Knot => "knot",
         }
     }
+
+    /// The systemd unit that runs it on a NixOS node.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Server::Unbound => "unbound",
+            Server::Knot => "dm-dns-knot",
+        }
+    }
 }
 
 /// What a reload request left.

@@ -634,18 +634,14 @@ fn serves_within(control: &Control, domain: &Domain, serial: u32, within: Durati
 
 fn control_failed(config: &Config, control: &Control, detail: String) -> Failure {
     let domain = &config.domain;
-    let check = match control.server {
-        Server::Unbound => format!(
-            "is unbound running with an auth-zone for {domain}. and a control socket? \
-             `systemctl status unbound`"
-        ),
-        Server::Knot => format!(
-            "is knotd running with a zone {domain}. and a control socket? \
-             `systemctl status dm-dns-knot`"
-        ),
+    let holding = match control.server {
+        Server::Unbound => format!("unbound running with an auth-zone for {domain}."),
+        Server::Knot => format!("knotd running with a zone {domain}."),
     };
     Failure::not_applied(format!(
-        "{detail} (hint: {check}; the next install run retries)"
+        "{detail} (hint: is {holding} and a control socket? `systemctl status {}`; the next \
+         install run retries)",
+        control.server.unit()
     ))
 }
 

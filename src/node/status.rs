@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::dns::codes::codes;
 use crate::dns::name::Domain;
 use crate::error::Error;
-use crate::node::control::{Control, Server};
+use crate::node::control::Control;
 use crate::node::install::{self, FailureRecord, State};
 use crate::sign::signed::RefusalKind;
 use crate::sys::clock::utc;
@@ -181,11 +181,7 @@ pub fn report(config: &Config) -> Result<Report, Error> {
     }
     let served_by = config.control.as_ref().map(|c| c.server.name());
     if let Some(control) = &config.control {
-        let server = control.server.name();
-        let unit = match control.server {
-            Server::Knot => "dm-dns-knot",
-            Server::Unbound => "unbound",
-        };
+        let (server, unit) = (control.server.name(), control.server.unit());
         match control.served_serial(&domain) {
             Err(e) => findings.push((
                 Health::UnboundUnreachable,

@@ -40,6 +40,22 @@ pub fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Whether `server` gets `ready` within 10 s; false at once if its process
+/// (`child`) exits (the port was probably taken).
+fn wait_ready<S>(server: &mut S, child: fn(&mut S) -> &mut Child, ready: fn(&S) -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child(server).try_wait() {
+            return false;
+        }
+        if ready(server) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
 fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -93,25 +109,12 @@ impl Unbound {
                 config: config.clone(),
                 child,
             };
-            if server.wait_ready() {
+            let ready = |s: &Unbound| s.control(&["status"]).status.success();
+            if wait_ready(&mut server, |s| &mut s.child, ready) {
                 return server;
             }
         }
         panic!("unbound did not start");
-    }
-
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false; // exited: the port was probably taken
-            }
-            if self.control(&["status"]).status.success() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
     }
 
     pub fn control(&self, args: &[&str]) -> Output {
@@ -237,29 +240,16 @@ impl Knot {
                 socket: run_dir.join("knot.sock"),
                 child,
             };
-            if knot.wait_ready() {
+            let loaded = |k: &Knot| {
+                k.control(&["zone-read", "clan.", "@", "SOA"])
+                    .status
+                    .success()
+            };
+            if wait_ready(&mut knot, |k| &mut k.child, loaded) {
                 return knot;
             }
         }
         panic!("knotd did not start");
-    }
-
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false; // exited: the port was probably taken
-            }
-            if self
-                .control(&["zone-read", "clan.", "@", "SOA"])
-                .status
-                .success()
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
     }
 
     pub fn control(&self, args: &[&str]) -> Output {
