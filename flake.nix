@@ -78,6 +78,7 @@
             clippy
             rustfmt
             unbound
+            knot-dns # knotd, knotc
             dnsutils
             bind # named-checkzone
             dnsperf

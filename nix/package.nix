@@ -23,7 +23,7 @@ rustPlatform.buildRustPackage {
     ];
   };
   cargoLock.lockFile = ../Cargo.lock;
-  # The end-to-end tests need unbound and dig on the build machine; the flake
+  # The end-to-end tests need unbound, Knot and dig on the build machine; the flake
   # checks cover the zone outputs, and CI runs the whole suite.
   cargoTestFlags = [ "--lib" ];
   nativeBuildInputs = [ installShellFiles ];
