@@ -5,7 +5,7 @@
 rec {
   # The format of the zone files `dm-dns zone` writes (manifest.json's
   # "format"); a change regenerates the shared files on every deployer.
-  zoneFormat = 3;
+  zoneFormat = 4;
 
   # `$out` holds zone.conf, zone.db and manifest.json. Pass `exports` or, to
   # share the projection between machines, a ready `exportsFile` from
@@ -21,6 +21,9 @@ rec {
       # Network services that give machine names their addresses, preferred
       # first (`dm-dns zone --networks`); null: by networking.priority.
       networks ? null,
+      # Records the clan declares (`dm-dns zone --records`): name -> type
+      # -> values, as the clan service's `records` setting.
+      records ? { },
     }@args:
     let
       input =
@@ -43,8 +46,21 @@ rec {
         "--out"
         (builtins.placeholder "out")
       ]
-      ++ networksArgs networks;
+      ++ networksArgs networks
+      ++ recordsArgs records;
     };
+
+  # `--records FILE` for declared records; none for none, so a zone without
+  # them builds as before.
+  recordsArgs =
+    records:
+    if records == { } then
+      [ ]
+    else
+      [
+        "--records"
+        (builtins.toFile "dm-dns-records.json" (builtins.toJSON records))
+      ];
 
   networksArgs =
     networks:
@@ -65,19 +81,32 @@ rec {
       domain,
       exportsJSON,
       networks ? null,
+      records ? { },
     }:
     {
       inherit domain;
       format = zoneFormat;
       exports = builtins.hashString "sha256" exportsJSON;
     }
+    // (
+      if records == { } then
+        { }
+      else
+        { records = builtins.hashString "sha256" (builtins.toJSON records); }
+    )
     # clan-core's validation takes strings, numbers and booleans only
     # (clanCore/vars/interface.nix).
     // (if networks == null then { } else { networks = builtins.concatStringsSep "," networks; });
 
-  # A golden fixture's input: `{ exports; domain; }` from `exports.json` or
-  # `exports.nix` and the `domain` file.
+  # A golden fixture's input: `{ exports; domain; records; }` from
+  # `exports.json` or `exports.nix`, the `domain` file and `records.json`
+  # if there is one.
   readFixture = fixture: {
+    records =
+      if builtins.pathExists (fixture + "/records.json") then
+        builtins.fromJSON (builtins.readFile (fixture + "/records.json"))
+      else
+        { };
     exports =
       if builtins.pathExists (fixture + "/exports.json") then
         builtins.fromJSON (builtins.readFile (fixture + "/exports.json"))

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::artifacts::render;
 use crate::artifacts::zonefile::ZoneData;
+use crate::dns::rdata::Rdata;
 
 /// One line of a zone's canonical text, with what orders it among the
 /// other zone's: its section (header, CNAME, address) and its record's key.
@@ -21,6 +22,7 @@ struct Line<'a> {
     section: u8,
     cname_host: &'a str,
     address: Option<&'a (String, std::net::IpAddr)>,
+    other: Option<&'a (String, Rdata)>,
     text: String,
 }
 
@@ -33,6 +35,7 @@ impl Line<'_> {
                 (Some(a), Some(b)) => render::address_order(a, b),
                 _ => Ordering::Equal,
             })
+            .then_with(|| self.other.cmp(&other.other))
     }
 }
 
@@ -43,26 +46,34 @@ fn lines(zone: &ZoneData) -> impl Iterator<Item = Line<'_>> {
         write(&mut out).expect("writing to memory");
         String::from_utf8(out).expect("zone text is ASCII")
     };
-    let header = std::iter::once(Line {
-        section: 0,
+    let line = |section, text| Line {
+        section,
         cname_host: "",
         address: None,
-        text: render::conf_header(&zone.domain),
-    });
+        other: None,
+        text,
+    };
+    let header = std::iter::once(line(0, render::conf_header(&zone.domain)));
     let suffix = render::conf_cname_suffix(&zone.domain);
     let cnames = zone.cnames().map(move |c| Line {
-        section: 1,
         cname_host: c.host,
-        address: None,
-        text: text(&|out| render::write_conf_cname(out, &c, &suffix)),
+        ..line(1, text(&|out| render::write_conf_cname(out, &c, &suffix)))
     });
     let addresses = zone.addresses().iter().map(move |record| Line {
-        section: 2,
-        cname_host: "",
         address: Some(record),
-        text: text(&|out| render::write_conf_address(out, &record.0, &record.1)),
+        ..line(
+            2,
+            text(&|out| render::write_conf_address(out, &record.0, &record.1)),
+        )
     });
-    header.chain(cnames).chain(addresses)
+    let others = zone.others().iter().map(move |record| Line {
+        other: Some(record),
+        ..line(
+            3,
+            text(&|out| render::write_conf_other(out, &record.0, &record.1)),
+        )
+    });
+    header.chain(cnames).chain(addresses).chain(others)
 }
 
 /// One step of a merge walk over two sequences sorted in one order: an item
@@ -259,6 +270,39 @@ pub struct Changes {
     pub addresses_added: Vec<AddressRecord>,
     /// Address records only in the old zone.
     pub addresses_removed: Vec<AddressRecord>,
+    /// Declared TXT and SRV records and CNAMEs to other names than
+    /// machines', only in the new zone.
+    pub others_added: Vec<OtherRecord>,
+    /// The same, only in the old zone.
+    pub others_removed: Vec<OtherRecord>,
+}
+
+/// One declared record of `ZoneData::others`.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct OtherRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub data: String,
+}
+
+impl std::fmt::Display for OtherRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.name, self.record_type, self.data)
+    }
+}
+
+/// Each other record in `zone` and not in `other`.
+fn others_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<OtherRecord> {
+    zone.others()
+        .iter()
+        .filter(|record| other.others().binary_search(record).is_err())
+        .map(|(name, data)| OtherRecord {
+            name: name.clone(),
+            record_type: data.kind(),
+            data: data.to_string(),
+        })
+        .collect()
 }
 
 /// One A or AAAA record.
@@ -314,6 +358,8 @@ pub fn changes(old: &ZoneData, new: &ZoneData) -> Changes {
     let mut diff = Changes {
         addresses_added: addresses_missing_from(new, old),
         addresses_removed: addresses_missing_from(old, new),
+        others_added: others_missing_from(new, old),
+        others_removed: others_missing_from(old, new),
         ..Changes::default()
     };
     // Both zones are sorted by host: one merge walk, no lookups.
@@ -371,6 +417,10 @@ impl Changes {
         if addresses > 0 {
             parts.push(format!("{addresses} address records changed"));
         }
+        let others = self.others_added.len() + self.others_removed.len();
+        if others > 0 {
+            parts.push(format!("{others} declared records changed"));
+        }
         if parts.is_empty() {
             return "no name changed".into();
         }
@@ -397,6 +447,14 @@ impl ZoneDiff {
             changes.removed.len(),
             changes.retargeted.len()
         );
+        if !(changes.others_added.is_empty() && changes.others_removed.is_empty()) {
+            let _ = writeln!(
+                out,
+                "{} declared records added, {} removed",
+                changes.others_added.len(),
+                changes.others_removed.len()
+            );
+        }
         if !(changes.addresses_added.is_empty() && changes.addresses_removed.is_empty()) {
             let _ = writeln!(
                 out,
@@ -435,6 +493,12 @@ impl ZoneDiff {
             let _ = writeln!(out, "  added       {record}");
         }
         for record in &changes.addresses_removed {
+            let _ = writeln!(out, "  removed     {record}");
+        }
+        for record in &changes.others_added {
+            let _ = writeln!(out, "  added       {record}");
+        }
+        for record in &changes.others_removed {
             let _ = writeln!(out, "  removed     {record}");
         }
         out.push('\n');
@@ -491,7 +555,7 @@ mod tests {
             let new = build(&new, &new_addresses, if same_domain { "clan" } else { "example.org" });
             let text = |zone: &ZoneData| {
                 let mut out = Vec::new();
-                render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses()).unwrap();
+                render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses(), zone.others()).unwrap();
                 String::from_utf8(out).unwrap()
             };
             let expected = similar::TextDiff::from_lines(&text(&old)[..], &text(&new)[..])

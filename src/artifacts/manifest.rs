@@ -8,16 +8,18 @@ use std::io::{self, Write};
 use camino::Utf8Path;
 use serde::Deserialize;
 
-use super::render::{json_str, needs_json_escape};
+use super::render::{self, json_str, needs_json_escape};
 use crate::compile::addresses::{AddressSkip, SkippedAddress};
 use crate::compile::zone::{SkipReason, Skipped, Zone};
+use crate::dns::rdata::Rdata;
 use crate::error::Error;
 use crate::exports::canonical::Exports;
 use crate::sys::digest::hex;
 
 /// Version of the `manifest.json` layout (2: address records; 3: compact,
-/// records as arrays whose sources are indices into one table of scopes).
-pub const FORMAT: u32 = 3;
+/// records as arrays whose sources are indices into one table of scopes;
+/// 4: declared records).
+pub const FORMAT: u32 = 4;
 
 /// Hashes that tie the manifest to the files beside it.
 pub struct Hashes {
@@ -49,13 +51,14 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
     writeln!(
         out,
         "  \"counts\": {{\"scopes\": {}, \"hosts\": {}, \"records\": {}, \"skipped\": {}, \
-         \"addresses\": {}, \"skipped_addresses\": {}}},",
+         \"addresses\": {}, \"skipped_addresses\": {}, \"declared\": {}}},",
         exports.scopes.len(),
         exports.host_count(),
         zone.record_count(),
         zone.skipped.len(),
         zone.addresses.records.len(),
-        zone.addresses.skipped.len()
+        zone.addresses.skipped.len(),
+        zone.declared.len()
     )?;
     out.write_all(b"  \"scopes\": ")?;
     write_json_lines(out, exports.scopes.iter(), |out, scope| {
@@ -109,6 +112,16 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
         write!(out, ",{},", index_of(k.scope))?;
         json_str(out, k.network)?;
         write!(out, ",\"{}\"]", k.reason.code())
+    })?;
+    // Declared records come from the service's settings, not a scope: name,
+    // type and data as the zone files write it.
+    out.write_all(b",\n  \"declared\": ")?;
+    write_json_lines(out, zone.declared.iter(), |out, (name, data)| {
+        out.write_all(b"[")?;
+        json_str(out, name)?;
+        write!(out, ",\"{}\",", data.kind())?;
+        json_str(out, &data.to_string())?;
+        out.write_all(b"]")
     })?;
     out.write_all(b",\n")
 }
@@ -180,6 +193,7 @@ pub struct Manifest {
     skipped: Vec<(String, usize, SkipReason)>,
     addresses: Vec<(String, String, String, usize, String)>,
     skipped_addresses: Vec<(String, String, usize, String, AddressSkip)>,
+    declared: Vec<(String, String, String)>,
 }
 
 /// The records, packed: a million of them as separate strings and vectors
@@ -196,10 +210,6 @@ struct Records {
 }
 
 impl Records {
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
     /// Host, machine and source indices of each record.
     fn iter(&self) -> impl Iterator<Item = (&str, &str, &[u32])> {
         let starts = std::iter::once([0, 0, 0]).chain(self.ends.iter().copied());
@@ -270,6 +280,13 @@ impl<'m> Record<'m> {
     }
 }
 
+/// A declared record (source `settings`), its data in the zone files' text.
+pub struct Declared<'m> {
+    pub name: &'m str,
+    pub kind: &'m str,
+    pub data: &'m str,
+}
+
 pub struct Address<'m> {
     pub machine: &'m str,
     /// `A` or `AAAA`.
@@ -308,17 +325,46 @@ impl Manifest {
     /// `zone.conf` beside it, whose hash it records): a hand-edited manifest
     /// must never explain a record the zone does not hold.
     pub fn agrees_with(&self, zone: &crate::artifacts::zonefile::ZoneData) -> bool {
-        let cnames_agree = self.records.len() == zone.len()
-            && self
-                .records
-                .iter()
-                .zip(zone.cnames())
-                .all(|((host, machine, _), c)| host == c.host && machine == c.machine);
+        let domain = &zone.domain;
+        // Declared records are read as the zone files hold them: CNAMEs to
+        // a machine's form among the CNAMEs, addresses among the addresses.
+        let mut declared_cnames: Vec<(&str, &str)> = Vec::new();
         let mut listed: Vec<(String, String)> = self
             .addresses
             .iter()
-            .map(|(machine, _, address, _, _)| (zone.domain.machine_name(machine), address.clone()))
+            .map(|(machine, _, address, _, _)| (domain.machine_name(machine), address.clone()))
             .collect();
+        let mut others: Vec<(String, Rdata)> = Vec::new();
+        for (name, kind, data) in &self.declared {
+            let Ok(rdata) = Rdata::parse(kind, data) else {
+                return false;
+            };
+            let machine = data
+                .strip_suffix('.')
+                .filter(|_| rdata.is_cname())
+                .and_then(|target| render::machine_form(domain, target));
+            match (&rdata, machine) {
+                (Rdata::A(_) | Rdata::Aaaa(_), _) => listed.push((name.clone(), data.clone())),
+                (_, Some(machine)) => declared_cnames.push((name, machine)),
+                _ => others.push((name.clone(), rdata)),
+            }
+        }
+        let mut cnames: Vec<(&str, &str)> = self
+            .records
+            .iter()
+            .map(|(host, machine, _)| (host, machine))
+            .chain(declared_cnames)
+            .collect();
+        if cnames.len() != zone.len() {
+            return false;
+        }
+        if !self.declared.is_empty() {
+            cnames.sort_unstable();
+        }
+        let cnames_agree = cnames
+            .iter()
+            .zip(zone.cnames())
+            .all(|(&(host, machine), c)| host == c.host && machine == c.machine);
         let mut held: Vec<(String, String)> = zone
             .addresses()
             .iter()
@@ -326,7 +372,8 @@ impl Manifest {
             .collect();
         listed.sort_unstable();
         held.sort_unstable();
-        cnames_agree && listed == held
+        others.sort_unstable();
+        cnames_agree && listed == held && others == zone.others()
     }
 
     /// The manifest in a zone output directory.
@@ -408,6 +455,12 @@ impl Manifest {
             })
     }
 
+    pub fn declared(&self) -> impl Iterator<Item = Declared<'_>> {
+        self.declared
+            .iter()
+            .map(|(name, kind, data)| Declared { name, kind, data })
+    }
+
     pub fn skipped_addresses(&self) -> impl Iterator<Item = SkippedAddress<'_>> {
         self.skipped_addresses
             .iter()
@@ -425,11 +478,12 @@ impl Manifest {
 mod tests {
     use super::*;
 
-    const MANIFEST: &str = r#"{"format": 3, "scopes": ["a:b:c:alpha", "n:x:peer:alpha"],
+    const MANIFEST: &str = r#"{"format": 4, "scopes": ["a:b:c:alpha", "n:x:peer:alpha"],
         "records": [["music.clan", "alpha", [0, 1]]],
         "skipped": [["www.example.org", 0, "outside-domain"]],
         "addresses": [["alpha", "AAAA", "200::1", 1, "n:x"]],
-        "skipped_addresses": [["alpha", "10.0.0.1", 1, "n:x", "lower-priority"]]}"#;
+        "skipped_addresses": [["alpha", "10.0.0.1", 1, "n:x", "lower-priority"]],
+        "declared": [["printer.clan", "A", "192.168.1.20"]]}"#;
 
     /// What the writer writes, the reader reads: every record with its
     /// scopes, every skip with its typed reason, every address, the hashes.
@@ -521,15 +575,20 @@ mod tests {
             m.skipped_addresses().next().unwrap().reason,
             AddressSkip::LowerPriority
         );
+        let declared = m.declared().next().unwrap();
+        assert_eq!(
+            (declared.name, declared.kind, declared.data),
+            ("printer.clan", "A", "192.168.1.20")
+        );
     }
 
     #[test]
     fn refuses_other_formats_and_bad_indices() {
         let old = Manifest::parse(br#"{"format": 2, "records": []}"#, "m").unwrap_err();
         assert!(old.to_string().contains("format 2"), "{old}");
-        let newer = MANIFEST.replace("\"format\": 3", "\"format\": 4");
+        let newer = MANIFEST.replace("\"format\": 4", "\"format\": 5");
         let err = Manifest::parse(newer.as_bytes(), "m").unwrap_err();
-        assert!(err.to_string().contains("format 4"), "{err}");
+        assert!(err.to_string().contains("format 5"), "{err}");
         let bad = MANIFEST.replace("[0, 1]", "[0, 2]");
         let err = Manifest::parse(bad.as_bytes(), "m").unwrap_err();
         assert!(err.to_string().contains("outside its 2 scopes"), "{err}");

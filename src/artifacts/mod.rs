@@ -14,6 +14,7 @@ use crate::compile::zone::Zone;
 use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::exports::canonical::Exports;
+use crate::exports::records::RecordsInput;
 use crate::sys::digest::{self, HashingWriter};
 use crate::sys::files::{self, Limit, OutputDir, StagedFile};
 use crate::sys::halves;
@@ -45,10 +46,11 @@ pub fn compile<'e>(
     exports: &'e Exports<'e>,
     domain: &Domain,
     networks: &NetworkChoice,
+    records: &RecordsInput,
 ) -> Result<Compiled<'e>, Error> {
     let (zone, input_sha256) = halves::join(
-        || Zone::compile_with(exports, domain, networks),
-        || render::canonical_input_sha256(exports),
+        || Zone::compile_with(exports, domain, networks, records),
+        || render::canonical_input_sha256(exports, records),
     );
     Ok(Compiled {
         zone: zone?,
@@ -94,6 +96,7 @@ type Hashed = (StagedFile, [u8; 32]);
 /// is hashed and only its head waits for the serial.
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
     let addresses = &render::zone_addresses(zone);
+    let others = &render::zone_others(zone);
     let (mut rendered, chunks) = pipe::channel();
     let hash_and_write = move || {
         let conf = out.stage(CONF, |w| {
@@ -104,7 +107,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
         let serial = render::content_serial(&conf.1);
         let db = out.stage(DB, |w| {
             let mut w = HashingWriter::new(w);
-            render::write_db_head(&mut w, &zone.domain, serial, addresses)?;
+            render::write_db_head(&mut w, &zone.domain, serial, addresses, others)?;
             chunks.copy_file(&mut w)?;
             w.finish().map(|(_, hash)| hash)
         })?;
@@ -114,12 +117,16 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     // every file end (or the renderer stop) before it is waited for.
     let domain = &zone.domain;
     let render = move || {
-        render::write_conf(&mut rendered, domain, render::zone_cnames(zone), addresses)
-            .and_then(|()| rendered.end_file())
-            .and_then(|()| {
-                render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone))
-            })
-            .and_then(|()| rendered.end_file())
+        render::write_conf(
+            &mut rendered,
+            domain,
+            render::zone_cnames(zone),
+            addresses,
+            others,
+        )
+        .and_then(|()| rendered.end_file())
+        .and_then(|()| render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone)))
+        .and_then(|()| rendered.end_file())
     };
     let (rendering, written) = halves::join(render, hash_and_write);
     // The writer's own error says more than the renderer's "it stopped".

@@ -8,8 +8,10 @@ use std::net::IpAddr;
 
 use crate::compile::zone::Zone;
 use crate::dns::name::Domain;
+use crate::dns::rdata::Rdata;
 use crate::exports::Peer;
 use crate::exports::canonical::Exports;
+use crate::exports::records::RecordsInput;
 use crate::sys::digest::HashingWriter;
 
 /// TTL of every record we publish: short, so a retargeted endpoint moves fast.
@@ -35,11 +37,59 @@ pub struct Cname<'a> {
     pub machine: &'a str,
 }
 
+/// The zone's CNAMEs to machines in host order: the endpoints', and the
+/// declared CNAMEs whose target is a machine's form `<label>.<domain>`,
+/// merged in (every file holds those among the CNAMEs; `zonefile` reads
+/// any CNAME of that form as one of them).
 pub fn zone_cnames<'z>(zone: &'z Zone<'_>) -> impl Iterator<Item = Cname<'z>> + 'z {
-    zone.records().map(|r| Cname {
+    let endpoints = zone.records().map(|r| Cname {
         host: r.host,
         machine: r.machine,
+    });
+    let declared = zone.declared.iter().filter_map(|(name, data)| match data {
+        Rdata::Cname(target) => machine_form(&zone.domain, target).map(|machine| Cname {
+            host: name,
+            machine,
+        }),
+        _ => None,
+    });
+    let (mut endpoints, mut declared) = (endpoints.peekable(), declared.peekable());
+    std::iter::from_fn(move || match (endpoints.peek(), declared.peek()) {
+        (Some(e), Some(d)) if d.host < e.host => declared.next(),
+        (Some(_), _) => endpoints.next(),
+        (None, _) => declared.next(),
     })
+}
+
+/// The machine `target` names when it has a machine name's form,
+/// `<label>.<domain>`.
+pub fn machine_form<'t>(domain: &Domain, target: &'t str) -> Option<&'t str> {
+    domain
+        .relative(target)
+        .filter(|label| !label.contains('.') && *label != "*")
+}
+
+/// Declared records other than addresses and CNAMEs to machines: CNAMEs to
+/// other names, TXT and SRV, by name, type and value.
+pub type OtherList = [(String, Rdata)];
+
+/// The zone's declared records that `OtherList` holds.
+pub fn zone_others(zone: &Zone<'_>) -> Vec<(String, Rdata)> {
+    zone.declared
+        .iter()
+        .filter(|(_, data)| is_other(&zone.domain, data))
+        .cloned()
+        .collect()
+}
+
+/// Whether `data` belongs in `OtherList` rather than among the CNAMEs to
+/// machines or the address records.
+pub fn is_other(domain: &Domain, data: &Rdata) -> bool {
+    match data {
+        Rdata::A(_) | Rdata::Aaaa(_) => false,
+        Rdata::Cname(target) => machine_form(domain, target).is_none(),
+        Rdata::Txt(_) | Rdata::Srv(_) => true,
+    }
 }
 
 /// Address records as every rendering takes them: full name (no trailing
@@ -52,13 +102,20 @@ pub fn address_order(a: &(String, IpAddr), b: &(String, IpAddr)) -> std::cmp::Or
     (&a.0, a.1.is_ipv6(), a.1).cmp(&(&b.0, b.1.is_ipv6(), b.1))
 }
 
-/// The zone's machine address records as renderings take them.
+/// The zone's address records as renderings take them: the machines' and
+/// the declared ones.
 pub fn zone_addresses(zone: &Zone<'_>) -> Vec<(String, IpAddr)> {
+    let declared = zone.declared.iter().filter_map(|(name, data)| match data {
+        Rdata::A(address) => Some((name.clone(), IpAddr::V4(*address))),
+        Rdata::Aaaa(address) => Some((name.clone(), IpAddr::V6(*address))),
+        _ => None,
+    });
     let mut list: Vec<(String, IpAddr)> = zone
         .addresses
         .records
         .iter()
         .map(|r| (zone.domain.machine_name(r.machine), r.address))
+        .chain(declared)
         .collect();
     list.sort_unstable_by(address_order);
     list
@@ -69,12 +126,14 @@ fn family(address: &IpAddr) -> &'static str {
 }
 
 /// `zone.conf`: unbound `local-data`, a drop-in for the built-in service's
-/// file (README.md): the CNAMEs, then the machines' address records.
+/// file (README.md): the CNAMEs, then the address records, then the other
+/// declared records.
 pub fn write_conf<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
     addresses: &AddressList,
+    others: &OtherList,
 ) -> io::Result<()> {
     out.write_all(conf_header(domain).as_bytes())?;
     let suffix = conf_cname_suffix(domain);
@@ -84,7 +143,26 @@ pub fn write_conf<'a>(
     for (name, address) in addresses {
         write_conf_address(out, name, address)?;
     }
+    for (name, data) in others {
+        write_conf_other(out, name, data)?;
+    }
     Ok(())
+}
+
+/// One declared record's line of `zone.conf`. TXT data holds double
+/// quotes, so its line is quoted with single ones, as unbound reads it;
+/// TXT strings hold neither (`rdata::check_txt`).
+pub fn write_conf_other(out: &mut impl Write, name: &str, data: &Rdata) -> io::Result<()> {
+    let quote = if matches!(data, Rdata::Txt(_)) {
+        '\''
+    } else {
+        '"'
+    };
+    writeln!(
+        out,
+        "local-data: {quote}{name}. {} {data}{quote}",
+        data.kind()
+    )
 }
 
 /// `zone.conf`'s first line.
@@ -121,8 +199,9 @@ pub fn write_db<'a>(
     serial: u32,
     cnames: impl Iterator<Item = Cname<'a>>,
     addresses: &AddressList,
+    others: &OtherList,
 ) -> io::Result<()> {
-    write_db_head(out, domain, serial, addresses)?;
+    write_db_head(out, domain, serial, addresses, others)?;
     write_db_cnames(out, domain, cnames)
 }
 
@@ -132,12 +211,14 @@ pub fn soa_data(serial: u32) -> String {
     format!("localhost. nobody.invalid. {serial} {SOA_TIMERS}")
 }
 
-/// `zone.db` up to its CNAMEs: the only part that needs the serial.
+/// `zone.db` up to its CNAMEs to machines: the only part that needs the
+/// serial.
 pub fn write_db_head(
     out: &mut impl Write,
     domain: &Domain,
     serial: u32,
     addresses: &AddressList,
+    others: &OtherList,
 ) -> io::Result<()> {
     writeln!(out, "$ORIGIN {domain}.")?;
     writeln!(out, "$TTL {TTL}")?;
@@ -145,6 +226,9 @@ pub fn write_db_head(
     writeln!(out, "{domain}. IN NS localhost.")?;
     for (name, address) in addresses {
         writeln!(out, "{name}. IN {} {address}", family(address))?;
+    }
+    for (name, data) in others {
+        writeln!(out, "{name}. IN {} {data}", data.kind())?;
     }
     Ok(())
 }
@@ -208,9 +292,16 @@ pub fn write_canonical_input(out: &mut impl Write, exports: &Exports<'_>) -> io:
     out.write_all(b"}")
 }
 
-pub fn canonical_input_sha256(exports: &Exports<'_>) -> [u8; 32] {
+/// The hash of the canonical input: the exports and, when there are any,
+/// the declared records (sorted by name and type, so their order never
+/// shows), after a newline.
+pub fn canonical_input_sha256(exports: &Exports<'_>, records: &RecordsInput) -> [u8; 32] {
     let mut w = HashingWriter::new(io::sink());
     write_canonical_input(&mut w, exports).expect("writing to a sink cannot fail");
+    if !records.is_empty() {
+        w.write_all(b"\n").expect("writing to a sink cannot fail");
+        serde_json::to_writer(&mut w, records).expect("writing to a sink cannot fail");
+    }
     w.finish().expect("writing to a sink cannot fail").1
 }
 

@@ -11,8 +11,9 @@ use dm_dns::error::Error;
 use dm_dns::exports;
 use dm_dns::tools::explain::{self, Source};
 
-/// Explain one name: which scopes export it and the record it became, or why
-/// it was left out.
+/// Explain one name: which scopes export it and the record it became (or
+/// the wildcard endpoint that answers it, or the declared record and its
+/// source, the service's `records` setting), or why it was left out.
 ///
 /// --zone takes a `dm-dns zone` output directory (its manifest names the
 /// source scopes and the reasons for what was skipped), a signed mesh file, a
@@ -47,6 +48,9 @@ pub struct ExplainArgs {
     /// addresses, as `dm-dns zone --networks`.
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "exports")]
     networks: Option<Vec<String>>,
+    /// With --exports: the declared records, as `dm-dns zone --records`.
+    #[arg(long, value_name = "FILE", requires = "exports")]
+    records: Option<Utf8PathBuf>,
     /// Also ask this DNS server what it answers now (A and AAAA), e.g. the
     /// node's unbound at 127.0.0.1:5335. [default: the node configuration's
     /// server]
@@ -69,12 +73,17 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
             let networks = args
                 .networks
                 .map_or(NetworkChoice::ByPriority, NetworkChoice::Ordered);
+            let records = match &args.records {
+                Some(path) => exports::records::read(path)?,
+                None => Default::default(),
+            };
             explain::explain(
                 &args.name,
                 &Source::Exports {
                     bytes: &bytes,
                     domain: &domain,
                     networks: &networks,
+                    records: &records,
                 },
             )?
         }

@@ -26,11 +26,17 @@ use dm_dns::exports::canonical::Exports;
 /// from the internal network with the highest networking.priority
 /// (internet and tor are left out; only IP literals count), or from the
 /// first network of --networks that has one.
+///
+/// An endpoint may be a wildcard, *.<name> (not *.<domain>): every name
+/// below <name> without records of its own is then a CNAME to its machine.
+/// --records adds records the exports do not give (a printer, an alias,
+/// SRV and TXT records), checked as strictly.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     dm-dns zone --exports exports.json --domain clan --out ./zone\n  \
     nix eval --json .#exports | dm-dns zone --exports - --domain clan --out ./zone\n  \
-    dm-dns zone --exports exports.nix --domain example.com --out ./zone")]
+    dm-dns zone --exports exports.nix --domain example.com --out ./zone\n  \
+    dm-dns zone --exports exports.json --records records.json --domain clan --out ./zone")]
 pub struct ZoneArgs {
     /// Exports as JSON (builtins.toJSON of the raw exports or of
     /// { <scope> = { hosts = [...]; }; }), a plain-data .nix file, or - for stdin.
@@ -48,6 +54,12 @@ pub struct ZoneArgs {
     /// networking.priority.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     networks: Option<Vec<String>>,
+    /// Records the clan declares beside its endpoints, as JSON (the clan
+    /// service's `records` setting), or - for stdin: each name below the
+    /// domain maps record types (A, AAAA, CNAME, TXT, SRV) to values, e.g.
+    /// {"printer.clan": {"A": ["192.168.1.20"]}}.
+    #[arg(long, value_name = "FILE")]
+    records: Option<Utf8PathBuf>,
 }
 
 pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
@@ -58,7 +70,11 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         Some(list) => NetworkChoice::Ordered(list),
         None => NetworkChoice::ByPriority,
     };
-    let compiled = artifacts::compile(&exports, &domain, &networks)?;
+    let records = match &args.records {
+        Some(path) => exports::records::read(path)?,
+        None => Default::default(),
+    };
+    let compiled = artifacts::compile(&exports, &domain, &networks, &records)?;
     let summary = artifacts::write(&args.out, &compiled, &exports)?;
     let zone = &compiled.zone;
     if summary.records == 0
@@ -74,9 +90,10 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         );
     }
     eprintln!(
-        "dm-dns: {}, {}, {} skipped, serial {} -> {}",
+        "dm-dns: {}, {}, {}, {} skipped, serial {} -> {}",
         super::count(summary.records, "record"),
         super::count(zone.addresses.records.len(), "address record"),
+        super::count(zone.declared.len(), "declared record"),
         summary.skipped,
         summary.serial,
         args.out

@@ -3,5 +3,6 @@
 //! found in one run.
 
 pub mod addresses;
+pub mod declared;
 pub mod host_sort;
 pub mod zone;

@@ -8,13 +8,18 @@
 
 use std::collections::HashSet;
 
+use std::collections::HashMap;
+
 use crate::compile::addresses::{self, Addresses, NetworkChoice};
+use crate::compile::declared::{self, ZoneNames};
 use crate::compile::host_sort::{self, Entry};
 use crate::dns::codes::codes;
 use crate::dns::name::{Domain, NameFilter, NameHash};
 use crate::dns::problem::{ProblemKind, Problems};
+use crate::dns::rdata::Rdata;
 use crate::error::Error;
 use crate::exports::canonical::{Exports, Scope};
+use crate::exports::records::RecordsInput;
 use crate::sys::halves;
 
 /// All problems found, or nothing.
@@ -116,6 +121,8 @@ pub struct Zone<'e> {
     run_starts: Vec<u32>,
     pub skipped: Vec<Skipped<'e>>,
     pub addresses: Addresses<'e>,
+    /// The records the clan declares (`compile::declared`), sorted.
+    pub declared: Vec<(String, Rdata)>,
 }
 
 /// `<host>. CNAME <machine>.<domain>.`, with every scope that exported it.
@@ -143,13 +150,19 @@ impl<'e> Record<'_, 'e> {
 impl<'e> Zone<'e> {
     /// The zone with the default choice of address records.
     pub fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Result<Zone<'e>, Error> {
-        Zone::compile_with(exports, domain, &NetworkChoice::default())
+        Zone::compile_with(
+            exports,
+            domain,
+            &NetworkChoice::default(),
+            &RecordsInput::new(),
+        )
     }
 
     pub fn compile_with(
         exports: &'e Exports<'e>,
         domain: &Domain,
         networks: &NetworkChoice,
+        records: &RecordsInput,
     ) -> Result<Zone<'e>, Error> {
         let mut problems = exports.problems.clone();
         let scopes = &exports.scopes[..];
@@ -209,6 +222,10 @@ impl<'e> Zone<'e> {
                     problems.add(key, Some(host), error.clone());
                     break;
                 }
+                if relative == "*" {
+                    problems.add(key, Some(host), ProblemKind::WildcardAtApex);
+                    continue;
+                }
                 if relative == machine {
                     skipped.push(Skipped {
                         host,
@@ -251,15 +268,22 @@ impl<'e> Zone<'e> {
             },
         );
         problems.append(address_problems);
-        into_result(problems)?;
-        Ok(Zone {
+        let declared = declared::check(records, domain, &mut problems);
+        let zone = Zone {
             domain: domain.clone(),
             scopes,
             entries,
             run_starts,
             skipped,
             addresses,
-        })
+            declared,
+        };
+        if !zone.declared.is_empty() {
+            let names = ExportedNames::of(&zone);
+            declared::check_against(&zone.declared, domain, &names, &mut problems);
+        }
+        into_result(problems)?;
+        Ok(zone)
     }
 
     /// The records in host order.
@@ -287,6 +311,41 @@ impl<'e> Zone<'e> {
 
     pub fn record_count(&self) -> usize {
         self.run_starts.len()
+    }
+}
+
+/// The exports' names, for checking declared records against them.
+struct ExportedNames<'z, 'e> {
+    zone: &'z Zone<'e>,
+    /// Each machine's first scope; built only when records are declared.
+    machines: HashMap<&'e str, &'e str, NameHash>,
+}
+
+impl<'z, 'e> ExportedNames<'z, 'e> {
+    fn of(zone: &'z Zone<'e>) -> Self {
+        let mut machines = HashMap::default();
+        for scope in zone.scopes {
+            if let Some(machine) = scope.machine().filter(|m| !m.is_empty()) {
+                machines.entry(machine).or_insert(&*scope.key);
+            }
+        }
+        ExportedNames { zone, machines }
+    }
+}
+
+impl ZoneNames for ExportedNames<'_, '_> {
+    fn endpoint_scope(&self, host: &str) -> Option<&str> {
+        let index = self
+            .zone
+            .run_starts
+            .binary_search_by(|&start| self.zone.entries[start as usize].host.cmp(host))
+            .ok()?;
+        let entry = &self.zone.entries[self.zone.run_starts[index] as usize];
+        Some(&self.zone.scopes[entry.scope as usize].key)
+    }
+
+    fn machine_scope(&self, machine: &str) -> Option<&str> {
+        self.machines.get(machine).copied()
     }
 }
 

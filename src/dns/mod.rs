@@ -5,3 +5,4 @@
 pub mod codes;
 pub mod name;
 pub mod problem;
+pub mod rdata;

@@ -76,8 +76,8 @@ pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
     }
     if raw.contains('*') {
         return Err(refuse(
-            "wildcard names are not supported",
-            "export each host name explicitly",
+            "a wildcard is not allowed here",
+            "only endpoint hosts may be wildcards, written *.<name> such as *.s3.<domain>",
         ));
     }
     if let Some(c) = raw
@@ -95,6 +95,88 @@ pub fn normalize_host(raw: &str) -> Result<Cow<'_, str>, NameError> {
         Cow::Borrowed(trimmed)
     };
     check_ldh(&name)?;
+    Ok(name)
+}
+
+/// An endpoint host: a host name, or a wildcard whose whole leftmost label
+/// is `*` (`*.s3.<domain>`), the rest a host name. Where a wildcard may sit
+/// within the domain is the compile's rule.
+pub fn normalize_endpoint(raw: &str) -> Result<Cow<'_, str>, NameError> {
+    // Plain names first: the common case keeps its fast path.
+    let error = match normalize_host(raw) {
+        Ok(name) => return Ok(name),
+        Err(error) => error,
+    };
+    match raw.strip_prefix("*.") {
+        Some(rest) if !rest.contains('*') && !rest.is_empty() => {
+            let rest = normalize_host(rest)?;
+            Ok(Cow::Owned(format!("*.{rest}")))
+        }
+        _ if raw.contains('*') => Err(refuse(
+            format!(
+                "the host name {} has a '*' that is not its whole first label",
+                Quoted(raw)
+            ),
+            "a wildcard endpoint is written *.<name>, such as *.s3.<domain>",
+        )),
+        _ => Err(error),
+    }
+}
+
+/// Whether `name` is a wildcard (`*.<name>`).
+pub fn is_wildcard(name: &str) -> bool {
+    name.starts_with("*.")
+}
+
+/// Whether `name` is an SRV record's `_service._proto.<name>`.
+pub fn is_service_name(name: &str) -> bool {
+    let mut labels = name.split('.');
+    labels.next().is_some_and(|l| l.starts_with('_'))
+        && labels.next().is_some_and(|l| l.starts_with('_'))
+        && labels.next().is_some()
+}
+
+/// A declared record's name: a host name, or for SRV and TXT records
+/// (`service_labels`) one whose leading labels may be `_`-prefixed service
+/// labels, as in `_ldap._tcp.<domain>` or `_dmarc.<domain>`.
+pub fn normalize_record_name(raw: &str, service_labels: bool) -> Result<String, NameError> {
+    let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+    let mut rest = trimmed;
+    let mut prefix = String::new();
+    while service_labels && rest.starts_with('_') {
+        let (label, after) = rest.split_once('.').ok_or_else(|| {
+            refuse(
+                format!("the name {} is only a service label", Quoted(raw)),
+                "service labels go before a name, as in _ldap._tcp.<domain>",
+            )
+        })?;
+        let bare = label[1..].to_ascii_lowercase();
+        check_label(&bare).map_err(|e| NameError {
+            reason: format!("the service label {}: {}", Quoted(label), e.reason),
+            hint: e.hint,
+        })?;
+        prefix.push('_');
+        prefix.push_str(&bare);
+        prefix.push('.');
+        rest = after;
+    }
+    if rest.contains('_') && !service_labels {
+        return Err(refuse(
+            format!("the name {} has a '_'", Quoted(raw)),
+            "only SRV and TXT records may have service labels such as _ldap._tcp",
+        ));
+    }
+    let host = normalize_host(rest)?;
+    let name = format!("{prefix}{host}");
+    if name.len() > MAX_NAME_LEN {
+        return Err(refuse(
+            format!(
+                "the name is {} characters long, the limit is {MAX_NAME_LEN}",
+                name.len()
+            ),
+            "shorten the name",
+        ));
+    }
     Ok(name)
 }
 
@@ -348,6 +430,35 @@ mod tests {
             normalize_host("music.clan").unwrap(),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn wildcards_are_whole_first_labels() {
+        assert_eq!(normalize_endpoint("*.S3.clan.").unwrap(), "*.s3.clan");
+        assert_eq!(normalize_endpoint("music.clan").unwrap(), "music.clan");
+        for bad in [
+            "*", "*.", "a*.clan", "a.*.clan", "*.*.clan", "**.clan", "*a.clan",
+        ] {
+            assert!(normalize_endpoint(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Domain::parse("*.clan").is_err());
+    }
+
+    #[test]
+    fn service_labels_only_where_allowed() {
+        assert_eq!(
+            normalize_record_name("_LDAP._tcp.Clan.", true).unwrap(),
+            "_ldap._tcp.clan"
+        );
+        assert!(normalize_record_name("_ldap._tcp.clan", false).is_err());
+        assert!(normalize_record_name("a._b.clan", true).is_err());
+        assert!(normalize_record_name("_.clan", true).is_err());
+        assert!(normalize_record_name("_x", true).is_err());
+        assert!(normalize_record_name("*.clan", true).is_err());
+        assert_eq!(
+            normalize_record_name("printer.clan", false).unwrap(),
+            "printer.clan"
+        );
     }
 
     #[test]

@@ -42,6 +42,26 @@ pub enum ProblemKind {
         machine: String,
         other_scope: String,
     },
+    /// `wildcard-at-apex`: `*.<domain>` would answer every name below it.
+    WildcardAtApex,
+    /// `record-name`: a declared record's name is no DNS name.
+    RecordName(NameError),
+    /// `declared-twice`: two keys of the records name the same name.
+    DeclaredTwice,
+    /// `record-outside-domain`: a declared name not in the clan domain.
+    RecordOutsideDomain,
+    /// `record-at-apex`: the domain itself takes only TXT records.
+    RecordAtApex,
+    /// `cname-not-alone`: a CNAME and other records at one name.
+    CnameNotAlone,
+    /// `record-type`: a type that cannot be declared.
+    RecordType { kind: String },
+    /// `record-value`: a value that breaks its type's rules.
+    RecordValue { kind: String, reason: String },
+    /// `record-conflict`: a declared name the exports give already.
+    RecordConflict { what: String, other_scope: String },
+    /// `cname-target`: a declared CNAME pointing nowhere, or at a CNAME.
+    CnameTarget { target: String, reason: String },
 }
 
 impl ProblemKind {
@@ -56,6 +76,16 @@ impl ProblemKind {
             ProblemKind::ClaimedTwice { .. } => "claimed-twice",
             ProblemKind::ShadowsMachine { .. } => "shadows-machine",
             ProblemKind::NetworksDisagree { .. } => "networks-disagree",
+            ProblemKind::WildcardAtApex => "wildcard-at-apex",
+            ProblemKind::RecordName(_) => "record-name",
+            ProblemKind::DeclaredTwice => "declared-twice",
+            ProblemKind::RecordOutsideDomain => "record-outside-domain",
+            ProblemKind::RecordAtApex => "record-at-apex",
+            ProblemKind::CnameNotAlone => "cname-not-alone",
+            ProblemKind::RecordType { .. } => "record-type",
+            ProblemKind::RecordValue { .. } => "record-value",
+            ProblemKind::RecordConflict { .. } => "record-conflict",
+            ProblemKind::CnameTarget { .. } => "cname-target",
         }
     }
 }
@@ -101,6 +131,47 @@ impl fmt::Display for ProblemKind {
                 Quoted(machine),
                 Quoted(other_scope)
             ),
+            ProblemKind::WildcardAtApex => f.write_str(
+                "a wildcard directly below the clan domain would answer every name, typos \
+                 included (hint: put it below a name of its own, such as *.s3.<domain>)",
+            ),
+            ProblemKind::RecordName(e) => write!(f, "the declared name cannot be used: {e}"),
+            ProblemKind::DeclaredTwice => f.write_str(
+                "the name is declared twice, spelled differently (hint: merge the two \
+                 entries of `records`)",
+            ),
+            ProblemKind::RecordOutsideDomain => f.write_str(
+                "the declared name is not in the clan domain (hint: declare names ending \
+                 in .<domain>; other names belong to their own DNS)",
+            ),
+            ProblemKind::RecordAtApex => f.write_str(
+                "the clan domain itself takes only TXT records (hint: declare the other \
+                 records at a name below it)",
+            ),
+            ProblemKind::CnameNotAlone => f.write_str(
+                "a CNAME must be the only record at its name (hint: declare the other \
+                 records at the CNAME's target)",
+            ),
+            ProblemKind::RecordType { kind } => write!(
+                f,
+                "records of type {} cannot be declared (hint: the types are A, AAAA, CNAME, \
+                 TXT and SRV)",
+                Quoted(kind)
+            ),
+            ProblemKind::RecordValue { kind, reason } => write!(f, "{kind}: {reason}"),
+            ProblemKind::RecordConflict { what, other_scope } => write!(
+                f,
+                "the declared name is also {what}, from scope {} (hint: remove it from \
+                 `records`, or rename the other)",
+                Quoted(other_scope)
+            ),
+            ProblemKind::CnameTarget { target, reason } => {
+                write!(
+                    f,
+                    "the CNAME's target {} is refused: {reason}",
+                    Quoted(target)
+                )
+            }
             ProblemKind::ShadowsMachine { machine } => write!(
                 f,
                 "the host is the name of machine {} and would shadow it (hint: rename the \

@@ -83,10 +83,10 @@ fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
     let mut malformed = false;
     for host in &mut scope.hosts {
         let normalized = match host {
-            Cow::Borrowed(s) => name::normalize_host(s),
+            Cow::Borrowed(s) => name::normalize_endpoint(s),
             // An owned name (it had JSON escapes) is reused when only a
             // trailing dot goes.
-            Cow::Owned(s) => match name::normalize_host(s) {
+            Cow::Owned(s) => match name::normalize_endpoint(s) {
                 Ok(Cow::Borrowed(prefix)) => {
                     let len = prefix.len();
                     s.truncate(len);
@@ -107,7 +107,7 @@ fn normalize_scope(scope: &mut ScopeHosts<'_>, problems: &mut Problems) {
     if malformed {
         scope
             .hosts
-            .retain(|host| name::normalize_host(host).is_ok_and(|n| n == *host));
+            .retain(|host| name::normalize_endpoint(host).is_ok_and(|n| n == *host));
     }
     sort_without_repeats(&mut scope.hosts);
     for peer in &mut scope.peers {

@@ -8,6 +8,7 @@
 pub mod canonical;
 mod json;
 mod nix_data;
+pub mod records;
 
 use std::borrow::Cow;
 

@@ -440,6 +440,10 @@ const MAX_TRANSACTION_EDITS: usize = 2_000;
 /// `changes` as knotc `zone-set`/`zone-unset` commands, the new SOA last;
 /// `None` when there are more than [`MAX_TRANSACTION_EDITS`].
 fn knot_edits(domain: &Domain, changes: &Changes, serial: u32) -> Option<String> {
+    // Declared TXT, SRV and CNAMEs to other names change rarely: a reload.
+    if !(changes.others_added.is_empty() && changes.others_removed.is_empty()) {
+        return None;
+    }
     let count = changes.added.len()
         + changes.removed.len()
         + 2 * changes.retargeted.len()
@@ -506,7 +510,14 @@ pub fn render_checked(
     serial: u32,
     own: &[(String, IpAddr)],
 ) -> Result<(String, ZoneData), String> {
-    if let Some((name, _)) = own.iter().find(|(n, _)| zone.target(n).is_some()) {
+    let has_cname = |name: &str| {
+        zone.target(name).is_some()
+            || zone
+                .others()
+                .iter()
+                .any(|(n, data)| n == name && data.is_cname())
+    };
+    if let Some((name, _)) = own.iter().find(|(n, _)| has_cname(n)) {
         return Err(format!(
             "{name} is both an endpoint CNAME in the zone and an address of this node \
              (hint: remove it from networking.hosts or from the endpoint exports)"
@@ -529,6 +540,7 @@ pub fn render_checked(
         serial,
         expected.cnames(),
         expected.addresses(),
+        expected.others(),
     )
     .expect("writing to memory");
     let text = String::from_utf8(out).expect("zone text is ASCII");

@@ -8,11 +8,13 @@ use serde::Serialize;
 
 use crate::artifacts::manifest::Manifest;
 use crate::compile::addresses::NetworkChoice;
+use crate::compile::declared;
 use crate::compile::zone::Zone;
 use crate::dns::name::{self, Domain, Quoted};
 use crate::dns::problem::Problem;
 use crate::error::Error;
 use crate::exports::canonical::Exports;
+use crate::exports::records::RecordsInput;
 use crate::tools::query;
 use crate::tools::zones;
 
@@ -55,13 +57,17 @@ pub enum Source<'a> {
         bytes: &'a [u8],
         domain: &'a Domain,
         networks: &'a NetworkChoice,
+        records: &'a RecordsInput,
     },
 }
 
 pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
-    let name = name::normalize_host(raw)
-        .map_err(|e| Error::input(format!("{}: {e}", Quoted(raw))))?
-        .into_owned();
+    let name = match name::normalize_endpoint(raw) {
+        Ok(name) => name.into_owned(),
+        // SRV and TXT names may start with service labels.
+        Err(e) => name::normalize_record_name(raw, true)
+            .map_err(|_| Error::input(format!("{}: {e}", Quoted(raw))))?,
+    };
     let (domain, manifest, zone) = match source {
         Source::Zone(path) => {
             let (zone, manifest) = zones::load_with_manifest(path)?;
@@ -71,7 +77,8 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
             bytes,
             domain,
             networks,
-        } => match compiled_manifest(bytes, domain, networks) {
+            records,
+        } => match compiled_manifest(bytes, domain, networks, records) {
             Ok(manifest) => ((*domain).clone(), Some(manifest), None),
             Err(Error::Exports(problems)) => {
                 return Ok(from_problems(name, domain, &problems));
@@ -97,7 +104,7 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
     }
     let resolves = findings
         .iter()
-        .any(|f| matches!(f.kind, "cname" | "address"));
+        .any(|f| matches!(f.kind, "cname" | "address" | "declared" | "wildcard"));
     if findings.is_empty() {
         findings.push(finding(
             "unknown",
@@ -128,9 +135,10 @@ fn compiled_manifest(
     bytes: &[u8],
     domain: &Domain,
     networks: &NetworkChoice,
+    records: &RecordsInput,
 ) -> Result<Manifest, Error> {
     let exports = Exports::canonicalize(crate::exports::parse(bytes)?)?;
-    let zone = Zone::compile_with(&exports, domain, networks)?;
+    let zone = Zone::compile_with(&exports, domain, networks, records)?;
     Ok(Manifest::of(&zone, &exports))
 }
 
@@ -186,6 +194,34 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
             format!("{name}. CNAME {}.", domain.machine_name(record.machine)),
             owned(&record.sources()),
         ));
+    }
+    for declared in manifest.declared().filter(|d| d.name == name) {
+        out.push(finding(
+            "declared",
+            format!(
+                "{name}. {} {} (declared in the service's `records` setting)",
+                declared.kind, declared.data
+            ),
+            vec![declared::SOURCE.to_owned()],
+        ));
+    }
+    if out.is_empty() {
+        let holds = |n: &str| {
+            manifest.records().any(|r| r.host == n) || manifest.declared().any(|d| d.name == n)
+        };
+        if let Some(wildcard) = covering_wildcard(name, domain, holds) {
+            for record in manifest.records().filter(|r| r.host == wildcard) {
+                out.push(finding(
+                    "wildcard",
+                    format!(
+                        "{name} has no records of its own and matches the wildcard endpoint \
+                         {wildcard}: {name}. CNAME {}.",
+                        domain.machine_name(record.machine)
+                    ),
+                    owned(&record.sources()),
+                ));
+            }
+        }
     }
     let machine = domain.relative(name).filter(|m| !m.contains('.'));
     let pointing: Vec<&str> = manifest
@@ -244,6 +280,31 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
     }
 }
 
+/// The wildcard `*.<ancestor>` that answers for `name` as DNS defines it
+/// (RFC 4592): the nearest ancestor of `name` that holds records or has a
+/// wildcard below it decides; `holds` says whether a name holds records.
+/// (Names that only have names below them are not seen here.)
+fn covering_wildcard(name: &str, domain: &Domain, holds: impl Fn(&str) -> bool) -> Option<String> {
+    if holds(name) {
+        return None;
+    }
+    let mut ancestor = name;
+    while let Some((_, parent)) = ancestor.split_once('.') {
+        if parent != domain.as_str() && domain.relative(parent).is_none() {
+            return None;
+        }
+        let wildcard = format!("*.{parent}");
+        if holds(&wildcard) {
+            return Some(wildcard);
+        }
+        if holds(parent) || parent == domain.as_str() {
+            return None;
+        }
+        ancestor = parent;
+    }
+    None
+}
+
 fn from_records(name: &str, zone: &crate::artifacts::zonefile::ZoneData, out: &mut Vec<Finding>) {
     if let Some(machine) = zone.target(name) {
         out.push(finding(
@@ -259,6 +320,32 @@ fn from_records(name: &str, zone: &crate::artifacts::zonefile::ZoneData, out: &m
             format!("{record_name}. {family} {address}"),
             Vec::new(),
         ));
+    }
+    for (record_name, data) in zone.others().iter().filter(|(n, _)| n == name) {
+        out.push(finding(
+            "declared",
+            format!("{record_name}. {} {data}", data.kind()),
+            Vec::new(),
+        ));
+    }
+    if out.is_empty() {
+        let holds = |n: &str| {
+            zone.target(n).is_some()
+                || zone.addresses().iter().any(|(a, _)| a == n)
+                || zone.others().iter().any(|(o, _)| o == n)
+        };
+        if let Some(wildcard) = covering_wildcard(name, &zone.domain, holds)
+            && let Some(machine) = zone.target(&wildcard)
+        {
+            out.push(finding(
+                "wildcard",
+                format!(
+                    "{name} matches the wildcard {wildcard}: {name}. CNAME {}.",
+                    zone.domain.machine_name(machine)
+                ),
+                Vec::new(),
+            ));
+        }
     }
 }
 

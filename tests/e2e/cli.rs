@@ -642,13 +642,14 @@ fn zone_of(exports: &str) -> (tempfile::TempDir, std::process::Output) {
 #[test]
 fn every_problem_of_a_run_is_reported_together() {
     let (tmp, out) = zone_of(
-        r#"{"a:b:server:alpha": {"hosts": ["*.s3.clan", "m.clan"]},
+        r#"{"a:b:server:alpha": {"hosts": ["s3_bucket.clan", "*.clan", "m.clan"]},
             "e:f:server:beta": {"hosts": ["m.clan", "alpha.clan"]},
             "web:::": {"hosts": ["x.clan"]}}"#,
     );
     assert_eq!(out.status.code(), Some(2));
     for code in [
         "[host-name]",
+        "[wildcard-at-apex]",
         "[shadows-machine]",
         "[claimed-twice]",
         "[no-machine]",

@@ -1,5 +1,6 @@
-//! Golden fixtures: every `checks/<name>/` holds exports, a `domain` file and
-//! the expected `zone.conf`, `zone.db` and `manifest.json`. Set
+//! Golden fixtures: every `checks/<name>/` holds exports, a `domain` file,
+//! declared records where it has a `records.json`, and the expected
+//! `zone.conf`, `zone.db` and `manifest.json`. Set
 //! `DM_DNS_BLESS=1` to rewrite the expected files after a deliberate change.
 
 use std::path::Path;
@@ -34,12 +35,14 @@ fn every_fixture_matches_its_expected_outputs() {
         } else {
             tmp.path().join("zone")
         };
-        let result = run(dm_dns()
-            .arg("zone")
+        let mut zone = dm_dns();
+        zone.arg("zone")
             .arg("--exports")
-            .arg(exports_file(&fixture))
-            .args(["--domain", domain.trim(), "--out"])
-            .arg(&out));
+            .arg(exports_file(&fixture));
+        if fixture.join("records.json").exists() {
+            zone.arg("--records").arg(fixture.join("records.json"));
+        }
+        let result = run(zone.args(["--domain", domain.trim(), "--out"]).arg(&out));
         assert!(
             result.status.success(),
             "{}: {}",

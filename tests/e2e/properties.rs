@@ -108,7 +108,13 @@ fn rewritten_json(clan: &[ScopeSpec], seed: u64) -> String {
 fn build(json: &str) -> Vec<Vec<u8>> {
     let domain = Domain::parse("clan").unwrap();
     let exports = Exports::canonicalize(dm_dns::exports::parse(json.as_bytes()).unwrap()).unwrap();
-    let compiled = artifacts::compile(&exports, &domain, &NetworkChoice::default()).unwrap();
+    let compiled = artifacts::compile(
+        &exports,
+        &domain,
+        &NetworkChoice::default(),
+        &Default::default(),
+    )
+    .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = camino::Utf8Path::from_path(tmp.path())
         .unwrap()
