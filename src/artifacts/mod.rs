@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod manifest;
 pub mod render;
+pub mod reverse;
 pub mod zonefile;
 
 use camino::Utf8Path;

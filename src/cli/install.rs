@@ -8,6 +8,7 @@ use clap::Args;
 use super::{
     ConfigArg, ControlArgs, MeshSizeLimit, TrustedKeys, parse_domain, read_text, required,
 };
+use dm_dns::artifacts::reverse::ReverseZone;
 use dm_dns::error::Error;
 use dm_dns::node::hosts;
 use dm_dns::node::install::{self, Applied, Failure, Outcome};
@@ -58,6 +59,12 @@ pub struct InstallArgs {
     /// [default: the node configuration's state_dir]
     #[arg(long, value_name = "DIR", value_parser = super::path_arg)]
     state_dir: Option<Utf8PathBuf>,
+    /// A reverse domain to answer (repeatable), e.g. 2.0.ip6.arpa: its PTR
+    /// records, one for each address record of the signed zone in it, are
+    /// written to <NAME>.zone beside the zone file and reloaded. Replaces
+    /// the node configuration's reverse_zones.
+    #[arg(long = "reverse-zone", value_name = "NAME", value_parser = ReverseZone::parse)]
+    reverse_zones: Option<Vec<ReverseZone>>,
     #[command(flatten)]
     control: ControlArgs,
     /// Only write the zone file; ask no server (before the servers start).
@@ -108,6 +115,10 @@ impl TryFrom<InstallArgs> for install::Config {
             trusted_keys: args.trusted.load(node)?,
             domain,
             addresses,
+            reverse_zones: match args.reverse_zones {
+                Some(zones) => zones,
+                None => node.map(|n| n.reverse_zones.clone()).unwrap_or_default(),
+            },
             zone_file: required(args.zone_file, node, |n| n.zone_file.clone(), "zone-file")?,
             state_dir: required(args.state_dir, node, |n| n.state_dir.clone(), "state-dir")?,
             control: (!args.no_reload).then_some(control),
@@ -120,7 +131,11 @@ impl TryFrom<InstallArgs> for install::Config {
 
 pub fn run(args: InstallArgs) -> Result<ExitCode, Error> {
     let config = install::Config::try_from(args)?;
-    match install::run(&config)? {
+    let (outcome, warnings) = install::run(&config)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    match outcome {
         Outcome::Installed {
             serial,
             records,

@@ -10,6 +10,7 @@ mod install;
 mod keygen;
 mod plan;
 mod pubkey;
+mod reverse;
 mod sign;
 mod status;
 mod verify;
@@ -68,6 +69,7 @@ pub enum Command {
     Status(status::StatusArgs),
     Explain(explain::ExplainArgs),
     Plan(plan::PlanArgs),
+    Reverse(reverse::ReverseArgs),
     Config(config::ConfigArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
@@ -86,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Reverse(args) => reverse::run(args),
         Command::Config(args) => config::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

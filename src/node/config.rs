@@ -12,6 +12,7 @@ use std::time::Duration;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::reverse::ReverseZone;
 use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::node::hosts;
@@ -63,6 +64,11 @@ pub struct File {
     /// (e.g. `clan machines update alpha`).
     #[serde(default)]
     pub redeploy: Option<String>,
+    /// Reverse domains the node answers from the signed zone's addresses
+    /// (e.g. `2.0.ip6.arpa`), each served from `<name>.zone` beside
+    /// `zone_file`.
+    #[serde(default)]
+    pub reverse_zones: Vec<String>,
 }
 
 /// The defaults of a node, with a configuration file or without one (the
@@ -98,6 +104,7 @@ pub struct NodeConfig {
     pub addresses: Vec<(String, IpAddr)>,
     pub server: Option<SocketAddr>,
     pub redeploy: Option<String>,
+    pub reverse_zones: Vec<ReverseZone>,
     /// The file as read, for `dm-dns config` to print back.
     pub file: File,
 }
@@ -195,6 +202,13 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
             Err(e) => problem("hosts", e),
         }
     }
+    let mut reverse_zones = Vec::new();
+    for raw in &file.reverse_zones {
+        match ReverseZone::parse(raw) {
+            Ok(zone) => reverse_zones.push(zone),
+            Err(e) => problem("reverse_zones", e),
+        }
+    }
     let (Some(domain), Some(control_timeout), Some(max_mesh_bytes), true) =
         (domain, control_timeout, max_mesh_bytes, problems.is_empty())
     else {
@@ -215,6 +229,7 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
         addresses,
         server: file.server,
         redeploy: file.redeploy.clone(),
+        reverse_zones,
         file,
     })
 }
@@ -280,7 +295,7 @@ mod tests {
             r#", "trusted_keys": ["{KEY}", "/etc/k.pub"], "unbound_control": ["uc", "-s", "/u.ctl"],
               "control_timeout": 0.5, "max_mesh_size": "1G", "allow_rollback": true,
               "hosts": {{"10.0.0.1": ["alpha.clan", "alpha"]}}, "server": "127.0.0.1:5335",
-              "redeploy": "clan machines update alpha""#
+              "redeploy": "clan machines update alpha", "reverse_zones": ["2.0.ip6.arpa."]"#
         )))
         .unwrap();
         assert_eq!(config.trusted_keys.len(), 2);
@@ -296,6 +311,7 @@ mod tests {
             config.redeploy.as_deref(),
             Some("clan machines update alpha")
         );
+        assert_eq!(config.reverse_zones[0].as_str(), "2.0.ip6.arpa");
     }
 
     #[test]
@@ -303,7 +319,8 @@ mod tests {
         let err = parsed(
             r#"{"domain": "clan", "mesh_file": "m", "zone_file": "/z", "state_dir": "/s",
                 "trusted_keys": ["nope"], "unbound_control": [], "control_timeout": 0,
-                "max_mesh_size": "12Q", "hosts": {"127.0.0.2": ["alpha.clan"]}}"#,
+                "max_mesh_size": "12Q", "hosts": {"127.0.0.2": ["alpha.clan"]},
+                "reverse_zones": ["clan"]}"#,
         )
         .unwrap_err();
         for key in [
@@ -313,6 +330,7 @@ mod tests {
             "control_timeout",
             "max_mesh_size",
             "hosts: 127.0.0.2 (for alpha.clan) is a loopback",
+            "reverse_zones: \"clan\" is no reverse domain",
         ] {
             assert!(err.contains(&format!("node.json: {key}")), "{key}: {err}");
         }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifacts::diff::{self, Changes};
 use crate::artifacts::render;
+use crate::artifacts::reverse::{self, ReverseZone};
 use crate::artifacts::zonefile::{self, ZoneData};
 use crate::dns::name::Domain;
 use crate::error::Error;
@@ -37,6 +38,9 @@ pub struct Config {
     pub domain: Domain,
     /// This node's own A/AAAA records below the domain.
     pub addresses: Vec<(String, IpAddr)>,
+    /// Reverse domains this node answers, each from its own file beside
+    /// the zone file, with PTR records for the signed zone's addresses.
+    pub reverse_zones: Vec<ReverseZone>,
     pub zone_file: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
     /// How to reach the server that holds the zone; `None` skips the
@@ -206,14 +210,30 @@ impl std::fmt::Display for Failure {
     }
 }
 
-pub fn run(config: &Config) -> Result<Outcome, Error> {
+/// Installs the mesh file; returns what happened and warnings about the
+/// reverse zones (which never hold the forward zone back).
+pub fn run(config: &Config) -> Result<(Outcome, Vec<String>), Error> {
+    let mut warnings = Vec::new();
+    let outcome = run_with(config, &mut warnings)?;
+    Ok((outcome, warnings))
+}
+
+fn run_with(config: &Config, warnings: &mut Vec<String>) -> Result<Outcome, Error> {
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| Error::io(format!("creating {}", config.state_dir), e))?;
     refuse_loose_state_dir(&config.state_dir)?;
     let _lock = lock(&config.state_dir)?;
     let mesh = match signed::read_limited(&config.mesh_file, config.max_mesh_bytes) {
         Ok(Some(bytes)) => bytes,
-        Ok(None) => return bootstrap(config),
+        Ok(None) => {
+            // A server needs every zone it is configured for to load.
+            for zone in &config.reverse_zones {
+                if !reverse_file(config, zone).exists() {
+                    update_reverse(config, zone, 1, &[], warnings);
+                }
+            }
+            return bootstrap(config);
+        }
         Err(e @ Error::Input(_)) => {
             let failure = Failure::Refused(Rejection::new(RefusalKind::TooLarge, e.to_string()));
             return fail(config, failure);
@@ -222,7 +242,7 @@ pub fn run(config: &Config) -> Result<Outcome, Error> {
     };
     let sha256 = digest::hex(&digest::sha256(&mesh));
     let claimed = signed::claimed_serial(&mesh);
-    let result = install_mesh(config, mesh, sha256.clone());
+    let result = install_mesh(config, mesh, sha256.clone(), warnings);
     let record = |failure: &Failure| FailureRecord {
         at: clock::unix_now(),
         serial: claimed,
@@ -311,7 +331,12 @@ fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
 
 /// Takes the mesh file's bytes to drop them once verified: a large zone
 /// should not be in memory three times over.
-fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<Outcome, Failure> {
+fn install_mesh(
+    config: &Config,
+    mesh: Vec<u8>,
+    mesh_sha256: String,
+    warnings: &mut Vec<String>,
+) -> Result<Outcome, Failure> {
     let refuse = |kind, why: String| {
         Failure::Refused(Rejection::new(kind, format!("{}: {why}", config.mesh_file)))
     };
@@ -351,6 +376,17 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         )
     })?;
     let (cnames, addresses) = (verified.zone.len(), verified.zone.addresses().len());
+    // PTRs come from the signed zone's addresses alone, never the node's own.
+    let signed_addresses = if config.reverse_zones.is_empty() {
+        Vec::new()
+    } else {
+        verified.zone.addresses().to_vec()
+    };
+    let update_reverse_zones = |warnings: &mut Vec<String>| {
+        for zone in &config.reverse_zones {
+            update_reverse(config, zone, serial, &signed_addresses, warnings);
+        }
+    };
     let (zone_text, zone) = render_checked(verified.zone, serial, &config.addresses)
         .map_err(|e| refuse(RefusalKind::ConflictsWithHosts, e))?;
     let state = State {
@@ -386,6 +422,7 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         if !recorded {
             write_state(config, &state)?;
         }
+        update_reverse_zones(warnings);
         return Ok(Outcome::Unchanged {
             serial: verified.serial,
         });
@@ -416,6 +453,7 @@ fn install_mesh(config: &Config, mesh: Vec<u8>, mesh_sha256: String) -> Result<O
         transaction,
     )?;
     write_state(config, &state)?;
+    update_reverse_zones(warnings);
     Ok(Outcome::Installed {
         serial: verified.serial,
         records: cnames,
@@ -481,6 +519,54 @@ fn knot_edits(domain: &Domain, changes: &Changes, serial: u32) -> Option<String>
         render::soa_data(serial)
     ));
     Some(edits)
+}
+
+/// Where the reverse zone's file is: beside the zone file, named after it.
+pub fn reverse_file(config: &Config, zone: &ReverseZone) -> Utf8PathBuf {
+    let dir = config.zone_file.parent().unwrap_or(Utf8Path::new("."));
+    dir.join(format!("{zone}.zone"))
+}
+
+/// Writes the reverse zone's file when its PTR records changed, and has
+/// the server reload it. Its SOA serial stays while the records do, so an
+/// update that moves no address reloads nothing. A failure is a warning:
+/// the server keeps what it served, and the next install tries again.
+fn update_reverse(
+    config: &Config,
+    zone: &ReverseZone,
+    serial: u32,
+    addresses: &[(String, IpAddr)],
+    warnings: &mut Vec<String>,
+) {
+    let path = reverse_file(config, zone);
+    let current = files::read_file(&path, Limit::ZoneFile).ok();
+    let old_serial = current
+        .as_deref()
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(zonefile::db_serial);
+    if let Some(old_serial) = old_serial
+        && current.as_deref() == Some(reverse::render(zone, old_serial, addresses).as_bytes())
+    {
+        return;
+    }
+    let text = reverse::render(zone, serial, addresses);
+    if let Err(e) = files::write_file(&path, text.as_bytes(), 0o644) {
+        warnings.push(format!("reverse zone {zone}: {e}"));
+        return;
+    }
+    let Some(control) = &config.control else {
+        return;
+    };
+    let reloaded = Domain::parse(zone.as_str())
+        .map_err(|e| e.to_string())
+        .and_then(|name| control.reload(&name));
+    if let Err(e) = reloaded {
+        warnings.push(format!(
+            "reverse zone {zone}: written to {path}, but {} did not reload it: {e} (hint: \
+             is the zone in its configuration?)",
+            control.server.name()
+        ));
+    }
 }
 
 /// With no mesh file yet, the server still needs a loadable zone.
