@@ -25,6 +25,8 @@ mod keys;
 mod knot;
 #[path = "e2e/layout.rs"]
 mod layout;
+#[path = "e2e/names.rs"]
+mod names;
 #[path = "e2e/plan.rs"]
 mod plan;
 #[path = "e2e/properties.rs"]

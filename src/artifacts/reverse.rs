@@ -23,9 +23,9 @@ impl ReverseZone {
         let fits = if let Some(octets) = name.strip_suffix(".in-addr.arpa") {
             let labels: Vec<&str> = octets.split('.').collect();
             labels.len() <= 4
-                && labels.iter().all(|l| {
-                    l.parse::<u8>().is_ok_and(|octet| octet.to_string() == *l)
-                })
+                && labels
+                    .iter()
+                    .all(|l| l.parse::<u8>().is_ok_and(|octet| octet.to_string() == *l))
         } else if let Some(nibbles) = name.strip_suffix(".ip6.arpa") {
             let labels: Vec<&str> = nibbles.split('.').collect();
             labels.len() <= 32
@@ -157,8 +157,21 @@ mod tests {
             ptr_records(&exact, &addresses),
             [("20.1.168.192.in-addr.arpa".into(), "printer.clan".into())]
         );
-        assert!(ptr_records(&ReverseZone::parse("1.168.192.in-addr.arpa").unwrap(), &addresses).len() == 1);
-        assert!(ptr_records(&ReverseZone::parse("21.1.168.192.in-addr.arpa").unwrap(), &addresses).is_empty());
+        assert!(
+            ptr_records(
+                &ReverseZone::parse("1.168.192.in-addr.arpa").unwrap(),
+                &addresses
+            )
+            .len()
+                == 1
+        );
+        assert!(
+            ptr_records(
+                &ReverseZone::parse("21.1.168.192.in-addr.arpa").unwrap(),
+                &addresses
+            )
+            .is_empty()
+        );
         // A label boundary: 2.0.ip6.arpa holds 1.2.0.ip6.arpa, not 12.0.ip6.arpa.
         assert!(ygg.holds("1.2.0.ip6.arpa"));
         assert!(!ygg.holds("12.0.ip6.arpa"));
@@ -188,7 +201,10 @@ mod tests {
             7,
             &[("printer.clan".into(), "192.168.1.20".parse().unwrap())],
         );
-        assert!(text.ends_with("20.1.168.192.in-addr.arpa. IN PTR printer.clan.\n"), "{text}");
+        assert!(
+            text.ends_with("20.1.168.192.in-addr.arpa. IN PTR printer.clan.\n"),
+            "{text}"
+        );
         assert!(text.contains("1.168.192.in-addr.arpa. IN SOA localhost. nobody.invalid. 7 "));
     }
 }

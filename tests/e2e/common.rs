@@ -144,6 +144,17 @@ impl Unbound {
         Dig(stdout(&out))
     }
 
+    /// `dig -x ADDRESS`: the reverse lookup, as `dig` builds the name.
+    pub fn dig_reverse(&self, address: &str) -> Dig {
+        let out = run(Command::new("dig")
+            .arg("@127.0.0.1")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-x", address, "+time=2", "+tries=2"]));
+        assert!(out.status.success(), "dig -x: {}", stderr(&out));
+        Dig(stdout(&out))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -200,19 +211,31 @@ pub struct Knot {
 }
 
 impl Knot {
-    pub fn start(dir: &Path, zone_file: &Path) -> Knot {
+    /// Knot serving `clan.` from `zone_file` and each of `reverse` from
+    /// `<name>.zone` beside it.
+    pub fn start(dir: &Path, zone_file: &Path, reverse: &[&str]) -> Knot {
         let run_dir = dir.join("knot");
         std::fs::create_dir_all(&run_dir).unwrap();
         for _attempt in 0..5 {
             let port = free_port();
             let config = run_dir.join("knot.conf");
+            let zone_dir = zone_file.parent().unwrap();
+            let reverse_zones: String = reverse
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  - domain: {r}.\n    file: \"{}\"\n",
+                        zone_dir.join(format!("{r}.zone")).display()
+                    )
+                })
+                .collect();
             let text = format!(
                 "server:\n  rundir: \"{run}\"\n  listen: 127.0.0.1@{port}\n\
                  log:\n  - target: stderr\n    any: info\n\
                  database:\n  storage: \"{run}\"\n\
                  template:\n  - id: default\n    storage: \"{run}\"\n    zonefile-sync: -1\n    \
                  zonefile-load: whole\n    journal-content: none\n\
-                 zone:\n  - domain: clan.\n    file: \"{zone}\"\n",
+                 zone:\n  - domain: clan.\n    file: \"{zone}\"\n{reverse_zones}",
                 run = run_dir.display(),
                 zone = zone_file.display()
             );
@@ -267,16 +290,24 @@ impl Knot {
         format!("knotc -s {}", self.socket.display())
     }
 
-    /// unbound's settings that send `clan.` to this server, uncached, as
-    /// nix/lib/node.nix writes them: (inside `server:`, after it).
-    pub fn unbound_stub(&self) -> (String, String) {
-        (
-            "  domain-insecure: \"clan.\"".to_owned(),
-            format!(
-                "stub-zone:\n  name: \"clan.\"\n  stub-addr: 127.0.0.1@{}\n  stub-no-cache: yes",
+    /// unbound's settings that send `clan.` and the `reverse` domains to
+    /// this server, uncached, as nix/lib/node.nix writes them: (inside
+    /// `server:`, after it).
+    pub fn unbound_stub(&self, reverse: &[&str]) -> (String, String) {
+        let (mut server, mut tail) = (String::new(), String::new());
+        for name in std::iter::once(&"clan").chain(reverse) {
+            // transparent: unbound's own local zones for private reverse
+            // domains (192.168.in-addr.arpa) would answer first.
+            server.push_str(&format!(
+                "  domain-insecure: \"{name}.\"\n  local-zone: \"{name}.\" transparent\n"
+            ));
+            tail.push_str(&format!(
+                "stub-zone:\n  name: \"{name}.\"\n  stub-addr: 127.0.0.1@{}\n  \
+                 stub-no-cache: yes\n",
                 self.port
-            ),
-        )
+            ));
+        }
+        (server, tail)
     }
 }
 

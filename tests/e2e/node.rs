@@ -14,6 +14,8 @@ pub struct Node {
     pub dir: PathBuf,
     pub unbound: Unbound,
     pub knot: Option<Knot>,
+    /// Reverse domains the node answers (`install --reverse-zone`).
+    pub reverse: Vec<String>,
 }
 
 pub const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.1 alpha.clan alpha\n10.0.0.2 beta.clan\n";
@@ -37,14 +39,30 @@ pub fn keygen(private: &Path, public: &Path) -> Command {
 
 /// `dm-dns zone` of `exports_json` into `dir/<name>-zone`.
 pub fn build_zone(dir: &Path, exports_json: &str, name: &str) -> PathBuf {
+    build_zone_with(dir, exports_json, None, name)
+}
+
+/// The same, with declared records (`zone --records`).
+pub fn build_zone_with(
+    dir: &Path,
+    exports_json: &str,
+    records_json: Option<&str>,
+    name: &str,
+) -> PathBuf {
     let exports_file = dir.join(format!("{name}.json"));
     std::fs::write(&exports_file, exports_json).unwrap();
     let zone_dir = dir.join(format!("{name}-zone"));
-    let zone = run(dm_dns()
-        .args(["zone", "--domain", "clan", "--exports"])
+    let mut zone = dm_dns();
+    zone.args(["zone", "--domain", "clan", "--exports"])
         .arg(&exports_file)
         .arg("--out")
-        .arg(&zone_dir));
+        .arg(&zone_dir);
+    if let Some(records) = records_json {
+        let records_file = dir.join(format!("{name}-records.json"));
+        std::fs::write(&records_file, records).unwrap();
+        zone.arg("--records").arg(records_file);
+    }
+    let zone = run(&mut zone);
     assert!(zone.status.success(), "{}", stderr(&zone));
     zone_dir
 }
@@ -56,17 +74,34 @@ impl Node {
 
     /// A node whose own address records (`--hosts`) are `hosts`.
     pub fn start_with_hosts(hosts: &str) -> (tempfile::TempDir, Node) {
-        let (tmp, dir) = Node::boot(hosts);
-        let auth = format!(
-            "auth-zone:\n  name: \"clan.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
-             for-upstream: yes\n  fallback-enabled: no",
-            dir.join("clan.zone").display()
-        );
-        let unbound = Unbound::start(&dir, "  domain-insecure: \"clan.\"", &auth);
+        Node::start_auth_zones(hosts, &[])
+    }
+
+    /// A node whose unbound serves the zone and the `reverse` domains from
+    /// auth-zones of their own.
+    pub fn start_auth_zones(hosts: &str, reverse: &[&str]) -> (tempfile::TempDir, Node) {
+        let (tmp, dir) = Node::boot(hosts, reverse);
+        let zones = std::iter::once(("clan", "clan.zone".to_owned()))
+            .chain(reverse.iter().map(|r| (*r, format!("{r}.zone"))));
+        let (mut insecure, mut auth) = (String::new(), String::new());
+        for (name, file) in zones {
+            // transparent: unbound's own local zones for private reverse
+            // domains (192.168.in-addr.arpa) would answer first.
+            insecure.push_str(&format!(
+                "  domain-insecure: \"{name}.\"\n  local-zone: \"{name}.\" transparent\n"
+            ));
+            auth.push_str(&format!(
+                "auth-zone:\n  name: \"{name}.\"\n  zonefile: \"{}\"\n  for-downstream: yes\n  \
+                 for-upstream: yes\n  fallback-enabled: no\n",
+                dir.join(file).display()
+            ));
+        }
+        let unbound = Unbound::start(&dir, &insecure, &auth);
         let node = Node {
             dir,
             unbound,
             knot: None,
+            reverse: reverse.iter().map(|r| (*r).to_owned()).collect(),
         };
         (tmp, node)
     }
@@ -74,20 +109,34 @@ impl Node {
     /// A node whose zone Knot serves, and unbound asks Knot for it (the
     /// NixOS module's set-up).
     pub fn start_knot() -> (tempfile::TempDir, Node) {
-        let (tmp, dir) = Node::boot(HOSTS);
-        let knot = Knot::start(&dir, &dir.join("clan.zone"));
-        let (server, tail) = knot.unbound_stub();
+        Node::start_knot_with_reverse(&[])
+    }
+
+    /// The same, Knot also serving the `reverse` domains.
+    pub fn start_knot_with_reverse(reverse: &[&str]) -> (tempfile::TempDir, Node) {
+        let (tmp, dir) = Node::boot(HOSTS, reverse);
+        let knot = Knot::start(&dir, &dir.join("clan.zone"), reverse);
+        let (server, tail) = knot.unbound_stub(reverse);
         let unbound = Unbound::start(&dir, &server, &tail);
         let node = Node {
             dir,
             unbound,
             knot: Some(knot),
+            reverse: reverse.iter().map(|r| (*r).to_owned()).collect(),
         };
         (tmp, node)
     }
 
-    /// Keys, hosts and the zone written before any server starts.
-    fn boot(hosts: &str) -> (tempfile::TempDir, PathBuf) {
+    /// `--reverse-zone` for each of the node's reverse domains.
+    fn reverse_args(reverse: &[impl AsRef<str>]) -> Vec<String> {
+        reverse
+            .iter()
+            .flat_map(|r| ["--reverse-zone".to_owned(), r.as_ref().to_owned()])
+            .collect()
+    }
+
+    /// Keys, hosts and the zones written before any server starts.
+    fn boot(hosts: &str, reverse: &[&str]) -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
         let keys = run(&mut keygen(
@@ -97,7 +146,11 @@ impl Node {
         assert!(keys.status.success(), "{}", stderr(&keys));
         std::fs::write(dir.join("hosts"), hosts).unwrap();
         // Before unbound starts: no mesh file yet, a zone of our own records.
-        let boot = install_cmd(&dir, None).arg("--no-reload").output().unwrap();
+        let boot = install_cmd(&dir, None)
+            .arg("--no-reload")
+            .args(Node::reverse_args(reverse))
+            .output()
+            .unwrap();
         assert!(boot.status.success(), "{}", stderr(&boot));
         assert!(stderr(&boot).contains("no "), "{}", stderr(&boot));
         (tmp, dir)
@@ -114,7 +167,18 @@ impl Node {
 
     /// Builds and signs a zone; returns the signed file's path.
     pub fn signed_zone(&self, exports_json: &str, serial: u64, name: &str) -> PathBuf {
-        let zone_dir = build_zone(&self.dir, exports_json, name);
+        self.signed_zone_with(exports_json, None, serial, name)
+    }
+
+    /// The same, with declared records.
+    pub fn signed_zone_with(
+        &self,
+        exports_json: &str,
+        records_json: Option<&str>,
+        serial: u64,
+        name: &str,
+    ) -> PathBuf {
+        let zone_dir = build_zone_with(&self.dir, exports_json, records_json, name);
         let out = self.dir.join(format!("{name}.signed"));
         let sign = run(dm_dns()
             .args(["sign", "--key"])
@@ -170,7 +234,9 @@ impl Node {
     }
 
     pub fn install(&self) -> Output {
-        run(install_cmd(&self.dir, None).args(self.control()))
+        run(install_cmd(&self.dir, None)
+            .args(self.control())
+            .args(Node::reverse_args(&self.reverse)))
     }
 
     /// A node configuration as the NixOS module writes it, at
