@@ -31,7 +31,7 @@ let
   hostsByMachine = dmLib.exports.hostsByMachine exports;
 
   zoneFor =
-    system: domain: networks:
+    system: domain: networks: records:
     dmLib.zone.mkZone {
       dm-dns = packageFor system;
       inherit
@@ -39,8 +39,17 @@ let
         domain
         exportsFile
         networks
+        records
         ;
     };
+
+  # The network services the clan's exports name (`<service>:<instance>::`
+  # scopes), for the reverse zones of overlay networks.
+  networkServices = lib.unique (
+    map (key: builtins.head (lib.splitString ":" key)) (
+      builtins.filter (key: lib.hasSuffix "::" key) (builtins.attrNames exports)
+    )
+  );
 
   signingPub = clanLib.getPublicValue {
     flake = directory;
@@ -165,6 +174,30 @@ in
             the role, not per machine: every machine shares one zone.
           '';
         };
+        options.records = lib.mkOption {
+          type = lib.types.attrsOf (lib.types.attrsOf lib.types.anything);
+          default = { };
+          example = {
+            "printer.clan".A = [ "192.168.1.20" ];
+            "git.clan".CNAME = "forge.clan";
+            "_ldap._tcp.clan".SRV = [
+              {
+                priority = 10;
+                weight = 5;
+                port = 389;
+                target = "alpha.clan";
+              }
+            ];
+            "clan".TXT = [ "v=spf1 -all" ];
+          };
+          description = ''
+            Records beside the endpoints, for what exports nothing: name ->
+            type (A, AAAA, CNAME, TXT, SRV) -> values, checked as strictly
+            as exports when the zone is built (README, "Declared
+            records"). Set it on the role, not per machine: every machine
+            shares one zone.
+          '';
+        };
       };
     perInstance =
       {
@@ -180,6 +213,9 @@ in
         # the same way.
         networksByMachine = builtins.mapAttrs (_: m: m.settings.networks) roles.default.machines;
         networksDiffer = builtins.any (n: n != settings.networks) (builtins.attrValues networksByMachine);
+        recordsDiffer = builtins.any (m: m.settings.records != settings.records) (
+          builtins.attrValues roles.default.machines
+        );
       in
       {
         exports = mkExports { };
@@ -248,12 +284,20 @@ in
                     `roles.default.settings`, not per machine.
                   '';
                 }
+                {
+                  assertion = !recordsDiffer;
+                  message = ''
+                    dm-dns: the `records` setting differs between machines of instance
+                    ${instanceName}. Every machine shares one zone: set it once, on
+                    `roles.default.settings`, not per machine.
+                  '';
+                }
               ];
 
               services.dm-dns = {
                 enable = true;
                 package = lib.mkDefault (packageFor pkgs.stdenv.hostPlatform.system);
-                zone = zoneFor pkgs.stdenv.hostPlatform.system domain settings.networks;
+                zone = zoneFor pkgs.stdenv.hostPlatform.system domain settings.networks settings.records;
                 # the module's default mesh_file is data-mesher's dns/cnames
                 meshGroup = config.services.data-mesher.group;
                 settings = {
@@ -261,6 +305,12 @@ in
                   trusted_keys = lib.optional (signingPub != null) (dmLib.keys.publicKeyBase64 signingPub);
                   hosts = lib.mkDefault hostsDefault;
                   redeploy = "clan machines update ${machine.name}";
+                  reverse_zones = lib.mkDefault (
+                    dmLib.node.reverseZonesOf {
+                      networkServices = if settings.networks == null then networkServices else settings.networks;
+                      inherit (settings) records;
+                    }
+                  );
                 };
               };
 
@@ -276,11 +326,15 @@ in
                 files."manifest.json".secret = false;
                 validation = dmLib.zone.zoneValidation {
                   inherit domain exportsJSON;
-                  inherit (settings) networks;
+                  inherit (settings) networks records;
                 };
                 runtimeInputs = [ (packageFor pkgs.stdenv.hostPlatform.system) ];
                 script = ''
-                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out" ${lib.escapeShellArgs (dmLib.zone.networksArgs settings.networks)}
+                  dm-dns zone --exports ${exportsFile} --domain ${lib.escapeShellArg domain} --out "$out" ${
+                    lib.escapeShellArgs (
+                      dmLib.zone.networksArgs settings.networks ++ dmLib.zone.recordsArgs settings.records
+                    )
+                  }
                 '';
               };
 

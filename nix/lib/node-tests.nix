@@ -90,14 +90,144 @@ in
       ];
     expected = [ ];
   };
-  test_resolved_delegate_routes_only_the_domain = {
+  # A search domain (no `~`) by default: single-label names are completed
+  # with it; reverse zones are routing-only.
+  test_resolved_delegate_searches_the_domain_and_routes_reverse_zones = {
     expr = dm.node.resolvedDelegate {
       domain = "clan";
       port = 5335;
+      reverseZones = [
+        "2.0.ip6.arpa"
+        "20.1.168.192.in-addr.arpa"
+      ];
+    };
+    expected = {
+      DNS = "127.0.0.1:5335";
+      Domains = "clan ~2.0.ip6.arpa ~20.1.168.192.in-addr.arpa";
+    };
+  };
+  test_resolved_delegate_without_search_routes_only_the_domain = {
+    expr = dm.node.resolvedDelegate {
+      domain = "clan";
+      port = 5335;
+      searchDomain = false;
     };
     expected = {
       DNS = "127.0.0.1:5335";
       Domains = "~clan";
+    };
+  };
+  test_reverse_names_match_dig_x = {
+    expr = map dm.node.reverseName [
+      "192.168.1.20"
+      "200:1111:2222:3333::1"
+      "fd00::21"
+      "::1"
+    ];
+    expected = [
+      "20.1.168.192.in-addr.arpa"
+      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.3.3.3.2.2.2.2.1.1.1.1.0.0.2.0.ip6.arpa"
+      "1.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"
+      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa"
+    ];
+  };
+  test_reverse_zones_of_overlays_and_declared_addresses = {
+    expr = dm.node.reverseZonesOf {
+      networkServices = [
+        "clan-core/yggdrasil"
+        "zerotier"
+        "mycelium"
+      ];
+      records = {
+        "printer.clan".A = [ "192.168.1.20" ];
+        "nas.clan" = {
+          A = [ "192.168.1.20" ];
+          AAAA = [ "fd00::21" ];
+        };
+        "clan".TXT = [ "v=spf1 -all" ];
+      };
+    };
+    expected = [
+      "2.0.ip6.arpa"
+      "3.0.ip6.arpa"
+      "4.0.ip6.arpa"
+      "5.0.ip6.arpa"
+      "20.1.168.192.in-addr.arpa"
+      "1.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"
+    ];
+  };
+  test_reverse_zones_through_knot_and_unbound = {
+    expr =
+      let
+        settings =
+          knotPort:
+          dm.node.unboundSettings {
+            domain = "clan";
+            port = 5335;
+            zoneFile = "/var/lib/dm-dns/zone/clan.zone";
+            inherit knotPort;
+            reverseZones = [ "2.0.ip6.arpa" ];
+          };
+      in
+      {
+        knot = map (z: z.name) (settings 5336).stub-zone;
+        auth = map (z: z.zonefile) (settings null).auth-zone;
+        inherit (settings null) server;
+        knotConfig = dm.node.knotConfig {
+          domain = "clan";
+          port = 5336;
+          zoneFile = "/var/lib/dm-dns/zone/clan.zone";
+          runDir = "/run/k";
+          stateDir = "/var/lib/k";
+          reverseZones = [ "2.0.ip6.arpa" ];
+        };
+      };
+    expected = {
+      knot = [
+        "clan."
+        "2.0.ip6.arpa."
+      ];
+      auth = [
+        "/var/lib/dm-dns/zone/clan.zone"
+        "/var/lib/dm-dns/zone/2.0.ip6.arpa.zone"
+      ];
+      server = {
+        port = 5335;
+        interface = [ "127.0.0.1" ];
+        access-control = [ "127.0.0.0/8 allow" ];
+        domain-insecure = [
+          "clan."
+          "2.0.ip6.arpa."
+        ];
+        local-zone = [
+          ''"." refuse''
+          ''"clan." transparent''
+          ''"2.0.ip6.arpa." transparent''
+        ];
+      };
+      knotConfig = ''
+        server:
+            rundir: "/run/k"
+            listen: 127.0.0.1@5336
+        log:
+          - target: syslog
+            any: info
+        database:
+            storage: "/var/lib/k"
+        control:
+            listen: "/run/k/knot.sock"
+        template:
+          - id: default
+            storage: "/var/lib/k"
+            zonefile-sync: -1
+            zonefile-load: whole
+            journal-content: none
+        zone:
+          - domain: clan.
+            file: "/var/lib/dm-dns/zone/clan.zone"
+          - domain: 2.0.ip6.arpa.
+            file: "/var/lib/dm-dns/zone/2.0.ip6.arpa.zone"
+      '';
     };
   };
   test_install_unit_writes_only_its_state = {

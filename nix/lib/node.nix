@@ -5,6 +5,55 @@
 { lib }:
 let
   yesNo = b: if b then "yes" else "no";
+  # Where `dm-dns install` writes a reverse zone: beside the zone file.
+  reverseZoneFile = zoneFile: zone: "${dirOf zoneFile}/${zone}.zone";
+  # An IPv6 address in canonical text as its 32 hexadecimal digits.
+  ipv6Digits =
+    address:
+    let
+      halves = lib.splitString "::" address;
+      groups = text: if text == "" then [ ] else lib.splitString ":" text;
+      head = groups (builtins.head halves);
+      tail = if builtins.length halves == 2 then groups (builtins.elemAt halves 1) else [ ];
+      zeros = lib.genList (_: "0") (8 - builtins.length head - builtins.length tail);
+    in
+    lib.concatMapStrings (lib.fixedWidthString 4 "0") (head ++ zeros ++ tail);
+  # The reverse name of an address (no trailing dot).
+  reverseName =
+    address:
+    if lib.hasInfix ":" address then
+      builtins.concatStringsSep "." (lib.reverseList (lib.stringToCharacters (ipv6Digits address)))
+      + ".ip6.arpa"
+    else
+      builtins.concatStringsSep "." (lib.reverseList (lib.splitString "." address)) + ".in-addr.arpa";
+  # Overlay networks whose whole address space is the clan's to name:
+  # yggdrasil's 200::/7 and mycelium's 400::/7 (each two /8 reverse
+  # domains). Both are ranges IANA has not allocated, so no public reverse
+  # name is hidden by answering them.
+  overlayReverseZones = {
+    yggdrasil = [
+      "2.0.ip6.arpa"
+      "3.0.ip6.arpa"
+    ];
+    mycelium = [
+      "4.0.ip6.arpa"
+      "5.0.ip6.arpa"
+    ];
+  };
+  # The reverse zones a node answers by default: those of the overlay
+  # networks `networkServices` names (`clan-core/yggdrasil` or `yggdrasil`),
+  # and the exact reverse name of every declared A/AAAA address, so a
+  # LAN's other addresses stay with the LAN's own DNS.
+  reverseZonesOf =
+    { networkServices, records }:
+    let
+      service = name: lib.last (lib.splitString "/" name);
+      overlays = lib.concatMap (name: overlayReverseZones.${service name} or [ ]) networkServices;
+      declared = lib.concatMap (types: map reverseName ((types.A or [ ]) ++ (types.AAAA or [ ]))) (
+        builtins.attrValues records
+      );
+    in
+    lib.unique (overlays ++ declared);
   # 127.0.0.0/8 and ::1 in the spellings hosts files use.
   isLoopback =
     address:
@@ -39,6 +88,8 @@ in
   # answers nothing else: every other name is REFUSED at once, so no query
   # can loop back through the system resolver and unbound never recurses on
   # the node's behalf.
+  # `reverseZones` (e.g. "2.0.ip6.arpa") are answered the same way, each
+  # from `<name>.zone` beside `zoneFile` (`dm-dns install --reverse-zone`).
   unboundSettings =
     {
       domain,
@@ -46,51 +97,56 @@ in
       zoneFile,
       knotPort ? null,
       onlyZone ? true,
+      reverseZones ? [ ],
     }:
+    let
+      zones = [ domain ] ++ reverseZones;
+    in
     {
       server = {
         inherit port;
         interface = [ "127.0.0.1" ];
         access-control = [ "127.0.0.0/8 allow" ];
-        domain-insecure = [ "${domain}." ];
+        # Our zones are unsigned, and ip6.arpa and in-addr.arpa are signed:
+        # without this, validation would call our reverse answers bogus.
+        domain-insecure = map (zone: "${zone}.") zones;
+        # unbound's own local zones for private reverse domains (RFC 6303:
+        # 168.192.in-addr.arpa ...) would answer before ours otherwise.
+      }
+      // lib.optionalAttrs (onlyZone || reverseZones != [ ]) {
+        local-zone =
+          lib.optional onlyZone ''"." refuse''
+          # transparent: names below each zone go on to the zone
+          ++ map (zone: ''"${zone}." transparent'') (if onlyZone then zones else reverseZones);
       }
       // lib.optionalAttrs (knotPort != null) {
         # unbound never asks 127.0.0.0/8 by default; Knot is there.
         do-not-query-localhost = yesNo false;
-      }
-      // lib.optionalAttrs onlyZone {
-        local-zone = [
-          ''"." refuse''
-          # transparent: names below the domain go on to the zone
-          ''"${domain}." transparent''
-        ];
       };
     }
     // (
       if knotPort != null then
         {
-          stub-zone = [
-            {
-              name = "${domain}.";
-              stub-addr = [ "127.0.0.1@${toString knotPort}" ];
-              stub-no-cache = yesNo true;
-            }
-          ];
+          stub-zone = map (zone: {
+            name = "${zone}.";
+            stub-addr = [ "127.0.0.1@${toString knotPort}" ];
+            stub-no-cache = yesNo true;
+          }) zones;
         }
       else
         {
-          auth-zone = [
-            {
-              name = "${domain}.";
-              zonefile = zoneFile;
-              # Answer clients from the zone directly, CNAME and address together.
-              for-downstream = yesNo true;
-              for-upstream = yesNo true;
-              fallback-enabled = yesNo false;
-            }
-          ];
+          auth-zone = map (zone: {
+            name = "${zone}.";
+            zonefile = if zone == domain then zoneFile else reverseZoneFile zoneFile zone;
+            # Answer clients from the zone directly, CNAME and address together.
+            for-downstream = yesNo true;
+            for-upstream = yesNo true;
+            fallback-enabled = yesNo false;
+          }) zones;
         }
     );
+
+  inherit reverseZoneFile reverseName reverseZonesOf;
 
   # Knot DNS serving one zone from `zoneFile` on 127.0.0.1:`port`, to unbound
   # only. The file is the zone's only source: Knot never writes it
@@ -103,6 +159,7 @@ in
       zoneFile,
       runDir,
       stateDir,
+      reverseZones ? [ ],
     }:
     ''
       server:
@@ -124,16 +181,29 @@ in
       zone:
         - domain: ${domain}.
           file: "${zoneFile}"
-    '';
+    ''
+    + lib.concatMapStrings (
+      zone: "  - domain: ${zone}.\n    file: \"${reverseZoneFile zoneFile zone}\"\n"
+    ) reverseZones;
 
-  # systemd-resolved sends names below the domain, and only those, to
-  # unbound: a dns-delegate is no default route (DefaultRoute= is off), unlike
-  # a global `Resolve.DNS`, and it leaves the user's own servers in place.
+  # systemd-resolved sends names below the domain and the reverse zones,
+  # and only those, to unbound: a dns-delegate is no default route
+  # (DefaultRoute= is off), unlike a global `Resolve.DNS`, and it leaves
+  # the user's own servers in place. With `searchDomain`, the domain is
+  # also a search domain: `ssh alpha` asks alpha.<domain>. The reverse
+  # zones are routing-only (`~`): nothing is ever completed with them.
   resolvedDelegate =
-    { domain, port }:
+    {
+      domain,
+      port,
+      searchDomain ? true,
+      reverseZones ? [ ],
+    }:
     {
       DNS = "127.0.0.1:${toString port}";
-      Domains = "~${domain}";
+      Domains = builtins.concatStringsSep " " (
+        [ (if searchDomain then domain else "~${domain}") ] ++ map (zone: "~${zone}") reverseZones
+      );
     };
 
   inherit sandbox;

@@ -101,7 +101,7 @@ in
     expr = validationOf exports "clan";
     expected = {
       domain = "clan";
-      format = 3;
+      format = 4;
       exports = builtins.hashString "sha256" ''{"music:main:server:alpha":{"hosts":["music.clan"]},"web:::":{"hosts":[]}}'';
     };
   };

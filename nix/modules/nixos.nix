@@ -61,6 +61,7 @@ let
           inherit (settings) domain;
           inherit (cfg.knot) port runDir stateDir;
           zoneFile = settings.zone_file;
+          reverseZones = settings.reverse_zones;
         }
       );
       serviceConfig = dmLib.node.installServiceConfig {
@@ -152,6 +153,19 @@ let
             - `none`: only unbound is configured; route the domain to
               `127.0.0.1:''${port}` yourself (dnsmasq, another resolver, or
               `dig -p`).
+          '';
+        };
+
+        searchDomain = mkOption {
+          type = types.bool;
+          default = true;
+          description = ''
+            Make the clan domain a search domain of the system resolver, so
+            `ssh alpha` and `http://music/` work without the domain (as
+            MagicDNS does). Only single-label names are completed, and a
+            completed name is below the domain; every other name is routed
+            as before (README, "Short names"). `false`: the domain is a
+            routing-only domain (`~<domain>`).
           '';
         };
 
@@ -269,6 +283,22 @@ let
                   are not.
                 '';
               };
+              reverse_zones = mkOption {
+                type = types.listOf types.str;
+                default = [ ];
+                example = [
+                  "2.0.ip6.arpa"
+                  "20.1.168.192.in-addr.arpa"
+                ];
+                description = ''
+                  Reverse domains this node answers (`dig -x`): each gets a PTR
+                  record for every address record of the signed zone in it, and
+                  only those; Knot (or unbound's auth-zone), unbound and
+                  systemd-resolved serve and route exactly these. The clan
+                  service sets yggdrasil's and mycelium's and the declared
+                  records' own (README, "Reverse lookups").
+                '';
+              };
               server = mkOption {
                 type = types.str;
                 default = "127.0.0.1:${toString cfg.port}";
@@ -359,6 +389,7 @@ let
             zoneFile = settings.zone_file;
             knotPort = if withKnot then cfg.knot.port else null;
             onlyZone = viaResolved;
+            reverseZones = settings.reverse_zones;
           };
         };
         systemd.services.unbound = {
@@ -406,7 +437,8 @@ let
           enable = mkDefault true;
           dnsDelegates.dm-dns.Delegate = dmLib.node.resolvedDelegate {
             inherit (settings) domain;
-            inherit (cfg) port;
+            inherit (cfg) port searchDomain;
+            reverseZones = settings.reverse_zones;
           };
         };
 

@@ -45,6 +45,7 @@ in
   expectations = [
     (expect "checks" (builtins.attrNames checks) [
       "dm-dns"
+      "golden-declared"
       "golden-empty"
       "golden-example"
       "golden-nix-data"

@@ -23,6 +23,12 @@ let
   harness = import ./clan {
     inherit vendor rotated;
     realFiles = true;
+    # music on alpha, and a wildcard endpoint; a printer the clan declares.
+    endpoints.music.alpha = [
+      "music.clan"
+      "*.s3.clan"
+    ];
+    dmDnsSettings.records."printer.clan".A = [ "192.168.1.20" ];
     packageFor = _: package "dm-dns" "${local}";
     machines.alpha = {
       networking.nameservers = [ "192.0.2.53" ];

@@ -10,7 +10,10 @@
 #   1. no mesh file yet: the node's own records;
 #   2. migration: the built-in service's unsigned zone.conf is live; the
 #      node refuses it, dm-send-dns replaces it, the node installs;
-#   3. key rotation: a push signed by the new key; a node not yet redeployed
+#   3. names beyond endpoints: a declared record, a wildcard endpoint, and
+#      reverse lookups of a machine's yggdrasil address and of the declared
+#      address, routed by the rendered unbound.conf and Knot configuration;
+#   4. key rotation: a push signed by the new key; a node not yet redeployed
 #      refuses it and `status` says to redeploy; once redeployed it installs.
 # `dm-dns status` and `dm-dns explain NAME` run under `env -i` with no
 # arguments, as an operator on the node runs them.
@@ -105,15 +108,18 @@ jq -e '.domain == "clan" and .redeploy == "clan machines update alpha" and .host
   /etc/dm-dns/node.json >/dev/null || fail "node.json: $(cat /etc/dm-dns/node.json)"
 pass "node.json: built through 'dm-dns config', alpha's own name at 10.0.0.1, not NixOS's 127.0.0.2"
 
-# Routing: resolved sends ~clan, and only it, to the port unbound listens on;
-# the user's nameserver stays the global one; resolv.conf is resolved's stub.
-[ "$delegate" = $'[Delegate]\nDNS=127.0.0.1:'"$port"$'\nDomains=~clan' ] \
-  || fail "dns-delegate does not route ~clan to unbound's port $port: $delegate"
+# Routing: resolved sends the domain (a search domain too: short names) and
+# the reverse zones (routing-only), and only those, to the port unbound
+# listens on; the user's nameserver stays the global one; resolv.conf is
+# resolved's stub.
+reverse_routes='~4.0.ip6.arpa ~5.0.ip6.arpa ~2.0.ip6.arpa ~3.0.ip6.arpa ~20.1.168.192.in-addr.arpa'
+[ "$delegate" = $'[Delegate]\nDNS=127.0.0.1:'"$port"$'\nDomains=clan '"$reverse_routes" ] \
+  || fail "dns-delegate does not route clan and the reverse zones to unbound's port $port: $delegate"
 grep -qx 'DNS=192.0.2.53' <<<"$resolved_conf" || fail "resolved.conf lost the user's nameserver: $resolved_conf"
 [ "$(render resolvConf)" = /run/systemd/resolve/stub-resolv.conf ] || fail "resolv.conf is not resolved's stub"
 [ "$(render resolvconfEnabled)" = false ] || fail "resolvconf would write 127.0.0.1 into resolv.conf"
 case $port in 53 | 5353) fail "unbound on port $port" ;; esac
-pass "resolved routes only ~clan to 127.0.0.1:$port, the user's nameserver kept"
+pass "resolved routes clan (search domain) and the reverse zones to 127.0.0.1:$port, the user's nameserver kept"
 
 run_unit() { # script file; its stderr in unit.err, returns its status
   bash "$1" 2>"$work/unit.err"
@@ -196,7 +202,7 @@ push() { # rotated key serial: dm-send-dns, as root on the push machine
 push false nix/tests/vm-signing.key 100
 grep -q "cannot be verified (unsigned: the built-in service's zone?) and will be replaced" "$work/push.out" \
   || fail "dm-send-dns over the built-in's file: $(cat "$work/push.out")"
-grep -q '^summary: 2 to add, 0 to retarget, 0 to remove; address records: 2 to add, 0 to remove$' "$work/push.out" || fail "dm-send-dns summary: $(cat "$work/push.out")"
+grep -q '^summary: 2 to add, 0 to retarget, 0 to remove; address records: 3 to add, 0 to remove$' "$work/push.out" || fail "dm-send-dns summary: $(cat "$work/push.out")"
 run_unit "$work/install.sh" || fail "install of the first signed file: $(cat "$work/unit.err")"
 answer=$(dig_ music.clan A +noall +answer | awk '{print $1, $4, $5}')
 [ "$answer" = $'music.clan. CNAME alpha.clan.\nalpha.clan. A 10.0.0.1' ] || fail "music.clan after install: $answer"
@@ -204,9 +210,27 @@ answer=$(dig_ music.clan A +noall +answer | awk '{print $1, $4, $5}')
 explained=$(operator explain music.clan) || fail "env -i dm-dns explain music.clan: $explained"
 grep -q "127.0.0.1:$port answers now: music.clan. CNAME alpha.clan.; alpha.clan. A 10.0.0.1" <<<"$explained" \
   || fail "explain does not ask the node's unbound: $explained"
+grep -q '^+ printer.clan A 192.168.1.20  (from settings)$' "$work/push.out" || fail "dm-send-dns on the declared record: $(cat "$work/push.out")"
 pass "migration: dm-send-dns replaced the built-in's file, the node installed it; env -i status current, explain asks unbound"
 
-# 3. Key rotation: the clan's key is regenerated, the push machine
+# 3. Names beyond endpoints, through the rendered configuration.
+[ "$(dig_ printer.clan A +short)" = 192.168.1.20 ] || fail "declared printer.clan: $(dig_ printer.clan A +short)"
+answer=$(dig_ bucket.s3.clan A +noall +answer | awk '{print $1, $4, $5}')
+[ "$answer" = $'bucket.s3.clan. CNAME alpha.clan.\nalpha.clan. A 10.0.0.1' ] || fail "bucket.s3.clan: $answer"
+pass "a declared record and a wildcard endpoint (bucket.s3.clan) answer through Knot and unbound"
+ptr() { dig_ -x "$1" +short; }
+for _ in $(seq 50); do [ -n "$(ptr 200:1111:2222::a)" ] && break; sleep 0.1; done
+[ "$(ptr 200:1111:2222::a)" = alpha.clan. ] || fail "dig -x of alpha's yggdrasil address: $(ptr 200:1111:2222::a)"
+[ "$(ptr 192.168.1.20)" = printer.clan. ] || fail "dig -x of the declared address: $(ptr 192.168.1.20)"
+dig_ -x 200:9999::1 | grep -q 'status: NXDOMAIN' || fail "an unknown yggdrasil address has a name"
+# Outside the reverse zones (resolved would not even ask): no name, whether
+# unbound refuses or answers from its own empty RFC 6303 zones.
+[ -z "$(ptr 192.168.1.21)" ] || fail "a LAN address outside the reverse zones got a name"
+[ -z "$(ptr 10.0.0.1)" ] || fail "the node's own address got a reverse name"
+dig_ -x 8.8.8.8 | grep -q 'status: REFUSED' || fail "a public address's reverse name reached unbound's recursion"
+pass "dig -x: alpha's yggdrasil address and the declared one answered; unknown ones not"
+
+# 4. Key rotation: the clan's key is regenerated, the push machine
 # redeployed, and it pushes a zone signed by the new key.
 push true nix/tests/rotated-signing.key 200
 old_key=$("$package/bin/dm-dns" pubkey nix/tests/vm-signing.pub)

@@ -181,7 +181,9 @@ for fixture in checks/*/; do
   fixture=${fixture%/}
   exports=$(ls "$fixture"/exports.*)
   direct="$work/direct-$(basename "$fixture")"
-  "$dm_dns" zone --exports "$exports" --domain "$(cat "$fixture/domain")" --out "$direct" 2>/dev/null
+  records=()
+  [ ! -f "$fixture/records.json" ] || records=(--records "$fixture/records.json")
+  "$dm_dns" zone --exports "$exports" "${records[@]}" --domain "$(cat "$fixture/domain")" --out "$direct" 2>/dev/null
   out=$(build "$fixture" zone 2>"$work/build.log") || { cat "$work/build.log" >&2; fail "nix-build $fixture"; }
   for f in zone.conf zone.db manifest.json; do
     cmp -s "$out/$f" "$direct/$f" || fail "$fixture: nix-build $f differs from dm-dns zone"

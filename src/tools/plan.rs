@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::artifacts::diff;
 use crate::artifacts::manifest::Manifest;
 use crate::artifacts::zonefile::ZoneData;
+use crate::compile::declared;
 use crate::dns::name::Domain;
 use crate::error::Error;
 use crate::sign::keys;
@@ -62,7 +63,7 @@ pub enum Live {
 pub struct PlannedChange {
     pub op: Op,
     pub name: String,
-    /// `CNAME`, `A` or `AAAA`.
+    /// `CNAME`, `A`, `AAAA`, `TXT` or `SRV`.
     #[serde(rename = "type")]
     pub record_type: &'static str,
     /// The record's value before (for remove and retarget) and after.
@@ -99,6 +100,9 @@ pub struct Summary {
     pub removed: usize,
     pub addresses_added: usize,
     pub addresses_removed: usize,
+    /// Declared TXT and SRV records and CNAMEs to other names than machines'.
+    pub declared_added: usize,
+    pub declared_removed: usize,
 }
 
 /// Compares the zone output `zone_dir` with the live `mesh_file`, verified
@@ -161,6 +165,13 @@ pub fn plan(
                 .chain(&changes.addresses_removed)
                 .map(|r| r.name.as_str()),
         )
+        .chain(
+            changes
+                .others_added
+                .iter()
+                .chain(&changes.others_removed)
+                .map(|r| r.name.as_str()),
+        )
         .collect();
     let why = manifest
         .map(|m| Reasons::from_manifest(&m, &new.domain, &changed))
@@ -188,6 +199,20 @@ pub fn plan(
             planned.push(why.change(op, &record.name, record.record_type, old, new));
         }
     }
+    for (op, records) in [
+        (Op::Add, &changes.others_added),
+        (Op::Remove, &changes.others_removed),
+    ] {
+        for record in records {
+            // Names as the CNAMEs above show them, without the final dot.
+            let data = record.data.strip_suffix('.').unwrap_or(&record.data);
+            let (old, new) = match op {
+                Op::Remove => (Some(data.to_owned()), None),
+                _ => (None, Some(data.to_owned())),
+            };
+            planned.push(why.change(op, &record.name, record.record_type, old, new));
+        }
+    }
     planned.sort_by(|a, b| a.name.cmp(&b.name).then(a.op.cmp(&b.op)));
     Ok(Plan {
         format: FORMAT,
@@ -198,6 +223,8 @@ pub fn plan(
             removed: changes.removed.len(),
             addresses_added: changes.addresses_added.len(),
             addresses_removed: changes.addresses_removed.len(),
+            declared_added: changes.others_added.len(),
+            declared_removed: changes.others_removed.len(),
         },
         changes: planned,
     })
@@ -237,6 +264,13 @@ impl Reasons {
                     .or_default()
                     .push(address.scope.to_owned());
             }
+        }
+        for declared in manifest.declared().filter(|d| names.contains(d.name)) {
+            reasons
+                .scopes
+                .entry(declared.name.to_owned())
+                .or_default()
+                .push(declared::SOURCE.to_owned());
         }
         for scopes in reasons.scopes.values_mut() {
             scopes.sort();
@@ -334,8 +368,20 @@ impl Plan {
         let s = &self.summary;
         let _ = writeln!(
             out,
-            "summary: {} to add, {} to retarget, {} to remove; address records: {} to add, {} to remove",
-            s.added, s.retargeted, s.removed, s.addresses_added, s.addresses_removed
+            "summary: {} to add, {} to retarget, {} to remove; address records: {} to add, {} to remove{}",
+            s.added,
+            s.retargeted,
+            s.removed,
+            s.addresses_added,
+            s.addresses_removed,
+            if s.declared_added + s.declared_removed > 0 {
+                format!(
+                    "; declared records: {} to add, {} to remove",
+                    s.declared_added, s.declared_removed
+                )
+            } else {
+                String::new()
+            }
         );
         out
     }

@@ -34,6 +34,11 @@ let
       };
     }).nodes.alpha;
   vhosts = withVhosts [ "10.0.0.1" "fd00::1" ] { };
+  records = {
+    "printer.clan".A = [ "192.168.1.20" ];
+    "git.clan".CNAME = "music.clan";
+    "clan".TXT = [ "v=spf1 -all" ];
+  };
 in
 {
   # --- exports -------------------------------------------------------------
@@ -224,9 +229,92 @@ in
     expr = alpha.services.resolved.enable;
     expected = true;
   };
-  test_resolved_delegates_only_the_domain_to_unbound = {
+  # The domain as a search domain (short names), the overlay networks'
+  # reverse domains routing-only; nothing else goes to unbound.
+  test_resolved_delegates_the_domain_and_reverse_zones_to_unbound = {
     expr = etcText alpha "systemd/dns-delegate.d/dm-dns.dns-delegate";
+    expected = "[Delegate]\nDNS=127.0.0.1:5335\nDomains=clan ~4.0.ip6.arpa ~5.0.ip6.arpa ~2.0.ip6.arpa ~3.0.ip6.arpa\n\n";
+  };
+  test_search_domain_can_be_turned_off = {
+    expr =
+      etcText
+        (clanWith {
+          machines.alpha.services.dm-dns.searchDomain = false;
+          machines.alpha.services.dm-dns.settings.reverse_zones = [ ];
+        }).nodes.alpha
+        "systemd/dns-delegate.d/dm-dns.dns-delegate";
     expected = "[Delegate]\nDNS=127.0.0.1:5335\nDomains=~clan\n\n";
+  };
+  # Declared records reach the zone build (one JSON file, the same for every
+  # machine and deployer), its vars validation, and the node's reverse zones.
+  test_declared_records_reach_the_zone_and_the_reverse_zones = {
+    expr =
+      let
+        node = (clanWith { dmDnsSettings.records = records; }).nodes.alpha;
+        args = node.services.dm-dns.zone.args;
+        at = lib.lists.findFirstIndex (a: a == "--records") null args;
+      in
+      {
+        records = builtins.fromJSON (builtins.readFile (builtins.elemAt args (at + 1)));
+        validated = (dmDnsGenerator node).validation ? records;
+        script = lib.hasInfix "--records" (dmDnsGenerator node).script;
+        reverse = lib.drop 4 node.services.dm-dns.settings.reverse_zones;
+      };
+    expected = {
+      inherit records;
+      validated = true;
+      script = true;
+      reverse = [ "20.1.168.192.in-addr.arpa" ];
+    };
+  };
+  test_records_differing_per_machine_is_an_assertion = {
+    expr =
+      failedAssertions
+        (clanWith {
+          dmDnsSettings.records = records;
+          dmDnsMachineSettings.beta.records."scanner.clan".A = [ "192.168.1.30" ];
+        }).nodes.alpha;
+    expected = [
+      ''
+        dm-dns: the `records` setting differs between machines of instance
+        dm-dns. Every machine shares one zone: set it once, on
+        `roles.default.settings`, not per machine.
+      ''
+    ];
+  };
+  # A wildcard endpoint goes into the zone input as exported, and the
+  # restricted vhosts treat its virtual host like any endpoint's.
+  test_wildcard_endpoint_reaches_the_zone_and_its_vhost_listens_internally = {
+    expr =
+      let
+        node =
+          (clanWith {
+            endpoints.s3.alpha = [
+              "s3.clan"
+              "*.s3.clan"
+            ];
+            machines.alpha = {
+              clan.core.networking.internalListenAddresses = [ "10.0.0.1" ];
+              services.nginx.enable = true;
+              services.nginx.virtualHosts."*.s3.clan" = { };
+            };
+          }).nodes.alpha;
+      in
+      {
+        hosts = (zoneInput node)."endpoints:s3:server:alpha".hosts;
+        listen = node.services.nginx.virtualHosts."*.s3.clan".listenAddresses;
+      };
+    expected = {
+      hosts = [
+        "s3.clan"
+        "*.s3.clan"
+      ];
+      listen = [
+        "10.0.0.1"
+        "127.0.0.1"
+        "[::1]"
+      ];
+    };
   };
   test_users_nameservers_stay_the_global_servers = {
     expr =
@@ -258,7 +346,7 @@ in
     expr =
       etcText (clanWith { machines.alpha.services.dm-dns.port = 5399; }).nodes.alpha
         "systemd/dns-delegate.d/dm-dns.dns-delegate";
-    expected = "[Delegate]\nDNS=127.0.0.1:5399\nDomains=~clan\n\n";
+    expected = "[Delegate]\nDNS=127.0.0.1:5399\nDomains=clan ~4.0.ip6.arpa ~5.0.ip6.arpa ~2.0.ip6.arpa ~3.0.ip6.arpa\n\n";
   };
   test_resolved_disabled_is_an_assertion_not_a_silent_break = {
     expr = builtins.length (failedAssertions (clanWith { machines.alpha.services.resolved.enable = false; }).nodes.alpha);
@@ -339,6 +427,13 @@ in
       hosts = { };
       server = "127.0.0.1:5335";
       redeploy = "clan machines update alpha";
+      # The test clan's overlay networks: mycelium, yggdrasil.
+      reverse_zones = [
+        "4.0.ip6.arpa"
+        "5.0.ip6.arpa"
+        "2.0.ip6.arpa"
+        "3.0.ip6.arpa"
+      ];
     };
   };
   test_node_reaches_knot_through_its_control_socket = {
