@@ -7,8 +7,10 @@ best wall time and the peak RSS. Sizes default to 10k, 100k and 1M endpoints.
 With --addresses, every machine also exports two addresses (an IPv4 and an
 IPv6) in a yggdrasil-like network and one in a lower-priority network, as
 clan-core's network services do, and both runs are printed side by side.
+With --declared N, every run also declares N records (`zone --records`):
+A, AAAA, TXT and SRV records and CNAMEs to machines, in turn.
 
-    python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3] [--addresses]
+    python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3] [--addresses] [--declared 10000]
 """
 import argparse
 import json
@@ -49,10 +51,37 @@ def write_exports(path, machines, per_machine=10, addresses=False):
         out.write("}")
 
 
-def run_once(exports, out_dir):
+def write_records(path, count, machines):
+    """`count` declared records below lan.clan, of every type in turn."""
+    records = {}
+    for i in range(count):
+        name = f"dev{i:06d}.lan.clan"
+        kind = i % 5
+        if kind == 0:
+            records[name] = {"A": [f"192.168.{i >> 8 & 255}.{i & 255}"]}
+        elif kind == 1:
+            records[name] = {"AAAA": [f"fd00::{i:x}"]}
+        elif kind == 2:
+            records[name] = {"TXT": [f"device {i}"]}
+        elif kind == 3:
+            records[f"_svc{i}._tcp.lan.clan"] = {"SRV": [
+                {"priority": 10, "weight": 5, "port": 1000 + i % 50000,
+                 "target": f"machine-{i % machines:06d}.clan"}]}
+        else:
+            records[name] = {"CNAME": f"machine-{i % machines:06d}.clan"}
+    with open(path, "w") as out:
+        json.dump(records, out)
+
+
+def zone_command(exports, out_dir, records):
+    command = [BINARY, "zone", "--exports", exports, "--domain", "clan", "--out", out_dir]
+    return command + (["--records", records] if records else [])
+
+
+def run_once(exports, out_dir, records=None):
     start = time.perf_counter()
     proc = subprocess.run(
-        [BINARY, "zone", "--exports", exports, "--domain", "clan", "--out", out_dir],
+        zone_command(exports, out_dir, records),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -62,15 +91,14 @@ def run_once(exports, out_dir):
     return wall
 
 
-def measure_peak_rss(exports, out_dir):
+def measure_peak_rss(exports, out_dir, records=None):
     """Peak RSS of one run, from a fresh child so earlier runs do not count."""
     code = (
         "import resource,subprocess,sys;"
         "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,check=True);"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    cmd = [sys.executable, "-c", code, BINARY, "zone", "--exports", exports,
-           "--domain", "clan", "--out", out_dir]
+    cmd = [sys.executable, "-c", code, *zone_command(exports, out_dir, records)]
     return int(subprocess.check_output(cmd)) / 1024  # KiB -> MiB
 
 
@@ -81,26 +109,32 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--addresses", action="store_true",
                         help="also run with two addresses per machine (and one lower-priority)")
+    parser.add_argument("--declared", type=int, default=0,
+                        help="declared records in every run (zone --records)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    print(f"{'endpoints':>10} {'machines':>9} {'addresses':>9} {'json MB':>8} {'wall s':>8} {'peak RSS MB':>12} {'us/endpoint':>12}")
+    print(f"{'endpoints':>10} {'machines':>9} {'addresses':>9} {'declared':>9} {'json MB':>8} {'wall s':>8} {'peak RSS MB':>12} {'us/endpoint':>12}")
     variants = [False, True] if args.addresses else [False]
     with tempfile.TemporaryDirectory() as tmp:
         for endpoints, with_addresses in [(int(s), a) for s in args.sizes.split(",") for a in variants]:
             machines = endpoints // 10
             exports = os.path.join(tmp, f"exports-{endpoints}.json")
             write_exports(exports, machines, addresses=with_addresses)
+            records = None
+            if args.declared:
+                records = os.path.join(tmp, "records.json")
+                write_records(records, args.declared, machines)
             size_mb = os.path.getsize(exports) / 1e6
             out_dir = os.path.join(tmp, f"zone-{endpoints}")
             walls = []
             for _ in range(args.repeat):
                 subprocess.run(["rm", "-rf", out_dir], check=True)
-                walls.append(run_once(exports, out_dir))
+                walls.append(run_once(exports, out_dir, records))
             subprocess.run(["rm", "-rf", out_dir], check=True)
-            rss = measure_peak_rss(exports, out_dir)
+            rss = measure_peak_rss(exports, out_dir, records)
             best = min(walls)
             count = 2 * machines if with_addresses else 0
-            print(f"{endpoints:>10} {machines:>9} {count:>9} {size_mb:>8.1f} {best:>8.3f} {rss:>12.1f} {best / endpoints * 1e6:>12.3f}")
+            print(f"{endpoints:>10} {machines:>9} {count:>9} {args.declared:>9} {size_mb:>8.1f} {best:>8.3f} {rss:>12.1f} {best / endpoints * 1e6:>12.3f}")
             os.remove(exports)
 
 

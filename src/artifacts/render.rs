@@ -46,19 +46,50 @@ pub fn zone_cnames<'z>(zone: &'z Zone<'_>) -> impl Iterator<Item = Cname<'z>> + 
         host: r.host,
         machine: r.machine,
     });
-    let declared = zone.declared.iter().filter_map(|(name, data)| match data {
-        Rdata::Cname(target) => machine_form(&zone.domain, target).map(|machine| Cname {
-            host: name,
-            machine,
-        }),
-        _ => None,
-    });
-    let (mut endpoints, mut declared) = (endpoints.peekable(), declared.peekable());
-    std::iter::from_fn(move || match (endpoints.peek(), declared.peek()) {
-        (Some(e), Some(d)) if d.host < e.host => declared.next(),
-        (Some(_), _) => endpoints.next(),
-        (None, _) => declared.next(),
-    })
+    let declared: Vec<Cname<'z>> = zone
+        .declared
+        .iter()
+        .filter_map(|(name, data)| match data {
+            Rdata::Cname(target) => machine_form(&zone.domain, target).map(|machine| Cname {
+                host: name,
+                machine,
+            }),
+            _ => None,
+        })
+        .collect();
+    if declared.is_empty() {
+        // The usual zone: no merge step in a loop over a million records.
+        return Cnames::Endpoints(endpoints);
+    }
+    let (mut endpoints, mut declared) = (endpoints.peekable(), declared.into_iter().peekable());
+    Cnames::Merged(std::iter::from_fn(move || {
+        match (endpoints.peek(), declared.peek()) {
+            (Some(e), Some(d)) if d.host < e.host => declared.next(),
+            (Some(_), _) => endpoints.next(),
+            (None, _) => declared.next(),
+        }
+    }))
+}
+
+/// The endpoints' CNAMEs alone, or merged with declared ones.
+enum Cnames<E, M> {
+    Endpoints(E),
+    Merged(M),
+}
+
+impl<'z, E, M> Iterator for Cnames<E, M>
+where
+    E: Iterator<Item = Cname<'z>>,
+    M: Iterator<Item = Cname<'z>>,
+{
+    type Item = Cname<'z>;
+
+    fn next(&mut self) -> Option<Cname<'z>> {
+        match self {
+            Cnames::Endpoints(e) => e.next(),
+            Cnames::Merged(m) => m.next(),
+        }
+    }
 }
 
 /// The machine `target` names when it has a machine name's form,

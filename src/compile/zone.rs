@@ -322,10 +322,26 @@ struct ExportedNames<'z, 'e> {
 }
 
 impl<'z, 'e> ExportedNames<'z, 'e> {
+    /// Only the machines a declared name or CNAME target could be are
+    /// kept: one pass over the scopes, a lookup in a small set each.
     fn of(zone: &'z Zone<'e>) -> Self {
+        let wanted: HashSet<&str, NameHash> = zone
+            .declared
+            .iter()
+            .flat_map(|(name, data)| {
+                let target = match data {
+                    Rdata::Cname(target) => Some(target.as_str()),
+                    _ => None,
+                };
+                [Some(name.as_str()), target]
+            })
+            .flatten()
+            .filter_map(|name| zone.domain.relative(name))
+            .filter(|relative| !relative.contains('.'))
+            .collect();
         let mut machines = HashMap::default();
         for scope in zone.scopes {
-            if let Some(machine) = scope.machine().filter(|m| !m.is_empty()) {
+            if let Some(machine) = scope.machine().filter(|m| wanted.contains(m)) {
                 machines.entry(machine).or_insert(&*scope.key);
             }
         }
