@@ -8,8 +8,10 @@
 # where data-mesher would put it. Programs resolve clan names through the
 # system resolver (getent), and other names as before. Each node's hosts list
 # only itself: the other machine's address comes from the zone (a
-# mycelium-like network export). The key pair here is a test fixture, public
-# on purpose.
+# mycelium-like network export). The zone also declares a printer, and the
+# nodes answer reverse lookups for the test network's /24 and the printer's
+# address; the domain is a search domain, so short names resolve. The key
+# pair here is a test fixture, public on purpose.
 {
   pkgs,
   dm-dns,
@@ -23,6 +25,7 @@ let
     dmLib.zone.mkZone {
       inherit dm-dns;
       domain = "clan";
+      records."printer.clan".A = [ "192.0.2.20" ];
       exports = builtins.fromJSON (builtins.readFile ./vm-exports.json) // {
         "clan-core/mycelium:vm::".networking.priority = 800;
         "clan-core/mycelium:vm:peer:push".peer.hosts = [
@@ -46,6 +49,11 @@ let
           trusted_keys = [ "${./vm-signing.pub}" ];
           mesh_file = meshFile;
           redeploy = "nixos-rebuild switch";
+          # The test network (the nodes' primary addresses) and the printer.
+          reverse_zones = [
+            "1.168.192.in-addr.arpa"
+            "20.2.0.192.in-addr.arpa"
+          ];
         };
       };
       networking.nameservers = [ nodes.upstream.networking.primaryIPAddress ];
@@ -132,5 +140,15 @@ pkgs.testers.runNixOSTest {
           m.succeed("sudo dm-dns status --json | grep -q '\"health\": \"current\"'")
           m.succeed("sudo dm-dns status --json | grep -q '\"served_by\": \"knot\"'")
           m.succeed("env -i /run/current-system/sw/bin/dm-dns explain music.clan | grep -q 'answers now: music.clan. CNAME push.clan.'")
+          # A declared record, and short names through the search domain.
+          m.succeed("getent hosts printer.clan | grep -q 192.0.2.20")
+          m.succeed("getent hosts music | grep -q ${nodes.push.networking.primaryIPAddress}")
+          # Reverse lookups of the other machine and of the printer, through
+          # resolved's routing of the reverse zones to unbound.
+          other = "client" if m.name == "push" else "push"
+          m.succeed(f"dig @127.0.0.1 -p ${port} -x {own[other]} +short | grep -qx {other}.clan.")
+          m.wait_until_succeeds(f"resolvectl query {own[other]} | grep -q {other}.clan")
+          m.succeed("resolvectl query 192.0.2.20 | grep -q printer.clan")
+          m.succeed("dig @127.0.0.1 -p ${port} -x 192.0.2.21 | grep -q NXDOMAIN")
     '';
 }
