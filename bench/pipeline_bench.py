@@ -18,9 +18,12 @@
   builder and Nix hashing its output), each split into its parts.
 
 Prints best-of-REPEAT wall time and the peak RSS of one more run for each,
-then the ratios the scaling work asks for.
+then the ratios the scaling work asks for. With --names, the zones of 1M
+and more also carry 2 addresses per machine (200,000 at 1M) and 10,000
+declared records (`zone --records`), while the built-in's evaluation stays
+the same clan's endpoints (it has neither).
 
-    python3 bench/pipeline_bench.py [--repeat 3] [--large] [--no-nix]
+    python3 bench/pipeline_bench.py [--repeat 3] [--large] [--no-nix] [--names]
 """
 import argparse
 import os
@@ -31,7 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from zone_bench import BINARY, ROOT, write_exports  # noqa: E402
+from zone_bench import BINARY, ROOT, write_exports, write_records  # noqa: E402
 
 VENDOR = os.path.join(ROOT, "..", "shared", "vendor")
 NIX_ENV = dict(os.environ, NIX_CONFIG="sandbox = false\nbuild-users-group =\nsubstituters =\n")
@@ -182,6 +185,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true", help="also zone and sign 5M endpoints")
     parser.add_argument("--no-nix", action="store_true", help="skip the Nix comparisons")
+    parser.add_argument("--names", action="store_true",
+                        help="zones of 1M and more with addresses and 10,000 declared records")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     with_nix = (not args.no_nix and shutil.which("nix-instantiate")
@@ -192,10 +197,15 @@ def main():
         per_endpoint = {}
         for endpoints in sizes:
             exports = os.path.join(tmp, f"exports-{endpoints}.json")
-            write_exports(exports, endpoints // 10)
+            names = args.names and endpoints >= 1_000_000
+            write_exports(exports, endpoints // 10, addresses=names)
+            records = []
+            if names:
+                records = ["--records", os.path.join(tmp, "records.json")]
+                write_records(records[1], 10_000, endpoints // 10)
             out = os.path.join(tmp, f"zone-{label_of(endpoints)}")
             wall, rss = measure(
-                [BINARY, "zone", "--exports", exports, "--domain", "clan", "--out", out],
+                [BINARY, "zone", "--exports", exports, "--domain", "clan", *records, "--out", out],
                 args.repeat,
                 prepare=lambda out=out: shutil.rmtree(out, ignore_errors=True),
             )
@@ -205,7 +215,7 @@ def main():
             per_endpoint[endpoints] = (wall / endpoints, rss * 1e6 / endpoints)
             if endpoints == 1_000_000 and with_nix:
                 # Kept for the runs beside the built-in service's evaluations.
-                zone_args = [BINARY, "zone", "--exports", exports, "--domain", "clan",
+                zone_args = [BINARY, "zone", "--exports", exports, "--domain", "clan", *records,
                              "--out", os.path.join(tmp, "zone-1M-beside")]
             else:
                 os.remove(exports)

@@ -36,8 +36,9 @@ pub struct Hashes {
 /// exports' sorted scopes), and records, skipped hosts and addresses name
 /// their scopes by index into it (README.md, "File formats", has the sizes).
 pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>) -> io::Result<()> {
-    // Skipped hosts and addresses carry their scope's key; its index is found
-    // in the sorted table (few of them, so a search each is cheap).
+    // Skipped hosts carry their scope's key; its index is found in the
+    // sorted table (few of them, so a search each is cheap). Addresses,
+    // hundreds of thousands in a large clan, carry the index itself.
     let index_of = |key: &str| {
         exports
             .scopes
@@ -98,7 +99,7 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
             ",\"{}\",\"{}\",{},",
             r.family(),
             r.address,
-            index_of(r.scope)
+            r.scope_index
         )?;
         json_str(out, r.network)?;
         out.write_all(b"]")
@@ -109,7 +110,7 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
         json_str(out, k.machine)?;
         out.write_all(b",")?;
         json_str(out, k.value)?;
-        write!(out, ",{},", index_of(k.scope))?;
+        write!(out, ",{},", k.scope_index)?;
         json_str(out, k.network)?;
         write!(out, ",\"{}\"]", k.reason.code())
     })?;
@@ -468,6 +469,7 @@ impl Manifest {
                 machine,
                 value,
                 scope: &self.scopes[*scope],
+                scope_index: *scope as u32,
                 network,
                 reason: *reason,
             })

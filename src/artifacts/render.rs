@@ -136,20 +136,46 @@ pub fn address_order(a: &(String, IpAddr), b: &(String, IpAddr)) -> std::cmp::Or
 /// The zone's address records as renderings take them: the machines' and
 /// the declared ones.
 pub fn zone_addresses(zone: &Zone<'_>) -> Vec<(String, IpAddr)> {
-    let declared = zone.declared.iter().filter_map(|(name, data)| match data {
-        Rdata::A(address) => Some((name.clone(), IpAddr::V4(*address))),
-        Rdata::Aaaa(address) => Some((name.clone(), IpAddr::V6(*address))),
-        _ => None,
-    });
-    let mut list: Vec<(String, IpAddr)> = zone
+    let mut machines: Vec<(String, IpAddr)> = zone
         .addresses
         .records
         .iter()
         .map(|r| (zone.domain.machine_name(r.machine), r.address))
-        .chain(declared)
         .collect();
-    list.sort_unstable_by(address_order);
-    list
+    // Chosen in machine order, which is usually the names' order too (not
+    // when one machine's name starts another's): checked, sorted if not.
+    if !machines.is_sorted_by(|a, b| address_order(a, b).is_le()) {
+        machines.sort_unstable_by(address_order);
+    }
+    let mut declared: Vec<(String, IpAddr)> = zone
+        .declared
+        .iter()
+        .filter_map(|(name, data)| match data {
+            Rdata::A(address) => Some((name.clone(), IpAddr::V4(*address))),
+            Rdata::Aaaa(address) => Some((name.clone(), IpAddr::V6(*address))),
+            _ => None,
+        })
+        .collect();
+    if declared.is_empty() {
+        return machines;
+    }
+    declared.sort_unstable_by(address_order);
+    let mut merged = Vec::with_capacity(machines.len() + declared.len());
+    let (mut machines, mut declared) = (
+        machines.into_iter().peekable(),
+        declared.into_iter().peekable(),
+    );
+    while let (Some(m), Some(d)) = (machines.peek(), declared.peek()) {
+        let next = if address_order(d, m).is_lt() {
+            declared.next()
+        } else {
+            machines.next()
+        };
+        merged.extend(next);
+    }
+    merged.extend(machines);
+    merged.extend(declared);
+    merged
 }
 
 fn family(address: &IpAddr) -> &'static str {

@@ -39,6 +39,8 @@ pub struct AddressRecord<'e> {
     pub machine: &'e str,
     pub address: IpAddr,
     pub scope: &'e str,
+    /// The scope's index in `Exports::scopes` (the manifest's table).
+    pub scope_index: u32,
     pub network: &'e str,
 }
 
@@ -99,6 +101,8 @@ pub struct SkippedAddress<'e> {
     pub machine: &'e str,
     pub value: &'e str,
     pub scope: &'e str,
+    /// The scope's index in `Exports::scopes` (the manifest's table).
+    pub scope_index: u32,
     pub network: &'e str,
     pub reason: AddressSkip,
 }
@@ -119,6 +123,7 @@ struct Candidate<'e> {
     network: &'e str,
     address: IpAddr,
     scope: &'e str,
+    scope_index: u32,
     value: &'e str,
 }
 
@@ -143,14 +148,16 @@ pub fn select<'e>(
     };
     let mut out = Addresses::default();
     let mut candidates = Vec::new();
-    for scope in exports.scopes.iter().filter(|s| !s.peers.is_empty()) {
+    let with_peers = exports.scopes.iter().enumerate();
+    for (index, scope) in with_peers.filter(|(_, s)| !s.peers.is_empty()) {
         let key: &'e str = &scope.key;
+        let at = (key, index as u32);
         let (machine, network) = match (scope.machine(), scope.network()) {
             (Some(m), Some(n)) if !m.is_empty() => (m, n),
             _ => {
                 for peer in &scope.peers {
                     out.skipped
-                        .push(skip(key, "", "", peer, AddressSkip::NoMachine));
+                        .push(skip(at, "", "", peer, AddressSkip::NoMachine));
                 }
                 continue;
             }
@@ -172,7 +179,7 @@ pub fn select<'e>(
             Ok(rank) => rank,
             Err(reason) => {
                 for peer in &scope.peers {
-                    out.skipped.push(skip(key, machine, network, peer, reason));
+                    out.skipped.push(skip(at, machine, network, peer, reason));
                 }
                 continue;
             }
@@ -189,9 +196,10 @@ pub fn select<'e>(
                     network,
                     address,
                     scope: key,
+                    scope_index: at.1,
                     value,
                 }),
-                Err(reason) => out.skipped.push(skip(key, machine, network, peer, reason)),
+                Err(reason) => out.skipped.push(skip(at, machine, network, peer, reason)),
             }
         }
     }
@@ -226,6 +234,7 @@ pub fn select<'e>(
                     machine: c.machine,
                     address: c.address,
                     scope: c.scope,
+                    scope_index: c.scope_index,
                     network: c.network,
                 });
             } else {
@@ -233,6 +242,7 @@ pub fn select<'e>(
                     machine: c.machine,
                     value: c.value,
                     scope: c.scope,
+                    scope_index: c.scope_index,
                     network: c.network,
                     reason: AddressSkip::LowerPriority,
                 });
@@ -248,7 +258,7 @@ pub fn select<'e>(
 }
 
 fn skip<'e>(
-    scope: &'e str,
+    (scope, scope_index): (&'e str, u32),
     machine: &'e str,
     network: &'e str,
     peer: &'e Peer<'e>,
@@ -261,6 +271,7 @@ fn skip<'e>(
         machine,
         value,
         scope,
+        scope_index,
         network,
         reason,
     }
