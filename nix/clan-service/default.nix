@@ -154,6 +154,72 @@ in
       };
   };
 
+  roles.server = {
+    description = "Answers clan names for devices outside the clan: phones, laptops, the LAN";
+    interface =
+      { lib, ... }:
+      {
+        options.listen = lib.mkOption {
+          type = lib.types.nullOr (lib.types.listOf lib.types.str);
+          default = null;
+          example = [ "192.168.1.5" ];
+          description = ''
+            Addresses to answer on (`address` or `address@port`, port 53). null:
+            the machine's `clan.core.networking.internalListenAddresses`.
+          '';
+        };
+        options.allow = lib.mkOption {
+          type = lib.types.nullOr (lib.types.listOf lib.types.str);
+          default = null;
+          example = [ "192.168.1.0/24" ];
+          description = ''
+            Networks (CIDR) that may ask; everyone else is REFUSED. null: the
+            network of each listen address (200::/7 for yggdrasil, 400::/7 for
+            mycelium, another IPv6 address's /64, an IPv4 address's /24).
+          '';
+        };
+        options.forward = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          example = [ "9.9.9.9" ];
+          description = ''
+            Where names outside the clan go (`address[@port]`); empty: the
+            server resolves them itself, validating DNSSEC.
+          '';
+        };
+      };
+    perInstance =
+      {
+        instanceName,
+        machine,
+        settings,
+        roles,
+        ...
+      }:
+      {
+        nixosModule =
+          { lib, ... }:
+          {
+            assertions = [
+              {
+                assertion = roles.default.machines ? ${machine.name};
+                message = ''
+                  dm-dns: machine ${machine.name} is in the `server` role of instance
+                  ${instanceName} but not in its `default` role, which installs the zone
+                  the server answers from. Add it to `roles.default` too.
+                '';
+              }
+            ];
+            services.dm-dns.server = {
+              enable = true;
+              inherit (settings) forward;
+              listen = lib.mkIf (settings.listen != null) settings.listen;
+              allow = lib.mkIf (settings.allow != null) settings.allow;
+            };
+          };
+      };
+  };
+
   roles.default = {
     description = "Resolves the clan's endpoint names with a local unbound fed by data-mesher";
     interface =

@@ -26,6 +26,37 @@ let
       + ".ip6.arpa"
     else
       builtins.concatStringsSep "." (lib.reverseList (lib.splitString "." address)) + ".in-addr.arpa";
+  # A server's listen address as unbound's `interface` (`addr@port`, port
+  # 53 unless given), and the address alone.
+  listenInterface = listen: if lib.hasInfix "@" listen then listen else "${listen}@53";
+  listenAddress = listen: builtins.head (lib.splitString "@" listen);
+  # The network a listen address is on, as the server role allows it by
+  # default: the whole overlay for yggdrasil (200::/7) and mycelium
+  # (400::/7), whose every address is a member; another IPv6 address's /64;
+  # an IPv4 address's /24.
+  allowedNetworkOf =
+    listen:
+    let
+      address = listenAddress listen;
+      digits = ipv6Digits address;
+      firstByte = builtins.substring 0 2 digits;
+      group = i: builtins.substring (i * 4) 4 digits;
+      octets = lib.splitString "." address;
+    in
+    if !lib.hasInfix ":" address then
+      "${builtins.concatStringsSep "." (lib.take 3 octets)}.0/24"
+    else if builtins.elem firstByte [
+      "02"
+      "03"
+    ] then
+      "200::/7"
+    else if builtins.elem firstByte [
+      "04"
+      "05"
+    ] then
+      "400::/7"
+    else
+      "${builtins.concatStringsSep ":" (map group [ 0 1 2 3 ])}::/64";
   # Overlay networks whose whole address space is the clan's to name:
   # yggdrasil's 200::/7 and mycelium's 400::/7 (each two /8 reverse
   # domains). Both are ranges IANA has not allocated, so no public reverse
@@ -90,6 +121,15 @@ in
   # the node's behalf.
   # `reverseZones` (e.g. "2.0.ip6.arpa") are answered the same way, each
   # from `<name>.zone` beside `zoneFile` (`dm-dns install --reverse-zone`).
+  #
+  # With `server` (`{ listen, allow, forward, rateLimit }`), unbound also
+  # answers devices outside the clan on the `listen` addresses (`addr` or
+  # `addr@port`, port 53 by default): the clan's zones from the same zone
+  # server, every other name through `forward` (`addr[@port]`), or by
+  # resolving it itself when that is empty. Only the `allow` networks may
+  # ask (everyone else: REFUSED), each client address at most `rateLimit`
+  # queries a second. The node's own path (127.0.0.1:`port`) keeps a view
+  # that answers only the clan's zones, as without a server.
   unboundSettings =
     {
       domain,
@@ -98,31 +138,79 @@ in
       knotPort ? null,
       onlyZone ? true,
       reverseZones ? [ ],
+      server ? null,
     }:
     let
       zones = [ domain ] ++ reverseZones;
+      # transparent: names below each zone go on to the zone; and unbound's
+      # own local zones for private reverse domains (RFC 6303:
+      # 168.192.in-addr.arpa ...) would answer before ours otherwise.
+      transparent = map (zone: ''"${zone}." transparent'') zones;
+      serving = server != null;
+      nodeView = serving && onlyZone;
     in
     {
       server = {
         inherit port;
-        interface = [ "127.0.0.1" ];
-        access-control = [ "127.0.0.0/8 allow" ];
+        interface = [ "127.0.0.1" ] ++ lib.optionals serving (map listenInterface server.listen);
+        access-control =
+          if serving then
+            [
+              "127.0.0.1/32 allow"
+              "::1/128 allow"
+            ]
+            ++ map (network: "${network} allow") server.allow
+            ++ [
+              "0.0.0.0/0 refuse"
+              "::/0 refuse"
+            ]
+          else
+            [ "127.0.0.0/8 allow" ];
         # Our zones are unsigned, and ip6.arpa and in-addr.arpa are signed:
         # without this, validation would call our reverse answers bogus.
         domain-insecure = map (zone: "${zone}.") zones;
-        # unbound's own local zones for private reverse domains (RFC 6303:
-        # 168.192.in-addr.arpa ...) would answer before ours otherwise.
       }
-      // lib.optionalAttrs (onlyZone || reverseZones != [ ]) {
+      // lib.optionalAttrs (onlyZone || reverseZones != [ ] || serving) {
         local-zone =
-          lib.optional onlyZone ''"." refuse''
-          # transparent: names below each zone go on to the zone
-          ++ map (zone: ''"${zone}." transparent'') (if onlyZone then zones else reverseZones);
+          lib.optional (onlyZone && !serving) ''"." refuse''
+          ++ (if onlyZone || serving then transparent else lib.drop 1 transparent);
       }
-      // lib.optionalAttrs (knotPort != null) {
-        # unbound never asks 127.0.0.0/8 by default; Knot is there.
+      // lib.optionalAttrs nodeView {
+        access-control-view = [
+          "127.0.0.1/32 node"
+          "::1/128 node"
+        ];
+      }
+      // lib.optionalAttrs serving {
+        # The mesh's addresses may come up after unbound starts (yggdrasil,
+        # mycelium and zerotier configure their interfaces themselves):
+        # IP_FREEBIND binds to them before they exist (unbound.conf(5),
+        # ip-freebind; nixpkgs' unbound module defaults to it for the same
+        # reason, nixos/modules/services/networking/unbound.nix).
+        ip-freebind = yesNo true;
+        ip-ratelimit = server.rateLimit;
+      }
+      // lib.optionalAttrs (knotPort != null || serving) {
+        # unbound never asks 127.0.0.0/8 by default; Knot (and a forwarder
+        # on loopback) is there.
         do-not-query-localhost = yesNo false;
       };
+    }
+    // lib.optionalAttrs nodeView {
+      view = [
+        {
+          name = "node";
+          local-zone = [ ''"." refuse'' ] ++ transparent;
+        }
+      ];
+    }
+    // lib.optionalAttrs (serving && server.forward != [ ]) {
+      forward-zone = [
+        {
+          name = ".";
+          forward-addr = server.forward;
+        }
+      ];
     }
     // (
       if knotPort != null then
@@ -146,6 +234,7 @@ in
         }
     );
 
+  inherit listenInterface listenAddress allowedNetworkOf;
   inherit reverseZoneFile reverseName reverseZonesOf;
 
   # Knot DNS serving one zone from `zoneFile` on 127.0.0.1:`port`, to unbound

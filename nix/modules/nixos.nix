@@ -70,6 +70,35 @@ let
         supplementaryGroups = lib.optional (cfg.meshGroup != null) cfg.meshGroup;
       };
       viaResolved = cfg.resolver == "resolved";
+      serverCfg = cfg.server;
+      # Resolving other names itself (no forwarder): validate them.
+      recursing = serverCfg.enable && serverCfg.forward == [ ];
+      internalAddresses = lib.attrByPath [
+        "clan"
+        "core"
+        "networking"
+        "internalListenAddresses"
+      ] [ ] config;
+      nftables = lib.attrByPath [ "networking" "nftables" "enable" ] false config;
+      # Port 53 (or each listen address's own) on the listen addresses only.
+      listenPorts = map (listen: {
+        address = dmLib.node.listenAddress listen;
+        port = lib.last (lib.splitString "@" (dmLib.node.listenInterface listen));
+        v6 = lib.hasInfix ":" (dmLib.node.listenAddress listen);
+      }) serverCfg.listen;
+      nftRules = lib.concatMapStrings (
+        l:
+        lib.concatMapStrings (
+          proto: "${if l.v6 then "ip6" else "ip"} daddr ${l.address} ${proto} dport ${l.port} accept\n"
+        ) [ "udp" "tcp" ]
+      ) listenPorts;
+      iptablesRules = lib.concatMapStrings (
+        l:
+        lib.concatMapStrings (
+          proto:
+          "${if l.v6 then "ip6tables" else "iptables"} -A nixos-fw -d ${l.address} -p ${proto} --dport ${l.port} -j nixos-fw-accept\n"
+        ) [ "udp" "tcp" ]
+      ) listenPorts;
     in
     {
       options.services.dm-dns = {
@@ -167,6 +196,64 @@ let
             as before (README, "Short names"). `false`: the domain is a
             routing-only domain (`~<domain>`).
           '';
+        };
+
+        server = {
+          enable = mkEnableOption ''
+            answering clan names for devices outside the clan (phones, laptops,
+            the LAN): unbound also listens on `listen` for the `allow` networks,
+            with the clan's zones from the same installed zone and every other
+            name through `forward` (README, "Devices outside the clan")
+          '';
+          listen = mkOption {
+            type = types.listOf types.str;
+            default = builtins.filter (a: !dmLib.node.isLoopback a) internalAddresses;
+            defaultText = lib.literalExpression "clan.core.networking.internalListenAddresses, loopback left out";
+            example = [
+              "200:1111:2222::a"
+              "192.168.1.5@53"
+            ];
+            description = ''
+              Addresses unbound answers other devices on: `address` (port 53) or
+              `address@port`. The mesh's addresses may appear after unbound
+              starts; unbound binds them anyway (ip-freebind). Port 53 is opened
+              in the firewall for these addresses only.
+            '';
+          };
+          allow = mkOption {
+            type = types.listOf types.str;
+            default = lib.unique (map dmLib.node.allowedNetworkOf serverCfg.listen);
+            defaultText = lib.literalExpression "the network of each listen address: 200::/7 (yggdrasil), 400::/7 (mycelium), another IPv6 address's /64, an IPv4 address's /24";
+            example = [
+              "200::/7"
+              "192.168.1.0/24"
+            ];
+            description = ''
+              Networks (CIDR) allowed to ask. Every other address gets REFUSED:
+              never an open resolver.
+            '';
+          };
+          forward = mkOption {
+            type = types.listOf types.str;
+            default = [ ];
+            example = [
+              "9.9.9.9"
+              "2620:fe::fe@53"
+            ];
+            description = ''
+              Where names outside the clan go (`address[@port]`). Empty: unbound
+              resolves them itself, validating DNSSEC. With forwarders, their
+              answers are trusted as they come.
+            '';
+          };
+          rateLimit = mkOption {
+            type = types.ints.unsigned;
+            default = 10000;
+            description = ''
+              Queries a second one client address may ask (unbound's
+              ip-ratelimit; 0: no limit). Above it, queries are dropped.
+            '';
+          };
         };
 
         meshGroup = mkOption {
@@ -333,6 +420,10 @@ let
         # node configuration says the rest, under sudo and env -i too.
         environment.systemPackages = [ cfg.package ];
         environment.etc."dm-dns/node.json".source = nodeConfig;
+        # `dm-dns status` reports what the server role serves.
+        services.dm-dns.settings.serves = mkIf serverCfg.enable {
+          inherit (serverCfg) listen allow forward;
+        };
 
         assertions = [
           {
@@ -350,6 +441,22 @@ let
               systemd-resolved, which is disabled here. Enable services.resolved, or set
               services.dm-dns.resolver = "none" and route ${settings.domain} to
               127.0.0.1:${toString cfg.port} yourself.
+            '';
+          }
+          {
+            assertion = serverCfg.enable -> serverCfg.listen != [ ];
+            message = ''
+              services.dm-dns.server is enabled but has no address to listen on: this
+              machine has no clan.core.networking.internalListenAddresses. Set
+              services.dm-dns.server.listen (e.g. [ "192.168.1.5" ]).
+            '';
+          }
+          {
+            # (Without a listen address, the message above says what to do.)
+            assertion = serverCfg.enable && serverCfg.listen != [ ] -> serverCfg.allow != [ ];
+            message = ''
+              services.dm-dns.server.allow is empty: no device could ask. List the
+              networks (CIDR) that may, e.g. [ "192.168.1.0/24" ].
             '';
           }
           {
@@ -381,8 +488,9 @@ let
           # nix/tests/node.sh runs unbound-checkconf on the rendered file.
           checkconf = false;
           # unbound answers only the clan zone from a local file: nothing to
-          # validate, no root to prime.
-          enableRootTrustAnchor = mkIf viaResolved (mkDefault false);
+          # validate, no root to prime; unless it resolves other names for
+          # the devices it serves.
+          enableRootTrustAnchor = mkIf (viaResolved && !recursing) (mkDefault false);
           settings = dmLib.node.unboundSettings {
             inherit (settings) domain;
             inherit (cfg) port;
@@ -390,6 +498,18 @@ let
             knotPort = if withKnot then cfg.knot.port else null;
             onlyZone = viaResolved;
             reverseZones = settings.reverse_zones;
+            server =
+              if serverCfg.enable then
+                {
+                  inherit (serverCfg)
+                    listen
+                    allow
+                    forward
+                    rateLimit
+                    ;
+                }
+              else
+                null;
           };
         };
         systemd.services.unbound = {
@@ -399,6 +519,11 @@ let
           after = [ "dm-dns-prepare.service" ] ++ lib.optional withKnot "dm-dns-knot.service";
           serviceConfig.BindReadOnlyPaths = mkIf (!withKnot) [ zoneDir ];
         };
+
+        # Conditions inside the values: whether nftables is on is read from
+        # `networking`, which this also defines.
+        networking.firewall.extraInputRules = mkIf (serverCfg.enable && nftables) nftRules;
+        networking.firewall.extraCommands = mkIf (serverCfg.enable && !nftables) iptablesRules;
 
         # Knot holds the zone; only unbound (and install, through the
         # control socket, as a member of its group) talks to it.

@@ -77,6 +77,7 @@ impl TryFrom<StatusArgs> for status::Config {
             control: ask_unbound
                 .then(|| args.control.resolve(node))
                 .transpose()?,
+            serves: node.and_then(|n| n.serves.clone()),
         })
     }
 }

@@ -69,6 +69,23 @@ pub struct File {
     /// `zone_file`.
     #[serde(default)]
     pub reverse_zones: Vec<String>,
+    /// What this node's unbound answers devices outside the clan (the
+    /// server role), for `status` to report.
+    #[serde(default)]
+    pub serves: Option<Serves>,
+}
+
+/// The server role as the node configuration records it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Serves {
+    /// `address` or `address@port` unbound listens on for other devices.
+    pub listen: Vec<String>,
+    /// Networks (CIDR) allowed to ask.
+    pub allow: Vec<String>,
+    /// Where other names go; empty: unbound resolves them itself.
+    #[serde(default)]
+    pub forward: Vec<String>,
 }
 
 /// The defaults of a node, with a configuration file or without one (the
@@ -105,6 +122,7 @@ pub struct NodeConfig {
     pub server: Option<SocketAddr>,
     pub redeploy: Option<String>,
     pub reverse_zones: Vec<ReverseZone>,
+    pub serves: Option<Serves>,
     /// The file as read, for `dm-dns config` to print back.
     pub file: File,
 }
@@ -230,6 +248,7 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
         server: file.server,
         redeploy: file.redeploy.clone(),
         reverse_zones,
+        serves: file.serves.clone(),
         file,
     })
 }
@@ -295,7 +314,8 @@ mod tests {
             r#", "trusted_keys": ["{KEY}", "/etc/k.pub"], "unbound_control": ["uc", "-s", "/u.ctl"],
               "control_timeout": 0.5, "max_mesh_size": "1G", "allow_rollback": true,
               "hosts": {{"10.0.0.1": ["alpha.clan", "alpha"]}}, "server": "127.0.0.1:5335",
-              "redeploy": "clan machines update alpha", "reverse_zones": ["2.0.ip6.arpa."]"#
+              "redeploy": "clan machines update alpha", "reverse_zones": ["2.0.ip6.arpa."],
+              "serves": {"listen": ["10.0.0.1"], "allow": ["10.0.0.0/24"]}"#
         )))
         .unwrap();
         assert_eq!(config.trusted_keys.len(), 2);
@@ -312,6 +332,11 @@ mod tests {
             Some("clan machines update alpha")
         );
         assert_eq!(config.reverse_zones[0].as_str(), "2.0.ip6.arpa");
+        let serves = config.serves.unwrap();
+        assert_eq!(
+            (serves.listen, serves.allow),
+            (vec!["10.0.0.1".into()], vec!["10.0.0.0/24".into()])
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::dns::codes::codes;
 use crate::dns::name::Domain;
 use crate::error::Error;
+use crate::node::config::Serves;
 use crate::node::control::Control;
 use crate::node::install::{self, FailureRecord, State};
 use crate::sign::signed::RefusalKind;
@@ -22,6 +23,8 @@ pub struct Config {
     pub mesh_file: Option<Utf8PathBuf>,
     pub zone_file: Option<Utf8PathBuf>,
     pub control: Option<Control>,
+    /// The server role, when the node has it.
+    pub serves: Option<Serves>,
 }
 
 /// The version of the JSON report; a field's meaning never changes within
@@ -73,6 +76,8 @@ pub struct Report {
     pub served_by: Option<&'static str>,
     pub last_refused: Option<LastFailure>,
     pub last_not_applied: Option<LastFailure>,
+    /// What unbound answers devices outside the clan (the server role).
+    pub serves: Option<Serves>,
 }
 
 #[derive(Debug, Serialize)]
@@ -248,6 +253,7 @@ pub fn report(config: &Config) -> Result<Report, Error> {
         served_by,
         last_refused: refusal.map(LastFailure::from),
         last_not_applied: not_applied.map(LastFailure::from),
+        serves: config.serves.clone(),
     })
 }
 
@@ -297,6 +303,20 @@ impl Report {
         }
         if let (Some(serial), Some(server)) = (self.served_serial, self.served_by) {
             let _ = writeln!(out, "{:<15}serial {serial}", format!("{server}:"));
+        }
+        if let Some(serves) = &self.serves {
+            let forward = if serves.forward.is_empty() {
+                "resolved by unbound itself (DNSSEC validated)".to_owned()
+            } else {
+                serves.forward.join(", ")
+            };
+            let _ = writeln!(out, "serves others: {}", serves.listen.join(", "));
+            let _ = writeln!(
+                out,
+                "  allowed:     {} (everyone else: REFUSED)",
+                serves.allow.join(", ")
+            );
+            let _ = writeln!(out, "  other names: {forward}");
         }
         for (label, record) in [
             ("last refused: ", &self.last_refused),

@@ -34,6 +34,23 @@ let
       };
     }).nodes.alpha;
   vhosts = withVhosts [ "10.0.0.1" "fd00::1" ] { };
+  # alpha in the server role, on its internal addresses or `settings`.
+  serverNode =
+    {
+      settings ? { },
+      nftables ? false,
+    }:
+    (clanWith {
+      dmDnsServers.alpha = settings;
+      machines.alpha = {
+        clan.core.networking.internalListenAddresses = [
+          "200:1111:2222::a"
+          "192.168.1.5"
+          "127.0.0.1"
+        ];
+        networking.nftables.enable = nftables;
+      };
+    }).nodes.alpha;
   records = {
     "printer.clan".A = [ "192.168.1.20" ];
     "git.clan".CNAME = "music.clan";
@@ -245,6 +262,156 @@ in
         "systemd/dns-delegate.d/dm-dns.dns-delegate";
     expected = "[Delegate]\nDNS=127.0.0.1:5335\nDomains=~clan\n\n";
   };
+  # --- the server role ---------------------------------------------------------
+  # Listens on the machine's internal addresses, port 53; allows their
+  # networks; refuses everyone else; the node's own path keeps its view;
+  # port 53 opened for those addresses only; what it serves is in node.json.
+  test_server_role_answers_its_networks_on_its_internal_addresses = {
+    expr =
+      let
+        node = serverNode { };
+        server = node.services.unbound.settings.server;
+      in
+      {
+        inherit (server)
+          interface
+          access-control
+          access-control-view
+          ip-freebind
+          ip-ratelimit
+          local-zone
+          ;
+        view = node.services.unbound.settings.view;
+        forward = node.services.unbound.settings ? forward-zone;
+        trustAnchor = node.services.unbound.enableRootTrustAnchor;
+        firewall = node.networking.firewall.extraCommands;
+        serves = node.services.dm-dns.settings.serves;
+      };
+    expected = {
+      interface = [
+        "127.0.0.1"
+        "200:1111:2222::a@53"
+        "192.168.1.5@53"
+      ];
+      access-control = [
+        "127.0.0.1/32 allow"
+        "::1/128 allow"
+        "200::/7 allow"
+        "192.168.1.0/24 allow"
+        "0.0.0.0/0 refuse"
+        "::/0 refuse"
+      ];
+      access-control-view = [
+        "127.0.0.1/32 node"
+        "::1/128 node"
+      ];
+      ip-freebind = "yes";
+      ip-ratelimit = 10000;
+      local-zone = [
+        ''"clan." transparent''
+        ''"4.0.ip6.arpa." transparent''
+        ''"5.0.ip6.arpa." transparent''
+        ''"2.0.ip6.arpa." transparent''
+        ''"3.0.ip6.arpa." transparent''
+      ];
+      view = [
+        {
+          name = "node";
+          local-zone = [
+            ''"." refuse''
+            ''"clan." transparent''
+            ''"4.0.ip6.arpa." transparent''
+            ''"5.0.ip6.arpa." transparent''
+            ''"2.0.ip6.arpa." transparent''
+            ''"3.0.ip6.arpa." transparent''
+          ];
+        }
+      ];
+      forward = false;
+      # Resolving other names itself: DNSSEC validated.
+      trustAnchor = true;
+      firewall = lib.concatStrings [
+        "ip6tables -A nixos-fw -d 200:1111:2222::a -p udp --dport 53 -j nixos-fw-accept\n"
+        "ip6tables -A nixos-fw -d 200:1111:2222::a -p tcp --dport 53 -j nixos-fw-accept\n"
+        "iptables -A nixos-fw -d 192.168.1.5 -p udp --dport 53 -j nixos-fw-accept\n"
+        "iptables -A nixos-fw -d 192.168.1.5 -p tcp --dport 53 -j nixos-fw-accept\n"
+      ];
+      serves = {
+        listen = [
+          "200:1111:2222::a"
+          "192.168.1.5"
+        ];
+        allow = [
+          "200::/7"
+          "192.168.1.0/24"
+        ];
+        forward = [ ];
+      };
+    };
+  };
+  test_server_role_settings_and_nftables = {
+    expr =
+      let
+        node = serverNode {
+          settings = {
+            listen = [ "10.9.0.1@5353" ];
+            allow = [ "10.9.0.0/16" ];
+            forward = [ "9.9.9.9" ];
+          };
+          nftables = true;
+        };
+      in
+      {
+        inherit (node.services.unbound.settings) forward-zone;
+        inherit (node.services.unbound.settings.server) interface;
+        trustAnchor = node.services.unbound.enableRootTrustAnchor;
+        firewall = node.networking.firewall.extraInputRules;
+      };
+    expected = {
+      forward-zone = [
+        {
+          name = ".";
+          forward-addr = [ "9.9.9.9" ];
+        }
+      ];
+      interface = [
+        "127.0.0.1"
+        "10.9.0.1@5353"
+      ];
+      trustAnchor = false;
+      firewall = "ip daddr 10.9.0.1 udp dport 5353 accept\nip daddr 10.9.0.1 tcp dport 5353 accept\n";
+    };
+  };
+  test_server_without_addresses_is_an_assertion = {
+    expr = failedAssertions (clanWith { dmDnsServers.alpha = { }; }).nodes.alpha;
+    expected = [
+      ''
+        services.dm-dns.server is enabled but has no address to listen on: this
+        machine has no clan.core.networking.internalListenAddresses. Set
+        services.dm-dns.server.listen (e.g. [ "192.168.1.5" ]).
+      ''
+    ];
+  };
+  test_machines_outside_the_server_role_listen_on_loopback_only = {
+    expr = {
+      inherit (beta.services.unbound.settings.server) interface access-control local-zone;
+      view = beta.services.unbound.settings ? view;
+    };
+    expected = {
+      interface = [ "127.0.0.1" ];
+      access-control = [ "127.0.0.0/8 allow" ];
+      local-zone = [
+        ''"." refuse''
+        ''"clan." transparent''
+        ''"4.0.ip6.arpa." transparent''
+        ''"5.0.ip6.arpa." transparent''
+        ''"2.0.ip6.arpa." transparent''
+        ''"3.0.ip6.arpa." transparent''
+      ];
+      view = false;
+    };
+  };
+
   # Declared records reach the zone build (one JSON file, the same for every
   # machine and deployer), its vars validation, and the node's reverse zones.
   test_declared_records_reach_the_zone_and_the_reverse_zones = {

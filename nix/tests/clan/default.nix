@@ -21,6 +21,7 @@
 #                   generator <service>, read from ./keyed/vars)
 #   dmDnsSettings   settings of dm-dns's default role
 #   dmDnsMachineSettings  per machine settings of that role: `{ <machine> = { ... }; }`
+#   dmDnsServers    machines of dm-dns's server role: `{ <machine> = settings; }`
 {
   vendor,
   deployerSystem ? "x86_64-linux",
@@ -60,6 +61,7 @@
   },
   dmDnsSettings ? { },
   dmDnsMachineSettings ? { },
+  dmDnsServers ? { },
   systemdVersion ? "258.1",
   # real store files for pkgs.writeText (needs --read-write-mode), so that
   # rendered units can be run: nix/tests/node.sh
@@ -319,6 +321,7 @@ let
         roles.default.settings = dmDnsSettings;
         roles.default.machines = lib.mapAttrs (_: settings: { inherit settings; }) dmDnsMachineSettings;
         roles.push.machines.alpha = { };
+        roles.server.machines = lib.mapAttrs (_: settings: { inherit settings; }) dmDnsServers;
       };
     }
     // lib.mapAttrs (name: network: {
