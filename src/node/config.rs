@@ -315,7 +315,7 @@ mod tests {
               "control_timeout": 0.5, "max_mesh_size": "1G", "allow_rollback": true,
               "hosts": {{"10.0.0.1": ["alpha.clan", "alpha"]}}, "server": "127.0.0.1:5335",
               "redeploy": "clan machines update alpha", "reverse_zones": ["2.0.ip6.arpa."],
-              "serves": {"listen": ["10.0.0.1"], "allow": ["10.0.0.0/24"]}"#
+              "serves": {{"listen": ["10.0.0.1"], "allow": ["10.0.0.0/24"]}}"#
         )))
         .unwrap();
         assert_eq!(config.trusted_keys.len(), 2);
