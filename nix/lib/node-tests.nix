@@ -117,6 +117,22 @@ in
       Domains = "~clan";
     };
   };
+  test_server_allows_the_network_of_each_listen_address = {
+    expr = map dm.node.allowedNetworkOf [
+      "200:1111:2222::a"
+      "301:2::1"
+      "4ab:1::a"
+      "fd00:12:3456::1@5353"
+      "192.168.1.5"
+    ];
+    expected = [
+      "200::/7"
+      "200::/7"
+      "400::/7"
+      "fd00:0012:3456:0000::/64"
+      "192.168.1.0/24"
+    ];
+  };
   test_reverse_names_match_dig_x = {
     expr = map dm.node.reverseName [
       "192.168.1.20"

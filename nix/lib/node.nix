@@ -155,7 +155,10 @@ in
         interface = [ "127.0.0.1" ] ++ lib.optionals serving (map listenInterface server.listen);
         access-control =
           if serving then
+            # unbound allows 127.0.0.0/8 unless told otherwise: only the
+            # node itself (127.0.0.1) is the node.
             [
+              "127.0.0.0/8 refuse"
               "127.0.0.1/32 allow"
               "::1/128 allow"
             ]

@@ -5,6 +5,8 @@
 # and the push machine's dm-send-dns with the zone it signs.
 #
 #   rotated   the clan after its signing key was rotated (see ./clan)
+#   server    alpha also in the server role: answering 127.0.1.0/24 on
+#             127.0.1.1, other names forwarded to 127.0.3.53
 {
   vendor,
   packageDir,
@@ -12,6 +14,7 @@
   knotDir,
   work,
   rotated ? false,
+  server ? false,
 }:
 let
   local = import ./local-package.nix { inherit packageDir; };
@@ -29,6 +32,7 @@ let
       "*.s3.clan"
     ];
     dmDnsSettings.records."printer.clan".A = [ "192.168.1.20" ];
+    dmDnsServers = if server then { alpha.forward = [ "127.0.3.53" ]; } else { };
     packageFor = _: package "dm-dns" "${local}";
     machines.alpha = {
       networking.nameservers = [ "192.0.2.53" ];
@@ -37,6 +41,8 @@ let
         "10.0.0.1" = [ "alpha.clan" ];
         "10.0.0.2" = [ "beta.clan" ];
       };
+      clan.core.networking.internalListenAddresses = [ "127.0.1.1" ];
+      services.dm-dns.server.listen = [ "127.0.1.1" ];
       services.dm-dns.settings.state_dir = "${work}/state";
       services.dm-dns.settings.mesh_file = "${work}/mesh/dns/cnames";
       services.unbound.stateDir = "${work}/unbound";

@@ -14,7 +14,11 @@
 #      reverse lookups of a machine's yggdrasil address and of the declared
 #      address, routed by the rendered unbound.conf and Knot configuration;
 #   4. key rotation: a push signed by the new key; a node not yet redeployed
-#      refuses it and `status` says to redeploy; once redeployed it installs.
+#      refuses it and `status` says to redeploy; once redeployed it installs;
+#   5. the server role: alpha redeployed as a server for devices outside the
+#      clan on 127.0.1.1, other names forwarded to a stand-in upstream (a
+#      second unbound on 127.0.3.53); allowed and refused sources, the
+#      node's own path unchanged, `status` saying what it serves.
 # `dm-dns status` and `dm-dns explain NAME` run under `env -i` with no
 # arguments, as an operator on the node runs them.
 #
@@ -73,9 +77,10 @@ for program in knotd knotc; do
   ln -s "$(command -v "$program")" "$work/knot-package/bin/$program"
 done
 
-render() { # attribute [rotated]
+render() { # attribute [rotated [server]]
   nix-instantiate --read-write-mode --eval --strict --json nix/tests/node.nix \
     --arg vendor "$vendor" --arg packageDir "$package" --arg rotated "${2:-false}" \
+    --arg server "${3:-false}" \
     --argstr unboundDir "$work/unbound-package" --argstr knotDir "$work/knot-package" \
     --argstr work "$work" -A "$1" | jq -r .
 }
@@ -250,3 +255,56 @@ grep -q 'applied as a transaction' "$work/unit.err" || fail "install did not giv
 [ "$(operator status --json | jq -r '.health + " " + (.installed.serial | tostring)')" = "current 200" ] \
   || fail "status after the redeploy: $(operator status)"
 pass "rotation: the redeployed node installs serial 200 of the new key; status current"
+
+# 5. The server role. An upstream for names outside the clan: a second
+# unbound on 127.0.3.53 that knows outside.example.com.
+mkdir -p "$work/upstream"
+cat >"$work/upstream/unbound.conf" <<UPSTREAM
+server:
+  interface: 127.0.3.53
+  port: 53
+  username: ""
+  chroot: ""
+  directory: "$work/upstream"
+  pidfile: "$work/upstream/unbound.pid"
+  use-syslog: no
+  do-daemonize: no
+  access-control: 127.0.0.0/8 allow
+  local-zone: "outside.example.com." static
+  local-data: "outside.example.com. A 192.0.2.7"
+remote-control:
+  control-enable: no
+UPSTREAM
+unbound -d -c "$work/upstream/unbound.conf" >"$work/upstream.log" 2>&1 &
+upstream_pid=$!
+trap 'kill "$upstream_pid" 2>/dev/null || true; cleanup' EXIT
+stop_unbound
+render unboundConf true true >/etc/unbound/unbound.conf
+render nodeConfigBuild true true >"$work/node-config-server.sh"
+out=/etc/dm-dns/node.json PATH="$package/bin:$PATH" bash -euo pipefail "$work/node-config-server.sh" \
+  2>"$work/config.err" || fail "building the server's node.json: $(cat "$work/config.err")"
+unbound-checkconf /etc/unbound/unbound.conf >/dev/null \
+  || fail "unbound-checkconf (server): $(unbound-checkconf /etc/unbound/unbound.conf 2>&1)"
+grep -q 'ip-freebind: yes' /etc/unbound/unbound.conf || fail "the server's unbound.conf has no ip-freebind"
+start_unbound
+pass "server role: unbound-checkconf accepts the rendered unbound.conf (listen 127.0.1.1, ip-freebind)"
+ask() { # source name type [dig options]: a device at `source` asking the server
+  dig @127.0.1.1 -b "$1" +time=2 +tries=1 "${@:2}"
+}
+answer=$(ask 127.0.1.2 music.clan A +noall +answer | awk '{print $1, $4, $5}')
+[ "$answer" = $'music.clan. CNAME alpha.clan.\nalpha.clan. A 10.0.0.1' ] || fail "a device asking music.clan: $answer"
+[ "$(ask 127.0.1.2 alpha.clan A +short)" = 10.0.0.1 ] || fail "a device asking alpha.clan"
+ask 127.0.1.2 nothing.clan A | grep -q 'status: NXDOMAIN' || fail "a device asking an unknown clan name"
+for _ in $(seq 50); do [ -n "$(ask 127.0.1.2 outside.example.com A +short)" ] && break; sleep 0.1; done
+[ "$(ask 127.0.1.2 outside.example.com A +short)" = 192.0.2.7 ] || fail "a device asking outside.example.com (forwarded): $(ask 127.0.1.2 outside.example.com A)"
+pass "server role: an allowed device gets music.clan (CNAME and address), a machine name, NXDOMAIN, and other names through the forwarder"
+ask 127.0.2.1 music.clan A | grep -q 'status: REFUSED' || fail "a device outside allow was answered"
+ask 127.0.2.1 outside.example.com A | grep -q 'status: REFUSED' || fail "an open resolver for outside allow"
+dig_ outside.example.com A | grep -q 'status: REFUSED' || fail "the node's own path answers other names"
+[ "$(dig_ music.clan A +short | head -1)" = alpha.clan. ] || fail "the node's own path lost the clan"
+pass "server role: a device outside allow is REFUSED; the node's own path still answers only the clan"
+served=$(operator status --json | jq -c '.serves')
+[ "$served" = '{"listen":["127.0.1.1"],"allow":["127.0.1.0/24"],"forward":["127.0.3.53"]}' ] \
+  || fail "status does not report what the server serves: $served"
+operator status | grep -q '^serves others: 127.0.1.1$' || fail "status text: $(operator status)"
+pass "server role: env -i dm-dns status reports the listen address, the allowed network and the forwarder"
