@@ -68,7 +68,18 @@ let
 in
 pkgs.testers.runNixOSTest {
   name = "dm-dns";
-  nodes.push = node;
+  # push also answers devices outside the clan (the server role) on its
+  # address, other names through upstream.
+  nodes.push =
+    { nodes, ... }:
+    {
+      imports = [ node ];
+      services.dm-dns.server = {
+        enable = true;
+        listen = [ nodes.push.networking.primaryIPAddress ];
+        forward = [ nodes.upstream.networking.primaryIPAddress ];
+      };
+    };
   nodes.client = {
     imports = [ node ];
     # The built-in service's unsigned zone, left behind by a migration.
@@ -78,11 +89,15 @@ pkgs.testers.runNixOSTest {
   };
   nodes.upstream = {
     networking.firewall.allowedUDPPorts = [ 53 ];
+    environment.systemPackages = [ pkgs.dig ];
     services.dnsmasq = {
       enable = true;
       resolveLocalQueries = false;
       settings = {
-        address = "/outside.test/192.0.2.7";
+        address = [
+          "/outside.test/192.0.2.7"
+          "/outside.example.com/192.0.2.8"
+        ];
         no-resolv = true;
       };
     };
@@ -150,5 +165,15 @@ pkgs.testers.runNixOSTest {
           m.wait_until_succeeds(f"resolvectl query {own[other]} | grep -q {other}.clan")
           m.succeed("resolvectl query 192.0.2.20 | grep -q printer.clan")
           m.succeed("dig @127.0.0.1 -p ${port} -x 192.0.2.21 | grep -q NXDOMAIN")
+
+      # upstream is no clan machine: it asks push, a server, on port 53.
+      pushAddress = own["push"]
+      answer = upstream.succeed(f"dig @{pushAddress} music.clan A +noall +answer")
+      assert "CNAME" in answer and pushAddress in answer, answer
+      upstream.succeed(f"dig @{pushAddress} outside.example.com A +short | grep -qx 192.0.2.8")
+      upstream.succeed(f"dig @{pushAddress} nothing.clan A | grep -q NXDOMAIN")
+      push.succeed("dm-dns status | grep -q 'serves others: ${nodes.push.networking.primaryIPAddress}'")
+      # Its own path still answers only the clan.
+      push.succeed("dig @127.0.0.1 -p ${port} outside.example.com A | grep -q REFUSED")
     '';
 }
