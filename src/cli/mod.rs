@@ -329,6 +329,16 @@ pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
+/// `, N other records` for a zone's declared TXT, SRV and CNAMEs to other
+/// names than machines', when it has any (reports stay as they were
+/// without).
+pub fn other_records(zone: &dm_dns::artifacts::zonefile::ZoneData) -> String {
+    match zone.others().len() {
+        0 => String::new(),
+        n => format!(", {}", count(n, "other record")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

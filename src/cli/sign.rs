@@ -67,9 +67,10 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         files::write_file(&args.out, &file, 0o644)?;
     }
     eprintln!(
-        "dm-dns: signed {} and {} for {} with serial {serial} -> {}",
+        "dm-dns: signed {}, {}{} for {} with serial {serial} -> {}",
         super::count(zone.len(), "CNAME"),
         super::count(zone.addresses().len(), "address record"),
+        super::other_records(zone),
         zone.domain,
         args.out
     );

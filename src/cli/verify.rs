@@ -41,11 +41,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let verified = signed::verify(&bytes, &trusted, domain.as_ref())
         .map_err(|e| Error::input(format!("{}: {e}", args.file)))?;
     println!(
-        "ok: domain {}, serial {}, {}, {}, signer {}",
+        "ok: domain {}, serial {}, {}, {}{}, signer {}",
         verified.zone.domain,
         verified.serial,
         super::count(verified.zone.len(), "CNAME"),
         super::count(verified.zone.addresses().len(), "address record"),
+        super::other_records(&verified.zone),
         keys::public_base64(&verified.signer)
     );
     Ok(ExitCode::SUCCESS)

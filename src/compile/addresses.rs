@@ -203,7 +203,11 @@ pub fn select<'e>(
             }
         }
     }
-    candidates.sort_unstable_by(|a, b| {
+    // Scopes come sorted by key, so each network's candidates (one key
+    // prefix, the machine last) arrive sorted by machine already: a stable
+    // sort finds those runs and merges them, where an unstable one would
+    // compare machine names n log n times.
+    candidates.sort_by(|a, b| {
         (a.machine, a.rank, a.network, a.address).cmp(&(b.machine, b.rank, b.network, b.address))
     });
     for group in candidates.chunk_by(|a, b| a.machine == b.machine) {
