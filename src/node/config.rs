@@ -227,6 +227,32 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
             Err(e) => problem("reverse_zones", e),
         }
     }
+    if let Some(serves) = &file.serves {
+        for (key, values, check) in [
+            (
+                "serves.listen",
+                &serves.listen,
+                address_at_port as fn(&str) -> bool,
+            ),
+            ("serves.allow", &serves.allow, network),
+            ("serves.forward", &serves.forward, address_at_port),
+        ] {
+            for value in values.iter().filter(|v| !check(v)) {
+                let form = if key == "serves.allow" {
+                    "a network such as 192.168.1.0/24 or 200::/7"
+                } else {
+                    "an address, optionally with @port, such as 192.168.1.5 or fd00::1@53"
+                };
+                problem(key, format!("{value:?} is not {form}"));
+            }
+        }
+        if serves.listen.is_empty() {
+            problem(
+                "serves.listen",
+                "empty: the server role needs an address to answer on".into(),
+            );
+        }
+    }
     let (Some(domain), Some(control_timeout), Some(max_mesh_bytes), true) =
         (domain, control_timeout, max_mesh_bytes, problems.is_empty())
     else {
@@ -251,6 +277,29 @@ pub fn parse(bytes: &[u8], path: &Utf8Path) -> Result<NodeConfig, Error> {
         serves: file.serves.clone(),
         file,
     })
+}
+
+/// `address` or `address@port`, as unbound's `interface` and
+/// `forward-addr` take them; a bad one would keep unbound from starting.
+fn address_at_port(text: &str) -> bool {
+    let (address, port) = match text.split_once('@') {
+        Some((address, port)) => (address, Some(port)),
+        None => (text, None),
+    };
+    address.parse::<IpAddr>().is_ok() && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+/// `address/prefix`, the prefix within the address's bits.
+fn network(text: &str) -> bool {
+    let Some((address, prefix)) = text.split_once('/') else {
+        return false;
+    };
+    let bits = match address.parse::<IpAddr>() {
+        Ok(IpAddr::V4(_)) => 32,
+        Ok(IpAddr::V6(_)) => 128,
+        Err(_) => return false,
+    };
+    prefix.parse::<u8>().is_ok_and(|p| p <= bits) && !prefix.starts_with('+')
 }
 
 /// A positive number of seconds.
@@ -345,7 +394,9 @@ mod tests {
             r#"{"domain": "clan", "mesh_file": "m", "zone_file": "/z", "state_dir": "/s",
                 "trusted_keys": ["nope"], "unbound_control": [], "control_timeout": 0,
                 "max_mesh_size": "12Q", "hosts": {"127.0.0.2": ["alpha.clan"]},
-                "reverse_zones": ["clan"]}"#,
+                "reverse_zones": ["clan"],
+                "serves": {"listen": ["10.0.0.1@99999"], "allow": ["200::/129", "10.0.0.0"],
+                           "forward": ["dns.example"]}}"#,
         )
         .unwrap_err();
         for key in [
@@ -356,6 +407,10 @@ mod tests {
             "max_mesh_size",
             "hosts: 127.0.0.2 (for alpha.clan) is a loopback",
             "reverse_zones: \"clan\" is no reverse domain",
+            "serves.listen: \"10.0.0.1@99999\" is not an address",
+            "serves.allow: \"200::/129\" is not a network",
+            "serves.allow: \"10.0.0.0\" is not a network",
+            "serves.forward: \"dns.example\" is not an address",
         ] {
             assert!(err.contains(&format!("node.json: {key}")), "{key}: {err}");
         }

@@ -153,6 +153,23 @@ fn declared_records_wildcards_and_reverse_names_through_unbounds_auth_zones() {
     let out = node.deliver(&node.signed_zone_with(EXPORTS, Some(RECORDS), 10, "a"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_names_answered(&node);
+    // A reverse zone lost after the zone went in (a run killed between the
+    // two, a hand): the next run, finding the zone in place, writes it
+    // again and has it reloaded.
+    let file = node.dir.join(format!("{}.zone", REVERSE[1]));
+    std::fs::remove_file(&file).unwrap();
+    let again = node.install();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already installed"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(file.exists());
+    assert_eq!(
+        node.unbound.dig_reverse("192.168.1.20").answers(),
+        ["20.1.168.192.in-addr.arpa. PTR printer.clan."]
+    );
     // The reverse zone files are master files other servers load too.
     for zone in REVERSE {
         let check = run(std::process::Command::new("named-checkzone")
