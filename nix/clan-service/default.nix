@@ -29,6 +29,11 @@ let
   exportsJSON = dmLib.exports.exportsJSONWith projection exports;
   exportsFile = dmLib.exports.writeExportsFileWith projection exports;
   hostsByMachine = dmLib.exports.hostsByMachine exports;
+  # `{ <zerotier instance> = { <machine> = [ ip ]; }; }`
+  zerotierAddresses = dmLib.exports.zerotierAddresses exports;
+  # A machine's ZeroTier addresses, in every network.
+  zerotierAddressesOf =
+    machine: lib.concatMap (byMachine: byMachine.${machine} or [ ]) (builtins.attrValues zerotierAddresses);
 
   zoneFor =
     system: domain: networks: records:
@@ -198,7 +203,7 @@ in
       }:
       {
         nixosModule =
-          { lib, ... }:
+          { config, lib, ... }:
           {
             assertions = [
               {
@@ -213,7 +218,20 @@ in
             services.dm-dns.server = {
               enable = true;
               inherit (settings) forward;
-              listen = lib.mkIf (settings.listen != null) settings.listen;
+              # The internal addresses and, as clan's zerotier service does
+              # not list its own there, the machine's ZeroTier addresses.
+              listen =
+                if settings.listen != null then
+                  settings.listen
+                else
+                  lib.mkDefault (
+                    lib.unique (
+                      builtins.filter (
+                        a: !dmLib.node.isLoopback a
+                      ) config.clan.core.networking.internalListenAddresses
+                      ++ zerotierAddressesOf machine.name
+                    )
+                  );
               allow = lib.mkIf (settings.allow != null) settings.allow;
             };
           };
@@ -288,12 +306,28 @@ in
         nixosModule =
           {
             config,
+            options,
             lib,
             pkgs,
             ...
           }:
           let
             domain = config.clan.core.settings.domain;
+            # On the controller of clan's zerotier service, its networks'
+            # settings (clanServices/zerotier/default.nix: `dns = { }`, which
+            # ZeroTier pushes to members): the dm-dns servers' addresses in
+            # each network, so members resolve clan names unconfigured.
+            zerotierNetworks = lib.attrByPath [
+              "clan"
+              "core"
+              "zerotier"
+              "networks"
+            ] { } options;
+            serversIn =
+              network:
+              lib.concatMap (server: zerotierAddresses.${network}.${server} or [ ]) (
+                builtins.attrNames (roles.server.machines or { })
+              );
             ownHosts = dmLib.exports.internalHostsOf {
               inherit domain;
               machine = machine.name;
@@ -405,6 +439,14 @@ in
               };
 
               services.data-mesher.pluginDirectories = [ "dns" ];
+            }
+            // lib.optionalAttrs (zerotierNetworks != { }) {
+              clan.core.zerotier.networks = builtins.mapAttrs (network: _: {
+                settings.dns = lib.mkIf (serversIn network != [ ]) {
+                  inherit domain;
+                  servers = serversIn network;
+                };
+              }) zerotierNetworks;
             };
           };
       };

@@ -193,4 +193,27 @@ rec {
       byMachine,
     }:
     filter (lib.hasSuffix ".${domain}") (byMachine.${machine} or [ ]);
+
+  # The ZeroTier addresses clan-core's zerotier service exports, per
+  # network instance and machine: `{ <instance> = { <machine> = [ ip ]; }; }`
+  # (scopes `clan-core/zerotier:<instance>::<machine>`, `peer.hosts` of
+  # `{ plain = ip; }`: clanServices/zerotier/default.nix).
+  zerotierAddresses =
+    exports:
+    let
+      scopes = filter (scope: lib.hasPrefix "clan-core/zerotier:" scope && scopeMachine scope != "") (
+        attrNames exports
+      );
+      instanceOf = scope: builtins.elemAt (lib.splitString ":" scope) 1;
+      plain = scope: filter builtins.isString (map (h: h.plain or null) (exports.${scope}.peer.hosts or [ ]));
+    in
+    mapAttrs (
+      _: inInstance:
+      builtins.listToAttrs (
+        map (scope: {
+          name = scopeMachine scope;
+          value = plain scope;
+        }) inInstance
+      )
+    ) (builtins.groupBy instanceOf scopes);
 }

@@ -383,6 +383,47 @@ in
       firewall = "ip daddr 10.9.0.1 udp dport 5353 accept\nip daddr 10.9.0.1 tcp dport 5353 accept\n";
     };
   };
+  # With clan's zerotier service: a server listens on its ZeroTier address
+  # (clan's zerotier does not list it among the internal ones) for that
+  # network's /64, and the controller pushes it as the network's DNS.
+  test_zerotier_members_get_the_servers_as_their_dns = {
+    expr =
+      let
+        nodes =
+          (clanWith {
+            zerotier = {
+              controller = "alpha";
+              addresses = {
+                alpha = "fd5d:7b2c:9a11:2b4c:f599:93aa:bbcc:dd01";
+                beta = "fd5d:7b2c:9a11:2b4c:f599:93aa:bbcc:dd02";
+              };
+            };
+            dmDnsServers.beta = { };
+          }).nodes;
+      in
+      {
+        inherit (nodes.alpha.clan.core.zerotier.networks.zt.settings) dns;
+        inherit (nodes.beta.services.dm-dns.server) listen allow;
+      };
+    expected = {
+      dns = {
+        domain = "clan";
+        servers = [ "fd5d:7b2c:9a11:2b4c:f599:93aa:bbcc:dd02" ];
+      };
+      listen = [ "fd5d:7b2c:9a11:2b4c:f599:93aa:bbcc:dd02" ];
+      allow = [ "fd5d:7b2c:9a11:2b4c::/64" ];
+    };
+  };
+  test_zerotier_without_servers_pushes_no_dns = {
+    expr =
+      (clanWith {
+        zerotier = {
+          controller = "alpha";
+          addresses.alpha = "fd5d:7b2c:9a11:2b4c:f599:93aa:bbcc:dd01";
+        };
+      }).nodes.alpha.clan.core.zerotier.networks.zt.settings.dns;
+    expected = { };
+  };
   test_server_without_addresses_is_an_assertion = {
     expr = failedAssertions (clanWith { dmDnsServers.alpha = { }; }).nodes.alpha;
     expected = [

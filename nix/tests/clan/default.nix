@@ -22,6 +22,8 @@
 #   dmDnsSettings   settings of dm-dns's default role
 #   dmDnsMachineSettings  per machine settings of that role: `{ <machine> = { ... }; }`
 #   dmDnsServers    machines of dm-dns's server role: `{ <machine> = settings; }`
+#   zerotier        a ZeroTier network (instance `zt`) in the shapes of clan's
+#                   zerotier service: `{ controller; addresses.<machine> = ip; }`
 {
   vendor,
   deployerSystem ? "x86_64-linux",
@@ -62,6 +64,7 @@
   dmDnsSettings ? { },
   dmDnsMachineSettings ? { },
   dmDnsServers ? { },
+  zerotier ? null,
   systemdVersion ? "258.1",
   # real store files for pkgs.writeText (needs --read-write-mode), so that
   # rendered units can be run: nix/tests/node.sh
@@ -284,6 +287,46 @@ let
         };
     };
 
+  # clan-core's zerotier service as dm-dns sees it
+  # (clanServices/zerotier/default.nix): each machine's address exported as
+  # `clan-core/zerotier:<instance>::<machine>` peer.hosts, and on the
+  # controller the network's settings, a JSON value with `dns = { }`.
+  zerotierService =
+    { config, ... }:
+    {
+      _class = "clan.service";
+      manifest.name = "clan-core/zerotier";
+      manifest.exports.out = [ "peer" ];
+      roles.controller.perInstance =
+        { instanceName, ... }:
+        {
+          nixosModule =
+            { lib, ... }:
+            {
+              options.clan.core.zerotier.networks.${instanceName}.settings = lib.mkOption {
+                type = lib.types.json;
+              };
+              config.clan.core.zerotier.networks.${instanceName}.settings = {
+                dns = { };
+                name = instanceName;
+              };
+            };
+        };
+      roles.peer.perInstance = _: { nixosModule = { }; };
+      perMachine =
+        { instances, machine, ... }:
+        {
+          exports = lib.mapAttrs' (instanceName: _: {
+            name = clanLib.buildScopeKey {
+              inherit instanceName;
+              machineName = machine.name;
+              serviceName = config.manifest.name;
+            };
+            value.peer.hosts = [ { plain = zerotier.addresses.${machine.name}; } ];
+          }) instances;
+        };
+    };
+
   clan = clanLib.clan {
     self = {
       inputs = { inherit nixpkgs; };
@@ -307,6 +350,7 @@ let
     modules = {
       dm-dns = service;
       endpoints = endpointsService;
+      zerotier = zerotierService;
     }
     // lib.mapAttrs networkService networks;
     inventory.machines = {
@@ -329,6 +373,14 @@ let
       module.input = "self";
       roles.peer.machines = lib.mapAttrs (_: _: { }) network.peers;
     }) networks
+    // lib.optionalAttrs (zerotier != null) {
+      zt = {
+        module.name = "zerotier";
+        module.input = "self";
+        roles.controller.machines.${zerotier.controller} = { };
+        roles.peer.machines = lib.mapAttrs (_: _: { }) zerotier.addresses;
+      };
+    }
     // lib.mapAttrs (_: byMachine: {
       module.name = "endpoints";
       module.input = "self";
