@@ -30,24 +30,25 @@ def write_exports(path, machines, per_machine=10, addresses=False):
     scope and one dataMesher scope per machine; with `addresses`, peer scopes
     of two networks and their priorities."""
     names = [f"machine-{m:06d}" for m in range(machines)]
+    entries = [(f"dm-dns:dm-dns:default:{n}", '{"dataMesher":null}') for n in names]
+    for n in names:
+        hosts = [f"service{s}-{n}.clan" for s in range(per_machine)]
+        entries.append((f"webapps:main:server:{n}",
+                        json.dumps({"endpoints": {"hosts": hosts}}, separators=(",", ":"))))
+    if addresses:
+        entries.append(("clan-core/yggdrasil:ygg::", '{"networking":{"priority":2000}}'))
+        entries.append(("clan-core/mycelium:myc::", '{"networking":{"priority":800}}'))
+        for m, n in enumerate(names):
+            ygg = [f"10.{m >> 16 & 255}.{m >> 8 & 255}.{m & 255}", f"200:1:2:3::{m:x}"]
+            myc = [f"4ab:1::{m:x}"]
+            for scope, values in ((f"clan-core/yggdrasil:ygg:default:{n}", ygg),
+                                  (f"clan-core/mycelium:myc:peer:{n}", myc)):
+                peer = {"peer": {"hosts": [{"plain": v} for v in values], "port": 22}}
+                entries.append((scope, json.dumps(peer, separators=(",", ":"))))
+    entries.sort()
     with open(path, "w") as out:
         out.write("{")
-        out.write(",".join(f'"dm-dns:dm-dns:default:{n}":{{"dataMesher":null}}' for n in names))
-        for n in names:
-            hosts = [f"service{s}-{n}.clan" for s in range(per_machine)]
-            out.write(f',"webapps:main:server:{n}":')
-            out.write(json.dumps({"endpoints": {"hosts": hosts}}, separators=(",", ":")))
-        if addresses:
-            out.write(',"clan-core/yggdrasil:ygg::":{"networking":{"priority":2000}}')
-            out.write(',"clan-core/mycelium:myc::":{"networking":{"priority":800}}')
-            for m, n in enumerate(names):
-                ygg = [f"10.{m >> 16 & 255}.{m >> 8 & 255}.{m & 255}", f"200:1:2:3::{m:x}"]
-                myc = [f"4ab:1::{m:x}"]
-                for scope, values in ((f"clan-core/yggdrasil:ygg:default:{n}", ygg),
-                                      (f"clan-core/mycelium:myc:peer:{n}", myc)):
-                    peer = {"peer": {"hosts": [{"plain": v} for v in values], "port": 22}}
-                    out.write(f',"{scope}":')
-                    out.write(json.dumps(peer, separators=(",", ":")))
+        out.write(",".join(f'"{key}":{value}' for key, value in entries))
         out.write("}")
 
 
