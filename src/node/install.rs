@@ -419,10 +419,10 @@ fn install_mesh(
                 ..state.clone()
             }
         });
+        update_reverse_zones(warnings);
         if !recorded {
             write_state(config, &state)?;
         }
-        update_reverse_zones(warnings);
         return Ok(Outcome::Unchanged {
             serial: verified.serial,
         });
@@ -452,8 +452,10 @@ fn install_mesh(
         cnames + addresses,
         transaction,
     )?;
-    write_state(config, &state)?;
+    // Before the state: a run killed in between is seen as not done, like
+    // one killed between the swap and the reload.
     update_reverse_zones(warnings);
+    write_state(config, &state)?;
     Ok(Outcome::Installed {
         serial: verified.serial,
         records: cnames,
