@@ -13,6 +13,7 @@ A, AAAA, TXT and SRV records and CNAMEs to machines, in turn.
     python3 bench/zone_bench.py [--sizes 1000,10000,100000] [--repeat 3] [--addresses] [--declared 10000]
 """
 import argparse
+import ipaddress
 import json
 import os
 import resource
@@ -61,7 +62,7 @@ def write_records(path, count, machines):
         if kind == 0:
             records[name] = {"A": [f"192.168.{i >> 8 & 255}.{i & 255}"]}
         elif kind == 1:
-            records[name] = {"AAAA": [f"fd00::{i:x}"]}
+            records[name] = {"AAAA": [str(ipaddress.IPv6Address(0xFD00 << 112 | i))]}
         elif kind == 2:
             records[name] = {"TXT": [f"device {i}"]}
         elif kind == 3:

@@ -307,16 +307,17 @@ impl ZoneData {
                 .binary_search_by(|(n, _)| n.as_str().cmp(name))
                 .is_ok()
         };
-        let other_cname = |name: &str| {
-            self.others
-                .iter()
-                .any(|(n, data)| n == name && data.is_cname())
+        // The other records are sorted by name (then type, CNAME before TXT
+        // and SRV): a name's records are neighbours, found by search.
+        let records_at = |name: &str| {
+            let start = self.others.partition_point(|(n, _)| n.as_str() < name);
+            let end = self.others.partition_point(|(n, _)| n.as_str() <= name);
+            &self.others[start..end]
         };
-        for (index, (name, data)) in self.others.iter().enumerate() {
-            let shares_name = |(i, (n, _)): (usize, &(String, Rdata))| i != index && n == name;
+        let other_cname = |name: &str| records_at(name).iter().any(|(_, data)| data.is_cname());
+        for (name, data) in &self.others {
             let not_alone = self.target(name).is_some()
-                || (data.is_cname()
-                    && (has_address(name) || self.others.iter().enumerate().any(shares_name)));
+                || (data.is_cname() && (has_address(name) || records_at(name).len() > 1));
             if not_alone {
                 return Err(format!("{} has a CNAME and other records", Quoted(name)));
             }
@@ -495,6 +496,7 @@ impl ZoneData {
                 (moved(host), moved(machine))
             }));
         self.addresses.extend(other.addresses);
+        self.others.extend(other.others);
         Ok(())
     }
 }
@@ -743,6 +745,14 @@ mod tests {
         let zone = parse_conf(&whole).unwrap();
         assert_eq!(zone.len(), 40_001);
         assert_eq!(zone.target("host-039999.clan"), Some("m35"));
+        // Every kind of record from the back half too, where zone.conf
+        // has its addresses and declared records.
+        let tail = "local-data: \"printer.clan. A 192.168.1.20\"\n\
+                    local-data: 'clan. TXT \"v=spf1 -all\"'\n\
+                    local-data: \"_ldap._tcp.clan. SRV 10 5 389 m1.clan.\"\n";
+        let with_tail = parse_conf(&format!("{whole}{tail}")).unwrap();
+        assert_eq!(with_tail.addresses().len(), 1);
+        assert_eq!(with_tail.others().len(), 2);
         for bad_line in [3, 20_000, 39_999] {
             let mut broken = lines.clone();
             broken[bad_line - 2] = "forward-zone:\n".into();

@@ -179,6 +179,32 @@ fn declared_records_wildcards_and_reverse_names_through_unbounds_auth_zones() {
     }
 }
 
+/// A signed zone over 1 MB is read in two halves on the node: the declared
+/// records at its end reach the server like the rest.
+#[test]
+fn declared_records_of_a_large_zone_are_served() {
+    let (_tmp, node) = Node::start_knot();
+    let hosts: String = (0..30_000).map(|i| format!(r#","h{i:05}.clan""#)).collect();
+    let exports = crate::node::exports("alpha", &hosts);
+    let out = node.deliver(&node.signed_zone_with(&exports, Some(RECORDS), 10, "large"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::metadata(node.dir.join("large-zone/zone.conf"))
+            .unwrap()
+            .len()
+            > 1 << 20
+    );
+    assert_eq!(answers(&node, "clan", "TXT"), ["clan. TXT \"v=spf1 -all\""]);
+    assert_eq!(
+        answers(&node, "_ldap._tcp.clan", "SRV"),
+        ["_ldap._tcp.clan. SRV 10 5 389 alpha.clan."]
+    );
+    assert_eq!(
+        answers(&node, "printer.clan", "A"),
+        ["printer.clan. A 192.168.1.20"]
+    );
+}
+
 /// `dm-dns zone --records` in `dir`; returns the run and the output
 /// directory.
 fn zone_with(
