@@ -895,6 +895,8 @@ mod tests {
             cnames in proptest::collection::btree_map("[a-z0-9]{1,6}(\\.[a-z]{1,3})?", "m[a-z]{0,3}", 0..40),
             addresses in proptest::collection::vec(("m[a-z]{0,3}", proptest::prelude::any::<std::net::IpAddr>()), 0..8),
             own in proptest::collection::vec(("m[a-z]{0,3}", proptest::prelude::any::<std::net::IpAddr>()), 0..3),
+            txt in proptest::collection::vec(("[a-z]{1,4}", "[ -!#-&(-\\[\\]-~]{0,12}"), 0..4),
+            srv in proptest::collection::vec(("_[a-z]{1,3}\\._(tcp|udp)", 0u16..3, "m[a-z]{0,3}"), 0..3),
         ) {
             let mut conf = String::from("local-zone: \"clan.\" transparent\n");
             for (host, machine) in &cnames {
@@ -904,6 +906,14 @@ mod tests {
             for (machine, address) in addresses.iter().filter(|r| seen.insert(*r)) {
                 let family = if address.is_ipv4() { "A" } else { "AAAA" };
                 conf += &format!("local-data: \"{machine}.clan. {family} {address}\"\n");
+            }
+            // Declared TXT (with ';' and spaces, which a master file's
+            // comments and fields must not cut) and SRV records.
+            for (name, text) in &txt {
+                conf += &format!("local-data: '{name}.clan. TXT \"{text}\"'\n");
+            }
+            for (name, port, target) in &srv {
+                conf += &format!("local-data: \"{name}.clan. SRV 1 2 {port} {target}.clan.\"\n");
             }
             let Ok(zone) = zonefile::parse_conf(&conf) else { return Ok(()) };
             let own: Vec<(String, IpAddr)> =
