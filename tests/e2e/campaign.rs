@@ -5,7 +5,9 @@
 //! - stale: the server serves another serial than the state records;
 //! - empty: the zone file is empty, or the clan names do not resolve;
 //! - diverged: the zone file is not the one the state records, or the state
-//!   does not record the newest serial delivered.
+//!   does not record the newest serial delivered;
+//! - reverse: the reverse zone's file does not name the newest zone's
+//!   declared address (the zones alternate between two), or names the other.
 //!
 //! After the killed runs, one more update must leave no staged file behind.
 //!
@@ -16,13 +18,20 @@ use std::process::Child;
 use std::time::Duration;
 
 use crate::common::{dm_dns, run, stderr};
-use crate::node::{Node, build_zone, control_wrapper, exports, install_mesh_cmd, served_serial};
+use crate::node::{
+    HOSTS, Node, build_zone_with, control_wrapper, exports, install_mesh_cmd, served_serial,
+};
+
+/// The reverse domain every campaign node answers; the two zones declare
+/// printer.clan at .20 and at .21 in it.
+const REVERSE: &str = "1.168.192.in-addr.arpa";
 
 #[derive(Debug, Default, PartialEq)]
 struct Tally {
     stale: usize,
     empty: usize,
     diverged: usize,
+    reverse: usize,
 }
 
 /// Staged files anywhere under `dir`.
@@ -71,13 +80,19 @@ struct Campaign {
 impl Campaign {
     fn new(seed: u64, knot: bool) -> (tempfile::TempDir, Campaign) {
         let (tmp, node) = if knot {
-            Node::start_knot()
+            Node::start_knot_with_reverse(&[REVERSE])
         } else {
-            Node::start()
+            Node::start_auth_zones(HOSTS, &[REVERSE])
         };
+        let printer = |at: u8| format!(r#"{{"printer.clan": {{"A": ["192.168.1.{at}"]}}}}"#);
         let zones = [
-            build_zone(&node.dir, &exports("alpha", ""), "alpha"),
-            build_zone(&node.dir, &exports("beta", ""), "beta"),
+            build_zone_with(
+                &node.dir,
+                &exports("alpha", ""),
+                Some(&printer(20)),
+                "alpha",
+            ),
+            build_zone_with(&node.dir, &exports("beta", ""), Some(&printer(21)), "beta"),
         ];
         // Stand-ins that delay the control program, so kills land between the
         // swap and the reload as often as elsewhere.
@@ -112,6 +127,7 @@ impl Campaign {
         let control = self.slow_controls[self.schedule.below(4) as usize].clone();
         install_mesh_cmd(&self.node.dir, mesh, None)
             .args([&self.node.control()[0], &control])
+            .args(Node::reverse_args(&self.node.reverse))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -120,7 +136,9 @@ impl Campaign {
 
     /// One normal run over `mesh`, as the path unit's next start would do.
     fn settle(&self, mesh: &std::path::Path) {
-        let settle = run(install_mesh_cmd(&self.node.dir, mesh, None).args(self.node.control()));
+        let settle = run(install_mesh_cmd(&self.node.dir, mesh, None)
+            .args(self.node.control())
+            .args(Node::reverse_args(&self.node.reverse)));
         assert!(settle.status.success(), "{}", stderr(&settle));
     }
 
@@ -146,6 +164,13 @@ impl Campaign {
         let zone_sha = dm_dns::sys::digest::hex(&dm_dns::sys::digest::sha256(&zone));
         if state["zone_sha256"] != zone_sha.as_str() || state["serial"] != newest {
             tally.diverged += 1;
+        }
+        let reverse = std::fs::read_to_string(self.node.dir.join(format!("{REVERSE}.zone")))
+            .unwrap_or_default();
+        let (now, before) = if newest % 2 == 0 { (20, 21) } else { (21, 20) };
+        let ptr = |at| format!("{at}.1.168.192.in-addr.arpa. IN PTR printer.clan.");
+        if !reverse.contains(&ptr(now)) || reverse.contains(&ptr(before)) {
+            tally.reverse += 1;
         }
     }
 }

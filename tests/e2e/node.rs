@@ -128,7 +128,7 @@ impl Node {
     }
 
     /// `--reverse-zone` for each of the node's reverse domains.
-    fn reverse_args(reverse: &[impl AsRef<str>]) -> Vec<String> {
+    pub fn reverse_args(reverse: &[impl AsRef<str>]) -> Vec<String> {
         reverse
             .iter()
             .flat_map(|r| ["--reverse-zone".to_owned(), r.as_ref().to_owned()])
