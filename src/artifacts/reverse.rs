@@ -86,6 +86,33 @@ pub fn reverse_name(address: &IpAddr) -> String {
     }
 }
 
+/// The address a full reverse name stands for (`reverse_name`'s inverse).
+pub fn address_of(reverse_name: &str) -> Option<IpAddr> {
+    let name = reverse_name.strip_suffix('.').unwrap_or(reverse_name);
+    if let Some(octets) = name.strip_suffix(".in-addr.arpa") {
+        let mut bytes: Vec<u8> = octets
+            .split('.')
+            .map(|o| o.parse().ok())
+            .collect::<Option<_>>()?;
+        bytes.reverse();
+        let bytes: [u8; 4] = bytes.try_into().ok()?;
+        return Some(IpAddr::from(bytes));
+    }
+    let nibbles = name.strip_suffix(".ip6.arpa")?;
+    let mut digits: Vec<u8> = nibbles
+        .split('.')
+        .map(|n| {
+            (n.len() == 1)
+                .then(|| u8::from_str_radix(n, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    digits.reverse();
+    let digits: [u8; 32] = digits.try_into().ok()?;
+    let bytes: [u8; 16] = std::array::from_fn(|i| digits[2 * i] << 4 | digits[2 * i + 1]);
+    Some(IpAddr::from(bytes))
+}
+
 /// The PTR records of `zone` from `addresses` (name, address): reverse
 /// name and the name it points to, sorted, each pair once.
 pub fn ptr_records(zone: &ReverseZone, addresses: &[(String, IpAddr)]) -> Vec<(String, String)> {
@@ -138,6 +165,17 @@ mod tests {
             reverse_name(&"200:1111::1".parse().unwrap()),
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.1.1.1.0.0.2.0.ip6.arpa"
         );
+    }
+
+    #[test]
+    fn reverse_names_read_back() {
+        for text in ["192.168.1.20", "200:1111::1", "fd00::21", "::"] {
+            let address: IpAddr = text.parse().unwrap();
+            assert_eq!(address_of(&reverse_name(&address)), Some(address));
+        }
+        assert_eq!(address_of("1.168.192.in-addr.arpa"), None);
+        assert_eq!(address_of("2.0.ip6.arpa."), None);
+        assert_eq!(address_of("music.clan"), None);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use dm_dns::tools::explain::{self, Source};
 
 /// Explain one name: which scopes export it and the record it became (or
 /// the wildcard endpoint that answers it, or the declared record and its
-/// source, the service's `records` setting), or why it was left out.
+/// source, the service's `records` setting; for a reverse name, the PTR
+/// nodes derive from an address record), or why it was left out.
 ///
 /// --zone takes a `dm-dns zone` output directory (its manifest names the
 /// source scopes and the reasons for what was skipped), a signed mesh file, a

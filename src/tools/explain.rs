@@ -7,6 +7,7 @@ use camino::Utf8Path;
 use serde::Serialize;
 
 use crate::artifacts::manifest::Manifest;
+use crate::artifacts::reverse;
 use crate::compile::addresses::NetworkChoice;
 use crate::compile::declared;
 use crate::compile::zone::Zone;
@@ -87,24 +88,38 @@ pub fn explain(raw: &str, source: &Source<'_>) -> Result<Explanation, Error> {
         },
     };
     let mut findings = Vec::new();
-    if domain.relative(&name).is_none() && name != domain.as_str() {
-        findings.push(finding(
-            "outside-domain",
-            format!(
-                "{name} is not below {domain}: dm-dns does not answer it, the system's \
-                 other nameservers do"
-            ),
-            Vec::new(),
-        ));
+    if let Some(address) = reverse::address_of(&name) {
+        from_reverse(
+            &name,
+            address,
+            &domain,
+            manifest.as_ref(),
+            zone.as_ref(),
+            &mut findings,
+        );
+    } else {
+        if domain.relative(&name).is_none() && name != domain.as_str() {
+            findings.push(finding(
+                "outside-domain",
+                format!(
+                    "{name} is not below {domain}: dm-dns does not answer it, the system's \
+                     other nameservers do"
+                ),
+                Vec::new(),
+            ));
+        }
+        match (&manifest, &zone) {
+            (Some(m), _) => from_manifest(&name, &domain, m, &mut findings),
+            (None, Some(zone)) => from_records(&name, zone, &mut findings),
+            (None, None) => {}
+        }
     }
-    match (&manifest, &zone) {
-        (Some(m), _) => from_manifest(&name, &domain, m, &mut findings),
-        (None, Some(zone)) => from_records(&name, zone, &mut findings),
-        (None, None) => {}
-    }
-    let resolves = findings
-        .iter()
-        .any(|f| matches!(f.kind, "cname" | "address" | "declared" | "wildcard"));
+    let resolves = findings.iter().any(|f| {
+        matches!(
+            f.kind,
+            "cname" | "address" | "declared" | "wildcard" | "ptr"
+        )
+    });
     if findings.is_empty() {
         findings.push(finding(
             "unknown",
@@ -276,6 +291,60 @@ fn from_manifest(name: &str, domain: &Domain, manifest: &Manifest, out: &mut Vec
                 skipped.reason.meaning()
             ),
             owned(&[skipped.scope]),
+        ));
+    }
+}
+
+/// A reverse name: the PTR a node derives from the zone's address records
+/// with that address (where its reverse zones hold it), or that there is
+/// none.
+fn from_reverse(
+    name: &str,
+    address: std::net::IpAddr,
+    domain: &Domain,
+    manifest: Option<&Manifest>,
+    zone: Option<&crate::artifacts::zonefile::ZoneData>,
+    out: &mut Vec<Finding>,
+) {
+    let text = address.to_string();
+    let mut named: Vec<(String, Vec<String>)> = match (manifest, zone) {
+        (Some(m), _) => m
+            .addresses()
+            .filter(|a| a.address == text)
+            .map(|a| (domain.machine_name(a.machine), vec![a.scope.to_owned()]))
+            .chain(
+                m.declared()
+                    .filter(|d| matches!(d.kind, "A" | "AAAA") && d.data == text)
+                    .map(|d| (d.name.to_owned(), vec![declared::SOURCE.to_owned()])),
+            )
+            .collect(),
+        (None, Some(zone)) => zone
+            .addresses()
+            .iter()
+            .filter(|(_, a)| *a == address)
+            .map(|(n, _)| (n.clone(), Vec::new()))
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    named.sort();
+    if named.is_empty() {
+        out.push(finding(
+            "reverse-unknown",
+            format!(
+                "no address record of the zone is {address}: nodes give it no name (NXDOMAIN \
+                 where their reverse zones hold it)"
+            ),
+            Vec::new(),
+        ));
+    }
+    for (target, scopes) in named {
+        out.push(finding(
+            "ptr",
+            format!(
+                "{name}. PTR {target}. (the address of {target}; a node answers it where its \
+                 reverse zones hold it)"
+            ),
+            scopes,
         ));
     }
 }

@@ -167,7 +167,11 @@ impl Campaign {
         }
         let reverse = std::fs::read_to_string(self.node.dir.join(format!("{REVERSE}.zone")))
             .unwrap_or_default();
-        let (now, before) = if newest.is_multiple_of(2) { (20, 21) } else { (21, 20) };
+        let (now, before) = if newest.is_multiple_of(2) {
+            (20, 21)
+        } else {
+            (21, 20)
+        };
         let ptr = |at| format!("{at}.1.168.192.in-addr.arpa. IN PTR printer.clan.");
         if !reverse.contains(&ptr(now)) || reverse.contains(&ptr(before)) {
             tally.reverse += 1;

@@ -321,4 +321,15 @@ fn explain_names_the_wildcard_and_the_declared_source() {
         stdout(&srv)
     );
     assert_eq!(explain("nothing.clan").status.code(), Some(1));
+    // A reverse name: the PTR nodes derive, and where the address comes from.
+    let ptr = explain("20.1.168.192.in-addr.arpa");
+    assert_eq!(ptr.status.code(), Some(0), "{}", stdout(&ptr));
+    assert!(
+        stdout(&ptr).contains("PTR printer.clan.") && stdout(&ptr).contains("from settings"),
+        "{}",
+        stdout(&ptr)
+    );
+    let unknown = explain("99.1.168.192.in-addr.arpa");
+    assert_eq!(unknown.status.code(), Some(1), "{}", stdout(&unknown));
+    assert!(stdout(&unknown).contains("no address record of the zone is 192.168.1.99"));
 }
