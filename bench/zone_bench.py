@@ -40,8 +40,8 @@ def write_exports(path, machines, per_machine=10, addresses=False):
         entries.append(("clan-core/yggdrasil:ygg::", '{"networking":{"priority":2000}}'))
         entries.append(("clan-core/mycelium:myc::", '{"networking":{"priority":800}}'))
         for m, n in enumerate(names):
-            ygg = [f"10.{m >> 16 & 255}.{m >> 8 & 255}.{m & 255}", f"200:1:2:3::{m:x}"]
-            myc = [f"4ab:1::{m:x}"]
+            ygg = [f"10.{m >> 16 & 255}.{m >> 8 & 255}.{m & 255}", f"200:1:2:3::{m >> 16:x}:{m & 0xffff:x}"]
+            myc = [f"4ab:1::{m >> 16:x}:{m & 0xffff:x}"]
             for scope, values in ((f"clan-core/yggdrasil:ygg:default:{n}", ygg),
                                   (f"clan-core/mycelium:myc:peer:{n}", myc)):
                 peer = {"peer": {"hosts": [{"plain": v} for v in values], "port": 22}}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::render::{self, json_str, needs_json_escape};
 use crate::compile::addresses::{AddressSkip, SkippedAddress};
 use crate::compile::zone::{SkipReason, Skipped, Zone};
+use crate::dns::ip_text::IpText;
 use crate::dns::rdata::Rdata;
 use crate::error::Error;
 use crate::exports::canonical::Exports;
@@ -94,13 +95,13 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
     write_json_lines(out, zone.addresses.records.iter(), |out, r| {
         out.write_all(b"[")?;
         json_str(out, r.machine)?;
-        write!(
-            out,
-            ",\"{}\",\"{}\",{},",
-            r.family(),
-            r.address,
-            r.scope_index
-        )?;
+        out.write_all(b",\"")?;
+        out.write_all(r.family().as_bytes())?;
+        out.write_all(b"\",\"")?;
+        out.write_all(IpText::of(&r.address).as_str().as_bytes())?;
+        out.write_all(b"\",")?;
+        out.write_all(number.format(r.scope_index).as_bytes())?;
+        out.write_all(b",")?;
         json_str(out, r.network)?;
         out.write_all(b"]")
     })?;
@@ -110,9 +111,13 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
         json_str(out, k.machine)?;
         out.write_all(b",")?;
         json_str(out, k.value)?;
-        write!(out, ",{},", k.scope_index)?;
+        out.write_all(b",")?;
+        out.write_all(number.format(k.scope_index).as_bytes())?;
+        out.write_all(b",")?;
         json_str(out, k.network)?;
-        write!(out, ",\"{}\"]", k.reason.code())
+        out.write_all(b",\"")?;
+        out.write_all(k.reason.code().as_bytes())?;
+        out.write_all(b"\"]")
     })?;
     // Declared records come from the service's settings, not a scope: name,
     // type and data as the zone files write it.

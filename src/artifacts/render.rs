@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::compile::zone::Zone;
+use crate::dns::ip_text::IpText;
 use crate::dns::name::Domain;
 use crate::dns::rdata::Rdata;
 use crate::exports::Peer;
@@ -244,7 +245,25 @@ pub fn write_conf_cname(out: &mut impl Write, c: &Cname<'_>, suffix: &str) -> io
 
 /// One address line of `zone.conf`.
 pub fn write_conf_address(out: &mut impl Write, name: &str, address: &IpAddr) -> io::Result<()> {
-    writeln!(out, "local-data: \"{name}. {} {address}\"", family(address))
+    out.write_all(b"local-data: \"")?;
+    write_address_record(out, name, b". ", address)?;
+    out.write_all(b"\"\n")
+}
+
+/// `<name><separator><A|AAAA> <address>`: the common part of an address
+/// line in `zone.conf` and `zone.db`, written piece by piece (see
+/// `IpText`).
+fn write_address_record(
+    out: &mut impl Write,
+    name: &str,
+    separator: &[u8],
+    address: &IpAddr,
+) -> io::Result<()> {
+    out.write_all(name.as_bytes())?;
+    out.write_all(separator)?;
+    out.write_all(family(address).as_bytes())?;
+    out.write_all(b" ")?;
+    out.write_all(IpText::of(address).as_str().as_bytes())
 }
 
 /// `zone.db`: an RFC 1035 master file with absolute names, so it reads the
@@ -282,7 +301,8 @@ pub fn write_db_head(
     writeln!(out, "{domain}. IN SOA {}", soa_data(serial))?;
     writeln!(out, "{domain}. IN NS localhost.")?;
     for (name, address) in addresses {
-        writeln!(out, "{name}. IN {} {address}", family(address))?;
+        write_address_record(out, name, b". IN ", address)?;
+        out.write_all(b"\n")?;
     }
     for (name, data) in others {
         writeln!(out, "{name}. IN {} {data}", data.kind())?;

@@ -3,6 +3,7 @@
 //! codes. Depends on nothing.
 
 pub mod codes;
+pub mod ip_text;
 pub mod name;
 pub mod problem;
 pub mod rdata;

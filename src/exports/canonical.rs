@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use super::{Peer, ScopeHosts};
+use crate::dns::ip_text::IpText;
 use crate::dns::name;
 use crate::dns::problem::{ProblemKind, Problems};
 use crate::error::Error;
@@ -55,16 +56,12 @@ pub struct Exports<'a> {
 /// trims too) and writes an IP literal in its canonical form, so that
 /// `200:0:0::1` and `200::1` are one input.
 fn normalize_peer(value: &mut Cow<'_, str>) {
-    use std::io::Write as _;
     let trimmed = value.trim();
     if let Ok(address) = trimmed.parse::<std::net::IpAddr>() {
-        // Compared in a stack buffer: most values are canonical already.
-        let mut buffer = [0u8; 48];
-        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-        write!(cursor, "{address}").expect("an address fits 48 bytes");
-        let len = cursor.position() as usize;
-        if buffer[..len] != *value.as_bytes() {
-            *value = Cow::Owned(address.to_string());
+        // Most values are canonical already.
+        let canonical = IpText::of(&address);
+        if canonical.as_str() != *value {
+            *value = Cow::Owned(canonical.as_str().to_owned());
         }
     } else if trimmed.len() != value.len() {
         *value = match value {
