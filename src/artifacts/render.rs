@@ -351,7 +351,7 @@ pub fn write_canonical_input(out: &mut impl Write, exports: &Exports<'_>) -> io:
                     out.write_all(b",")?;
                 }
                 match peer {
-                    Peer::Value(v) => json_str(out, v)?,
+                    Peer::Value(v) | Peer::Address(_, v) => json_str(out, v)?,
                     Peer::Unavailable(why) => {
                         out.write_all(b"{\"missing\":")?;
                         json_str(out, why)?;

@@ -268,12 +268,9 @@ fn skip<'e>(
     peer: &'e Peer<'e>,
     reason: AddressSkip,
 ) -> SkippedAddress<'e> {
-    let value = match peer {
-        Peer::Value(v) | Peer::Unavailable(v) => v,
-    };
     SkippedAddress {
         machine,
-        value,
+        value: peer.text(),
         scope,
         scope_index,
         network,
@@ -281,16 +278,13 @@ fn skip<'e>(
     }
 }
 
-/// An IP literal (IPv6 kept in its canonical form), or why not.
+/// An IP literal (canonicalisation parsed it), or why not.
 fn classify<'e>(peer: &'e Peer<'e>) -> Result<(IpAddr, &'e str), AddressSkip> {
     match peer {
+        Peer::Address(address, text) => Ok((*address, text)),
         Peer::Unavailable(_) => Err(AddressSkip::Unavailable),
         Peer::Value(v) if v.contains('%') => Err(AddressSkip::ZoneIndex),
-        Peer::Value(v) => v
-            .trim()
-            .parse::<IpAddr>()
-            .map(|a| (a, &**v))
-            .map_err(|_| AddressSkip::NotAnAddress),
+        Peer::Value(_) => Err(AddressSkip::NotAnAddress),
     }
 }
 

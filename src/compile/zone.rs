@@ -147,29 +147,19 @@ impl<'e> Record<'_, 'e> {
     }
 }
 
-impl<'e> Zone<'e> {
-    /// The zone with the default choice of address records.
-    pub fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Result<Zone<'e>, Error> {
-        Zone::compile_with(
-            exports,
-            domain,
-            &NetworkChoice::default(),
-            &RecordsInput::new(),
-        )
-    }
+/// The CNAMEs to machines: the exported hosts sorted, where each record's
+/// run of them starts, what was skipped, and the problems found.
+struct Cnames<'e> {
+    entries: Vec<Entry<'e>>,
+    run_starts: Vec<u32>,
+    skipped: Vec<Skipped<'e>>,
+    problems: Problems,
+}
 
-    pub fn compile_with(
-        exports: &'e Exports<'e>,
-        domain: &Domain,
-        networks: &NetworkChoice,
-        records: &RecordsInput,
-    ) -> Result<Zone<'e>, Error> {
-        let mut problems = exports.problems.clone();
-        let scopes = &exports.scopes[..];
-        if u32::try_from(scopes.len()).is_err() {
-            return Err(Error::input("more than 2^32 scopes"));
-        }
-        let mut entries = Vec::with_capacity(exports.host_count());
+impl<'e> Cnames<'e> {
+    fn compile(scopes: &'e [Scope<'e>], domain: &Domain) -> Cnames<'e> {
+        let mut problems = Problems::default();
+        let mut entries = Vec::with_capacity(scopes.iter().map(|s| s.hosts.len()).sum());
         let mut skipped = Vec::new();
         // A host equal to some machine's own name would shadow that machine.
         // Hosts are checked in input order (sorted, they are scattered over
@@ -195,6 +185,9 @@ impl<'e> Zone<'e> {
                 problems.add(key, None, ProblemKind::ScopeKey);
                 continue;
             };
+            if scope.hosts.is_empty() {
+                continue;
+            }
             let machine_error = if machine.is_empty() {
                 Some(ProblemKind::NoMachine)
             } else {
@@ -254,27 +247,58 @@ impl<'e> Zone<'e> {
             },
         );
 
-        // One pass finds where each record's run of entries starts (so later
-        // stages need not compare names again) and any host two machines
-        // claim, and reports the hosts that shadow a machine. The address
-        // records, which need none of it, are chosen beside it.
-        let (run_starts, (addresses, address_problems)) = halves::join(
-            || find_runs(&entries, scopes, domain, &shadowing, &mut problems),
+        let run_starts = find_runs(&entries, scopes, domain, &shadowing, &mut problems);
+        skipped.sort_unstable();
+        Cnames {
+            entries,
+            run_starts,
+            skipped,
+            problems,
+        }
+    }
+}
+
+impl<'e> Zone<'e> {
+    /// The zone with the default choice of address records.
+    pub fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Result<Zone<'e>, Error> {
+        Zone::compile_with(
+            exports,
+            domain,
+            &NetworkChoice::default(),
+            &RecordsInput::new(),
+        )
+    }
+
+    pub fn compile_with(
+        exports: &'e Exports<'e>,
+        domain: &Domain,
+        networks: &NetworkChoice,
+        records: &RecordsInput,
+    ) -> Result<Zone<'e>, Error> {
+        let scopes = &exports.scopes[..];
+        if u32::try_from(scopes.len()).is_err() {
+            return Err(Error::input("more than 2^32 scopes"));
+        }
+        // The CNAMEs and the address records need nothing of each other:
+        // the addresses are chosen on the second core.
+        let (cnames, (addresses, address_problems)) = halves::join(
+            || Cnames::compile(scopes, domain),
             || {
                 let mut problems = Problems::default();
                 let addresses = addresses::select(exports, domain, networks, &mut problems);
-                skipped.sort_unstable();
                 (addresses, problems)
             },
         );
+        let mut problems = exports.problems.clone();
+        problems.append(cnames.problems);
         problems.append(address_problems);
         let declared = declared::check(records, domain, &mut problems);
         let zone = Zone {
             domain: domain.clone(),
             scopes,
-            entries,
-            run_starts,
-            skipped,
+            entries: cnames.entries,
+            run_starts: cnames.run_starts,
+            skipped: cnames.skipped,
             addresses,
             declared,
         };

@@ -312,7 +312,12 @@ impl Domain {
 
     /// `<machine>.<domain>`: the name a machine answers to.
     pub fn machine_name(&self, machine: &str) -> String {
-        format!("{machine}.{}", self.0)
+        // Without the formatting machinery: every address record takes one.
+        let mut name = String::with_capacity(machine.len() + 1 + self.0.len());
+        name.push_str(machine);
+        name.push('.');
+        name.push_str(&self.0);
+        name
     }
 }
 

@@ -435,6 +435,12 @@ impl<'a> ScopeParts<'a> {
     /// exact size: a large clan has a million hosts.
     fn into_scope(self, key: Cow<'a, str>) -> ScopeHosts<'a> {
         fn concat<T>(first: Vec<T>, second: Vec<T>) -> Vec<T> {
+            // Usually one list is empty: the other is kept, trimmed in place.
+            if first.is_empty() || second.is_empty() {
+                let mut kept = if first.is_empty() { second } else { first };
+                kept.shrink_to_fit();
+                return kept;
+            }
             let mut all = Vec::with_capacity(first.len() + second.len());
             all.extend(first.into_iter().chain(second));
             all

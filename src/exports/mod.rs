@@ -11,6 +11,8 @@ mod nix_data;
 pub mod records;
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::net::IpAddr;
 
 use camino::Utf8Path;
 
@@ -33,14 +35,54 @@ pub struct ScopeHosts<'a> {
 }
 
 /// One `peer.hosts` entry.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone)]
 pub enum Peer<'a> {
     /// A plain value: an address, or a name (which `zone` skips).
     Value(Cow<'a, str>),
+    /// A plain value that is an IP literal, with its canonical text: what
+    /// canonicalisation makes of such a `Value`, so that the address is
+    /// parsed once however many stages read it.
+    Address(IpAddr, Cow<'a, str>),
     /// A value that is not available: a var reference in raw exports (only
     /// the Nix projection reads vars), or a var not generated yet. The text
     /// says which.
     Unavailable(Cow<'a, str>),
+}
+
+impl Peer<'_> {
+    /// The exported text (for `Unavailable`, why there is none).
+    pub fn text(&self) -> &str {
+        match self {
+            Peer::Value(text) | Peer::Address(_, text) | Peer::Unavailable(text) => text,
+        }
+    }
+
+    /// Values, parsed or not, by their text; then the unavailable ones. An
+    /// address sorts where its text does, so canonical peer lists (and the
+    /// input hash) do not change with the parse.
+    fn order_key(&self) -> (bool, &str) {
+        (matches!(self, Peer::Unavailable(_)), self.text())
+    }
+}
+
+impl PartialEq for Peer<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.order_key() == other.order_key()
+    }
+}
+
+impl Eq for Peer<'_> {}
+
+impl PartialOrd for Peer<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Peer<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
 }
 
 /// Reads the exports source into JSON bytes: a `.nix` data file is converted,
