@@ -118,13 +118,21 @@ pub struct Addresses<'e> {
 /// A usable address of one machine in one network, with the network's rank
 /// (lower ranks first).
 struct Candidate<'e> {
-    machine: &'e str,
     rank: i64,
     network: &'e str,
     address: IpAddr,
-    scope: &'e str,
     scope_index: u32,
     value: &'e str,
+}
+
+/// Scopes of one `service:instance:role:` with peers, which come sorted by
+/// machine: positions `start..end` in the list of usable scopes, and the
+/// network's rank.
+struct Run<'e> {
+    prefix: &'e str,
+    start: usize,
+    end: usize,
+    rank: i64,
 }
 
 pub fn select<'e>(
@@ -146,8 +154,27 @@ pub fn select<'e>(
             .binary_search_by(|(n, _)| n.cmp(&network))
             .map_or(DEFAULT_PRIORITY, |i| priorities[i].1)
     };
+    let rank_of = |network: &str| {
+        let service = network.split(':').next().unwrap_or_default();
+        let short = service.rsplit('/').next().unwrap_or_default();
+        match choice {
+            NetworkChoice::ByPriority if OUTSIDE_NETWORKS.contains(&short) => {
+                Err(AddressSkip::OutsideNetwork)
+            }
+            NetworkChoice::ByPriority => Ok(-priority_of(network)),
+            NetworkChoice::Ordered(list) => list
+                .iter()
+                .position(|n| n == service || n == short)
+                .map(|i| i as i64)
+                .ok_or(AddressSkip::NotSelected),
+        }
+    };
     let mut out = Addresses::default();
-    let mut candidates = Vec::new();
+    // The usable scopes (indices into `exports.scopes`), in runs.
+    let mut usable: Vec<u32> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    // A network's scopes come together: its rank is found once.
+    let mut last_rank: Option<(&str, Result<i64, AddressSkip>)> = None;
     let with_peers = exports.scopes.iter().enumerate();
     for (index, scope) in with_peers.filter(|(_, s)| !s.peers.is_empty()) {
         let key: &'e str = &scope.key;
@@ -162,18 +189,9 @@ pub fn select<'e>(
                 continue;
             }
         };
-        let service = network.split(':').next().unwrap_or_default();
-        let short = service.rsplit('/').next().unwrap_or_default();
-        let rank = match choice {
-            NetworkChoice::ByPriority if OUTSIDE_NETWORKS.contains(&short) => {
-                Err(AddressSkip::OutsideNetwork)
-            }
-            NetworkChoice::ByPriority => Ok(-priority_of(network)),
-            NetworkChoice::Ordered(list) => list
-                .iter()
-                .position(|n| n == service || n == short)
-                .map(|i| i as i64)
-                .ok_or(AddressSkip::NotSelected),
+        let rank = match last_rank {
+            Some((n, rank)) if n == network => rank,
+            _ => last_rank.insert((network, rank_of(network))).1,
         };
         let rank = match rank {
             Ok(rank) => rank,
@@ -188,77 +206,140 @@ pub fn select<'e>(
             problems.add(key, None, ProblemKind::MachineName(e));
             continue;
         }
-        for peer in &scope.peers {
-            match classify(peer) {
-                Ok((address, value)) => candidates.push(Candidate {
-                    machine,
-                    rank,
-                    network,
-                    address,
-                    scope: key,
-                    scope_index: at.1,
-                    value,
-                }),
-                Err(reason) => out.skipped.push(skip(at, machine, network, peer, reason)),
+        let prefix = &key[..key.len() - machine.len()];
+        match runs.last_mut() {
+            Some(run) if run.prefix == prefix => run.end += 1,
+            _ => runs.push(Run {
+                prefix,
+                start: usable.len(),
+                end: usable.len() + 1,
+                rank,
+            }),
+        }
+        usable.push(index as u32);
+    }
+
+    // Machine by machine, in order: each run's next scope whose machine is
+    // the least of them. A clan has few networks, so few runs to compare.
+    let machine_at = |position: usize| {
+        let scope = &exports.scopes[usable[position] as usize];
+        scope.machine().unwrap_or_default()
+    };
+    let mut group: Vec<Candidate> = Vec::new();
+    loop {
+        let next = runs
+            .iter()
+            .filter(|run| run.start < run.end)
+            .map(|run| machine_at(run.start))
+            .min();
+        let Some(machine) = next else { break };
+        group.clear();
+        for run in runs.iter_mut() {
+            if run.start == run.end || machine_at(run.start) != machine {
+                continue;
+            }
+            let index = usable[run.start];
+            run.start += 1;
+            let scope = &exports.scopes[index as usize];
+            let key: &'e str = &scope.key;
+            let network = scope.network().unwrap_or_default();
+            for peer in &scope.peers {
+                match classify(peer) {
+                    Ok((address, value)) => group.push(Candidate {
+                        rank: run.rank,
+                        network,
+                        address,
+                        scope_index: index,
+                        value,
+                    }),
+                    Err(reason) => {
+                        out.skipped
+                            .push(skip((key, index), machine, network, peer, reason))
+                    }
+                }
             }
         }
+        choose(exports, machine, &mut group, &mut out, problems);
     }
-    // Scopes come sorted by key, so each network's candidates (one key
-    // prefix, the machine last) arrive sorted by machine already: a stable
-    // sort finds those runs and merges them, where an unstable one would
-    // compare machine names n log n times.
-    candidates.sort_by(|a, b| {
-        (a.machine, a.rank, a.network, a.address).cmp(&(b.machine, b.rank, b.network, b.address))
-    });
-    for group in candidates.chunk_by(|a, b| a.machine == b.machine) {
-        let best = group[0].rank;
-        let winners = || group.iter().filter(|c| c.rank == best);
-        let first_network = group[0].network;
-        let addresses_of = |network: &str| -> Vec<IpAddr> {
-            winners()
-                .filter(|c| c.network == network)
-                .map(|c| c.address)
-                .collect()
-        };
-        if let Some(other) = winners().find(|c| c.network != first_network)
-            && addresses_of(other.network) != addresses_of(first_network)
-        {
-            problems.add(
-                other.scope,
-                None,
-                ProblemKind::NetworksDisagree {
-                    machine: other.machine.to_owned(),
-                    other_scope: group[0].scope.to_owned(),
-                },
-            );
-        }
-        for c in group {
-            if c.rank == best && c.network == first_network {
-                out.records.push(AddressRecord {
-                    machine: c.machine,
-                    address: c.address,
-                    scope: c.scope,
-                    scope_index: c.scope_index,
-                    network: c.network,
-                });
-            } else {
-                out.skipped.push(SkippedAddress {
-                    machine: c.machine,
-                    value: c.value,
-                    scope: c.scope,
-                    scope_index: c.scope_index,
-                    network: c.network,
-                    reason: AddressSkip::LowerPriority,
-                });
-            }
-        }
-    }
-    out.records
-        .sort_unstable_by_key(|r| (r.machine, r.address.is_ipv6(), r.address));
-    out.records
-        .dedup_by(|a, b| (a.machine, a.address) == (b.machine, b.address));
+    debug_assert!(
+        out.records
+            .is_sorted_by_key(|r| (r.machine, r.address.is_ipv6(), r.address))
+    );
     out.skipped.sort_unstable();
     out
+}
+
+/// One machine's address records from its candidates: every address of its
+/// best-ranked network (the first by name if several rank the same, and
+/// then they must agree), the rest skipped.
+fn choose<'e>(
+    exports: &'e Exports<'e>,
+    machine: &'e str,
+    group: &mut [Candidate<'e>],
+    out: &mut Addresses<'e>,
+    problems: &mut Problems,
+) {
+    if group.is_empty() {
+        return;
+    }
+    let key_of = |c: &Candidate| -> &'e str { &exports.scopes[c.scope_index as usize].key };
+    group.sort_unstable_by(|a, b| {
+        (a.rank, a.network, a.address, a.scope_index).cmp(&(
+            b.rank,
+            b.network,
+            b.address,
+            b.scope_index,
+        ))
+    });
+    let (best, first_network) = (group[0].rank, group[0].network);
+    let winners = || group.iter().filter(|c| c.rank == best);
+    let addresses_of = |network: &str| -> Vec<IpAddr> {
+        winners()
+            .filter(|c| c.network == network)
+            .map(|c| c.address)
+            .collect()
+    };
+    if let Some(other) = winners().find(|c| c.network != first_network)
+        && addresses_of(other.network) != addresses_of(first_network)
+    {
+        problems.add(
+            key_of(other),
+            None,
+            ProblemKind::NetworksDisagree {
+                machine: machine.to_owned(),
+                other_scope: key_of(&group[0]).to_owned(),
+            },
+        );
+    }
+    let first_record = out.records.len();
+    for c in group.iter() {
+        if c.rank == best && c.network == first_network {
+            // A/AAAA in address order (IpAddr orders V4 first); an address
+            // two roles of the network export once, from the first scope.
+            if out.records[first_record..]
+                .last()
+                .is_some_and(|r| r.address == c.address)
+            {
+                continue;
+            }
+            out.records.push(AddressRecord {
+                machine,
+                address: c.address,
+                scope: key_of(c),
+                scope_index: c.scope_index,
+                network: c.network,
+            });
+        } else {
+            out.skipped.push(SkippedAddress {
+                machine,
+                value: c.value,
+                scope: key_of(c),
+                scope_index: c.scope_index,
+                network: c.network,
+                reason: AddressSkip::LowerPriority,
+            });
+        }
+    }
 }
 
 fn skip<'e>(
@@ -423,5 +504,33 @@ mod tests {
         raw.pop();
         raw.push(scope("other:net:peer:alpha", &["200::1"], None));
         assert!(chosen(raw, &NetworkChoice::ByPriority).2.is_empty());
+    }
+
+    #[test]
+    fn machines_of_every_network_and_role_come_together_in_order() {
+        let raw = vec![
+            scope("net:a::", &[], Some(1500)),
+            scope("net:a:default:gamma", &["200::3"], None),
+            scope("net:a:default:alpha", &["200::1", "10.0.0.1"], None),
+            // A second role of the same network: one record per address.
+            scope("net:a:peer:alpha", &["200::1"], None),
+            scope("net:a:peer:beta", &["200::2"], None),
+            scope("other:b::", &[], Some(900)),
+            scope("other:b:peer:alpha", &["4ab::1"], None),
+            scope("other:b:peer:delta", &["4ab::4"], None),
+        ];
+        let (records, skipped, problems) = chosen(raw, &NetworkChoice::ByPriority);
+        assert!(problems.is_empty());
+        assert_eq!(
+            records,
+            [
+                "alpha A 10.0.0.1 net:a",
+                "alpha AAAA 200::1 net:a",
+                "beta AAAA 200::2 net:a",
+                "delta AAAA 4ab::4 other:b",
+                "gamma AAAA 200::3 net:a",
+            ]
+        );
+        assert_eq!(skipped, ["alpha 4ab::1 lower-priority"]);
     }
 }
