@@ -279,20 +279,20 @@ impl<'e> Zone<'e> {
         if u32::try_from(scopes.len()).is_err() {
             return Err(Error::input("more than 2^32 scopes"));
         }
-        // The CNAMEs and the address records need nothing of each other:
-        // the addresses are chosen on the second core.
-        let (cnames, (addresses, address_problems)) = halves::join(
+        // The CNAMEs need nothing of the address records or the declared
+        // ones: those are checked on the second core.
+        let (cnames, (addresses, declared, other_problems)) = halves::join(
             || Cnames::compile(scopes, domain),
             || {
                 let mut problems = Problems::default();
                 let addresses = addresses::select(exports, domain, networks, &mut problems);
-                (addresses, problems)
+                let declared = declared::check(records, domain, &mut problems);
+                (addresses, declared, problems)
             },
         );
         let mut problems = exports.problems.clone();
         problems.append(cnames.problems);
-        problems.append(address_problems);
-        let declared = declared::check(records, domain, &mut problems);
+        problems.append(other_problems);
         let zone = Zone {
             domain: domain.clone(),
             scopes,

@@ -133,20 +133,24 @@ fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
     }
 }
 
+/// How many pieces the scopes are canonicalised in.
+const CANONICAL_PIECES: usize = 16;
+
 impl<'a> Exports<'a> {
     /// Normalises every host name and merges duplicate scopes. Malformed host
     /// names are left out and kept as problems for the compile to report.
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut scopes = raw;
         // Every host and peer of every scope is read here: two cores share
-        // them.
-        let (mut problems, more) = halves::halves_mut(&mut scopes, |half| {
+        // them, in pieces (scopes cost as many hosts and peers as they have).
+        let mut problems = Problems::default();
+        let found = halves::pieces_mut(&mut scopes, CANONICAL_PIECES, |part| {
             let mut problems = Problems::default();
-            half.iter_mut()
+            part.iter_mut()
                 .for_each(|scope| normalize_scope(scope, &mut problems));
             problems
         });
-        problems.append(more);
+        found.into_iter().for_each(|more| problems.append(more));
         // builtins.toJSON writes keys sorted: one pass says so and saves
         // the sort.
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {

@@ -2,6 +2,9 @@
 //! two, and passes over a large zone's records (reading every name) are most
 //! of its cost. `halves` keeps small inputs on one thread.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// From this many items on, the halves run on two cores.
 const FROM: usize = 1 << 12;
 
@@ -28,17 +31,46 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
     join(|| work(front), || work(back))
 }
 
-/// `halves`, for work that changes the items.
-pub fn halves_mut<T: Send, R: Send>(
+/// `work(i)` for every `i` in `0..count`, on two cores that each take the
+/// next piece not yet taken, so that neither waits long for the other when
+/// pieces cost different amounts (a clan's network scopes cost more per
+/// byte than its service scopes, and sort before them). Results in order.
+pub fn pieces<R: Send>(count: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count {
+                return done;
+            }
+            done.push((i, work(i)));
+        }
+    };
+    let (mut done, more) = join(take, take);
+    done.extend(more);
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
+/// `pieces` over `count` consecutive parts of `items` of about equal length,
+/// for work that changes them; on one thread when there are few items.
+pub fn pieces_mut<T: Send, R: Send>(
     items: &mut [T],
+    count: usize,
     work: impl Fn(&mut [T]) -> R + Sync,
-) -> (R, R) {
-    let many = items.len() >= FROM;
-    let (front, back) = items.split_at_mut(items.len() / 2);
-    if !many {
-        return (work(front), work(back));
+) -> Vec<R> {
+    if items.len() < FROM {
+        return vec![work(items)];
     }
-    join(|| work(front), || work(back))
+    let length = items.len().div_ceil(count.max(1));
+    let parts: Vec<Mutex<&mut [T]>> = items.chunks_mut(length).map(Mutex::new).collect();
+    pieces(parts.len(), |i| {
+        let mut part = parts[i]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        work(&mut part)
+    })
 }
 
 #[cfg(test)]
@@ -52,12 +84,14 @@ mod tests {
             let (front, back) = halves(&items, <[usize]>::to_vec);
             assert_eq!([front, back].concat(), items);
             let mut changed = items.clone();
-            let (a, b) = halves_mut(&mut changed, |half| {
-                half.iter_mut().for_each(|i| *i += 1);
-                half.len()
+            let lengths = pieces_mut(&mut changed, 8, |part| {
+                part.iter_mut().for_each(|i| *i += 1);
+                part.len()
             });
-            assert_eq!(a + b, len);
+            assert_eq!(lengths.iter().sum::<usize>(), len);
             assert!(changed.iter().zip(&items).all(|(c, i)| *c == i + 1));
         }
+        let squares = pieces(100, |i| i * i);
+        assert_eq!(squares, (0..100).map(|i| i * i).collect::<Vec<_>>());
     }
 }
