@@ -172,8 +172,15 @@ impl<'e> Cnames<'e> {
                 .filter_map(Scope::machine)
                 .filter(|m| !m.is_empty())
         };
-        let mut machine_filter = NameFilter::with_capacity(scopes.len());
-        machine_names().for_each(|m| machine_filter.insert(m));
+        let (front, back) = halves::halves(scopes, |half| {
+            let mut filter = NameFilter::with_capacity(scopes.len());
+            let names = half.iter().filter_map(Scope::machine);
+            names
+                .filter(|m| !m.is_empty())
+                .for_each(|m| filter.insert(m));
+            filter
+        });
+        let machine_filter = front.union(&back);
         // Sets only looked up, never iterated: their order cannot leak out.
         let mut maybe_machines: HashSet<&str, NameHash> = HashSet::default();
 
