@@ -533,4 +533,120 @@ mod tests {
         );
         assert_eq!(skipped, ["alpha 4ab::1 lower-priority"]);
     }
+
+    /// The choice as a plain group-by over every usable peer value (sorted
+    /// whole, then taken machine by machine): what `select` computes by
+    /// merging runs. Records as `machine address network`, skipped values
+    /// and problem codes.
+    fn reference(exports: &Exports<'_>, choice: &NetworkChoice) -> (Vec<String>, Vec<String>) {
+        let mut priorities = std::collections::BTreeMap::new();
+        for s in &exports.scopes {
+            if let (Some(network), Some(p)) = (s.key.strip_suffix("::"), s.priority) {
+                priorities.insert(network.to_string(), p);
+            }
+        }
+        let mut candidates = Vec::new();
+        let mut skipped = Vec::new();
+        for (index, scope) in exports.scopes.iter().enumerate() {
+            let (Some(machine), Some(network)) = (scope.machine(), scope.network()) else {
+                continue;
+            };
+            let service = network.split(':').next().unwrap();
+            let short = service.rsplit('/').next().unwrap();
+            let rank = match choice {
+                NetworkChoice::ByPriority if OUTSIDE_NETWORKS.contains(&short) => None,
+                NetworkChoice::ByPriority => {
+                    Some(-priorities.get(network).copied().unwrap_or(DEFAULT_PRIORITY))
+                }
+                NetworkChoice::Ordered(list) => list
+                    .iter()
+                    .position(|n| n == service || n == short)
+                    .map(|i| i as i64),
+            };
+            for peer in &scope.peers {
+                match (rank, classify(peer)) {
+                    (Some(rank), Ok((address, value))) => {
+                        candidates.push((machine, rank, network, address, index, value))
+                    }
+                    _ => skipped.push(format!("{machine} {}", peer.text())),
+                }
+            }
+        }
+        candidates.sort();
+        let mut records = Vec::new();
+        for group in candidates.chunk_by(|a, b| a.0 == b.0) {
+            let (best, first) = (group[0].1, group[0].2);
+            let of = |network: &str| -> Vec<IpAddr> {
+                let winners = group.iter().filter(|c| c.1 == best && c.2 == network);
+                winners.map(|c| c.3).collect()
+            };
+            let other = group.iter().find(|c| c.1 == best && c.2 != first);
+            if other.is_some_and(|o| of(o.2) != of(first)) {
+                records.push(format!("{} networks-disagree", group[0].0));
+            }
+            for c in group {
+                if c.1 == best && c.2 == first {
+                    records.push(format!("{} {} {}", c.0, c.3, c.2));
+                } else {
+                    skipped.push(format!("{} {}", c.0, c.5));
+                }
+            }
+        }
+        records.dedup();
+        skipped.sort();
+        (records, skipped)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merging_runs_chooses_as_a_plain_group_by(
+            scopes in proptest::collection::vec((0..4usize, 0..2usize, 0..5usize, 0..128u8), 0..24),
+            priorities in proptest::collection::vec(proptest::option::of(0..3i64), 4),
+            ordered: bool,
+        ) {
+            const NETWORKS: [&str; 4] = ["clan-core/yggdrasil:ygg", "mycelium:myc", "clan-core/internet:pub", "wg:wg"];
+            const MACHINES: [&str; 5] = ["alpha", "alpha2", "b", "beta", "bad_name"];
+            const PEERS: [&str; 7] = ["10.0.0.1", "10.0.0.2", "200::1", "200:0::2", "4ab::1", "name.example", "fe80::1%eth0"];
+            let mut raw: Vec<ScopeHosts<'static>> = Vec::new();
+            for (network, priority) in NETWORKS.iter().zip(&priorities) {
+                if let Some(p) = priority {
+                    raw.push(scope(Box::leak(format!("{network}::").into_boxed_str()), &[], Some(p * 500)));
+                }
+            }
+            for (network, role, machine, mask) in scopes {
+                let key = format!("{}:{}:{}", NETWORKS[network], ["default", "peer"][role], MACHINES[machine]);
+                let peers: Vec<&'static str> = (0..PEERS.len()).filter(|i| mask >> i & 1 == 1).map(|i| PEERS[i]).collect();
+                raw.push(scope(Box::leak(key.into_boxed_str()), &peers, None));
+            }
+            let choice = if ordered {
+                NetworkChoice::Ordered(vec!["wg".into(), "clan-core/yggdrasil".into(), "mycelium".into()])
+            } else {
+                NetworkChoice::ByPriority
+            };
+            let exports = Box::leak(Box::new(Exports::canonicalize(raw).unwrap()));
+            let mut problems = Problems::default();
+            let chosen = select(exports, &Domain::parse("clan").unwrap(), &choice, &mut problems);
+            let mut records: Vec<String> = problems
+                .into_sorted()
+                .iter()
+                .filter_map(|p| match &p.kind {
+                    ProblemKind::NetworksDisagree { machine, .. } => Some(format!("{machine} networks-disagree")),
+                    _ => None,
+                })
+                .collect();
+            records.extend(chosen.records.iter().map(|r| format!("{} {} {}", r.machine, r.address, r.network)));
+            records.sort();
+            let mut skipped: Vec<String> = chosen.skipped.iter().map(|s| format!("{} {}", s.machine, s.value)).collect();
+            skipped.retain(|s| !s.starts_with("bad_name"));
+            skipped.sort();
+            // A machine name that is not valid is a problem (or its values
+            // skipped for another reason first): left out of both sides.
+            let (mut expected, expected_skipped) = reference(exports, &choice);
+            expected.retain(|r| !r.starts_with("bad_name"));
+            expected.sort();
+            proptest::prop_assert_eq!(records, expected);
+            let expected_skipped: Vec<String> = expected_skipped.into_iter().filter(|s| !s.starts_with("bad_name")).collect();
+            proptest::prop_assert_eq!(skipped, expected_skipped);
+        }
+    }
 }
