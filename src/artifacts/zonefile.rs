@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::artifacts::render::{self, Cname};
+use crate::dns::ip_text::IpText;
 use crate::dns::name::{self, Domain, NameFilter, NameHash, Quoted};
 use crate::dns::rdata::Rdata;
 use crate::sys::halves;
@@ -221,7 +222,7 @@ impl ZoneData {
             "A" => text.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
             _ => text.parse::<Ipv6Addr>().map(IpAddr::V6).ok(),
         }
-        .filter(|a| a.to_string() == text)
+        .filter(|a| IpText::of(a).as_str() == text)
         .ok_or_else(|| {
             format!(
                 "{} is not an {kind} address in canonical form",

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
+use crate::dns::ip_text::IpText;
 use crate::dns::name::{self, Domain};
 use crate::dns::problem::{ProblemKind, Problems};
 use crate::dns::rdata::{self, Rdata, Srv};
@@ -181,7 +182,7 @@ fn address<A: std::str::FromStr + Into<IpAddr> + Copy>(
 ) -> Result<A, String> {
     let parsed: Option<A> = text.parse().ok();
     match parsed {
-        Some(address) if address.into().to_string() == text => Ok(address),
+        Some(address) if IpText::of(&address.into()).as_str() == text => Ok(address),
         Some(address) => Err(format!(
             "{} is not written canonically (hint: write {})",
             name::Quoted(text),

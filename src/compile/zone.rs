@@ -147,6 +147,14 @@ impl<'e> Record<'_, 'e> {
     }
 }
 
+/// The machine names of `scopes`, one per scope that has one.
+fn machine_names<'e>(scopes: &'e [Scope<'e>]) -> impl Iterator<Item = &'e str> {
+    scopes
+        .iter()
+        .filter_map(Scope::machine)
+        .filter(|m| !m.is_empty())
+}
+
 /// The CNAMEs to machines: the exported hosts sorted, where each record's
 /// run of them starts, what was skipped, and the problems found.
 struct Cnames<'e> {
@@ -157,27 +165,19 @@ struct Cnames<'e> {
 }
 
 impl<'e> Cnames<'e> {
-    fn compile(scopes: &'e [Scope<'e>], domain: &Domain) -> Cnames<'e> {
+    fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Cnames<'e> {
+        let scopes = &exports.scopes[..];
         let mut problems = Problems::default();
-        let mut entries = Vec::with_capacity(scopes.iter().map(|s| s.hosts.len()).sum());
+        let mut entries = Vec::with_capacity(exports.host_count());
         let mut skipped = Vec::new();
         // A host equal to some machine's own name would shadow that machine.
         // Hosts are checked in input order (sorted, they are scattered over
         // memory) against a filter of the machines' names; the few it lets
         // through are then checked exactly, and reported below, once per
         // record.
-        let machine_names = || {
-            scopes
-                .iter()
-                .filter_map(Scope::machine)
-                .filter(|m| !m.is_empty())
-        };
         let (front, back) = halves::halves(scopes, |half| {
             let mut filter = NameFilter::with_capacity(scopes.len());
-            let names = half.iter().filter_map(Scope::machine);
-            names
-                .filter(|m| !m.is_empty())
-                .for_each(|m| filter.insert(m));
+            machine_names(half).for_each(|m| filter.insert(m));
             filter
         });
         let machine_filter = front.union(&back);
@@ -248,7 +248,7 @@ impl<'e> Cnames<'e> {
                 if maybe_machines.is_empty() {
                     return HashSet::default();
                 }
-                machine_names()
+                machine_names(scopes)
                     .filter(|m| maybe_machines.contains(m))
                     .collect()
             },
@@ -289,7 +289,7 @@ impl<'e> Zone<'e> {
         // The CNAMEs need nothing of the address records or the declared
         // ones: those are checked on the second core.
         let (cnames, (addresses, declared, other_problems)) = halves::join(
-            || Cnames::compile(scopes, domain),
+            || Cnames::compile(exports, domain),
             || {
                 let mut problems = Problems::default();
                 let addresses = addresses::select(exports, domain, networks, &mut problems);

@@ -35,7 +35,7 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
 /// next piece not yet taken, so that neither waits long for the other when
 /// pieces cost different amounts (a clan's network scopes cost more per
 /// byte than its service scopes, and sort before them). Results in order.
-pub fn pieces<R: Send>(count: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+fn pieces<R: Send>(count: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let take = || {
         let mut done = Vec::new();
