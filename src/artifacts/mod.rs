@@ -59,11 +59,26 @@ pub fn compile<'e>(
     })
 }
 
+/// The zone's files, written under temporary names beside their places.
+pub struct Written {
+    out: OutputDir,
+    files: Vec<StagedFile>,
+    pub summary: Summary,
+}
+
+impl Written {
+    /// Puts every file in place; dropped instead, none is.
+    pub fn commit(self) -> Result<Summary, Error> {
+        self.out.commit(self.files)?;
+        Ok(self.summary)
+    }
+}
+
 pub fn write(
     dir: &Utf8Path,
     compiled: &Compiled<'_>,
     exports: &Exports<'_>,
-) -> Result<Summary, Error> {
+) -> Result<Written, Error> {
     let zone = &compiled.zone;
     let out = OutputDir::open(dir)?;
     // The manifest's records need only the zone, so they are written on
@@ -81,11 +96,14 @@ pub fn write(
     };
     manifest::write_end(manifest.writer(), serial, &hashes)
         .map_err(|e| Error::io(format!("writing {dir}/{MANIFEST}"), e))?;
-    out.commit(vec![conf.0, db.0, manifest])?;
-    Ok(Summary {
-        records: zone.record_count(),
-        skipped: zone.skipped.len(),
-        serial,
+    Ok(Written {
+        out,
+        files: vec![conf.0, db.0, manifest],
+        summary: Summary {
+            records: zone.record_count(),
+            skipped: zone.skipped.len(),
+            serial,
+        },
     })
 }
 

@@ -80,7 +80,18 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
         None => NetworkChoice::ByPriority,
     };
     let compiled = artifacts::compile(&exports, &domain, &networks, &records)?;
-    let summary = artifacts::write(&args.out, &compiled, &exports)?;
+    let written = artifacts::write(&args.out, &compiled, &exports)?;
+    let unchanged = bytes
+        .unchanged()
+        .map_err(|e| Error::io(format!("reading {}", args.exports), e))?;
+    if !unchanged {
+        return Err(Error::input(format!(
+            "{} changed while it was read; nothing was written (hint: run dm-dns zone again \
+             once whatever writes it has finished)",
+            args.exports
+        )));
+    }
+    let summary = written.commit()?;
     let zone = &compiled.zone;
     if summary.records == 0
         && zone

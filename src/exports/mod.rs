@@ -18,6 +18,7 @@ use camino::Utf8Path;
 
 use crate::error::Error;
 use crate::sys::files::{self, Limit};
+use crate::sys::mapped::{self, FileBytes};
 
 /// One export scope (`service:instance:role:machine`): its `endpoints.hosts`,
 /// its `peer.hosts` and, for a network instance (`service:instance::`), its
@@ -86,22 +87,26 @@ impl Ord for Peer<'_> {
 }
 
 /// Reads the exports source into JSON bytes: a `.nix` data file is converted,
-/// `-` is stdin, anything else is read as JSON.
-pub fn read_source(path: &Utf8Path) -> Result<Vec<u8>, Error> {
+/// `-` is stdin, anything else is JSON (mapped when large: see
+/// `FileBytes::unchanged`).
+pub fn read_source(path: &Utf8Path) -> Result<FileBytes, Error> {
     if path == "-" {
         return files::read_stdin(Limit::Exports)
+            .map(FileBytes::Read)
             .map_err(|e| Error::io("reading exports from stdin", e));
+    }
+    if !is_nix(path) {
+        return mapped::read_or_map(path, Limit::Exports)
+            .map_err(|e| Error::io(format!("reading {path}"), e));
     }
     let bytes = files::read_file(path, Limit::Exports)
         .map_err(|e| Error::io(format!("reading {path}"), e))?;
-    if is_nix(path) {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;
-        let value = nix_data::to_json(&text).map_err(|e| Error::input(format!("{path}:{e}")))?;
-        return serde_json::to_vec(&value)
-            .map_err(|e| Error::input(format!("{path}: cannot convert to JSON: {e}")));
-    }
-    Ok(bytes)
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::input(format!("{path} is not UTF-8 text")))?;
+    let value = nix_data::to_json(&text).map_err(|e| Error::input(format!("{path}:{e}")))?;
+    serde_json::to_vec(&value)
+        .map(FileBytes::Read)
+        .map_err(|e| Error::input(format!("{path}: cannot convert to JSON: {e}")))
 }
 
 fn is_nix(path: &Utf8Path) -> bool {

@@ -301,15 +301,16 @@ pub fn open_regular(path: &Utf8Path, follow: bool) -> std::io::Result<File> {
 /// Reads a whole regular file of at most `limit`'s size; a large one in two
 /// halves on two cores (`read_whole`).
 pub fn read_file(path: &Utf8Path, limit: Limit) -> std::io::Result<Vec<u8>> {
-    read_regular(open_regular(path, true)?, limit)
+    read_open(open_regular(path, true)?, limit)
 }
 
 /// `read_file` without following a symbolic link.
 pub fn read_no_follow(path: &Utf8Path, limit: Limit) -> std::io::Result<Vec<u8>> {
-    read_regular(open_regular(path, false)?, limit)
+    read_open(open_regular(path, false)?, limit)
 }
 
-fn read_regular(file: File, limit: Limit) -> std::io::Result<Vec<u8>> {
+/// Reads an opened regular file, as `read_file` does.
+pub fn read_open(file: File, limit: Limit) -> std::io::Result<Vec<u8>> {
     read_file_within(file, limit.bytes())?.map_err(|_| limit.exceeded())
 }
 

@@ -1,9 +1,10 @@
 //! What the stages need from the system: files written crash-safely and
-//! read without following links, work split over two cores, a pipe from a
+//! read without following links (large inputs mapped), work split over two cores, a pipe from a
 //! renderer to a writer, digests, the clock.
 
 pub mod clock;
 pub mod digest;
 pub mod files;
 pub mod halves;
+pub mod mapped;
 pub mod pipe;

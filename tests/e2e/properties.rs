@@ -119,7 +119,10 @@ fn build(json: &str) -> Vec<Vec<u8>> {
     let out = camino::Utf8Path::from_path(tmp.path())
         .unwrap()
         .join("zone");
-    artifacts::write(&out, &compiled, &exports).unwrap();
+    artifacts::write(&out, &compiled, &exports)
+        .unwrap()
+        .commit()
+        .unwrap();
     [artifacts::CONF, artifacts::DB, artifacts::MANIFEST]
         .iter()
         .map(|name| std::fs::read(out.join(name)).unwrap())
