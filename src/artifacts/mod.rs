@@ -114,7 +114,8 @@ type Hashed = (StagedFile, [u8; 32]);
 /// another, in chunks, so `zone.db`'s records are rendered while `zone.conf`
 /// is hashed and only its head waits for the serial.
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
-    let addresses = &render::zone_addresses(zone);
+    let names = render::AddressNames::of(zone);
+    let addresses = &render::zone_addresses(zone, &names);
     let others = &render::zone_others(zone);
     let (mut rendered, chunks) = pipe::channel();
     let hash_and_write = move || {

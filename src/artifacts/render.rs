@@ -125,35 +125,65 @@ pub fn is_other(domain: &Domain, data: &Rdata) -> bool {
 }
 
 /// Address records as every rendering takes them: full name (no trailing
-/// dot) and address, in `address_order`.
-pub type AddressList = [(String, IpAddr)];
+/// dot) and address, in `address_order`. The node's names are `String`s;
+/// `zone`'s borrow from one `AddressNames` arena.
+pub type AddressList<N = String> = [(N, IpAddr)];
 
 /// The one order of address records in every file: by name, A before AAAA,
 /// then by address.
-pub fn address_order(a: &(String, IpAddr), b: &(String, IpAddr)) -> std::cmp::Ordering {
-    (&a.0, a.1.is_ipv6(), a.1).cmp(&(&b.0, b.1.is_ipv6(), b.1))
+pub fn address_order<N: AsRef<str>>(a: &(N, IpAddr), b: &(N, IpAddr)) -> std::cmp::Ordering {
+    (a.0.as_ref(), a.1.is_ipv6(), a.1).cmp(&(b.0.as_ref(), b.1.is_ipv6(), b.1))
 }
 
-/// The zone's address records as renderings take them: the machines' and
-/// the declared ones.
-pub fn zone_addresses(zone: &Zone<'_>) -> Vec<(String, IpAddr)> {
-    let mut machines: Vec<(String, IpAddr)> = zone
+/// The full names of a zone's machine address records, written one after
+/// another into one string: a large clan has hundreds of thousands, and one
+/// allocation each cost more to make and to free than writing them out.
+pub struct AddressNames(String);
+
+impl AddressNames {
+    pub fn of(zone: &Zone<'_>) -> AddressNames {
+        let domain = zone.domain.as_str();
+        let records = &zone.addresses.records;
+        let size = records
+            .iter()
+            .map(|r| r.machine.len() + 1 + domain.len())
+            .sum();
+        let mut names = String::with_capacity(size);
+        for r in records {
+            names.push_str(r.machine);
+            names.push('.');
+            names.push_str(domain);
+        }
+        AddressNames(names)
+    }
+}
+
+/// The zone's address records as renderings take them: the machines' (named
+/// in `names`, made from the same zone) and the declared ones.
+pub fn zone_addresses<'n>(zone: &'n Zone<'_>, names: &'n AddressNames) -> Vec<(&'n str, IpAddr)> {
+    let domain_len = zone.domain.as_str().len();
+    let mut rest = names.0.as_str();
+    let mut machines: Vec<(&str, IpAddr)> = zone
         .addresses
         .records
         .iter()
-        .map(|r| (zone.domain.machine_name(r.machine), r.address))
+        .map(|r| {
+            let (name, after) = rest.split_at(r.machine.len() + 1 + domain_len);
+            rest = after;
+            (name, r.address)
+        })
         .collect();
     // Chosen in machine order, which is usually the names' order too (not
     // when one machine's name starts another's): checked, sorted if not.
     if !machines.is_sorted_by(|a, b| address_order(a, b).is_le()) {
         machines.sort_unstable_by(address_order);
     }
-    let mut declared: Vec<(String, IpAddr)> = zone
+    let mut declared: Vec<(&str, IpAddr)> = zone
         .declared
         .iter()
         .filter_map(|(name, data)| match data {
-            Rdata::A(address) => Some((name.clone(), IpAddr::V4(*address))),
-            Rdata::Aaaa(address) => Some((name.clone(), IpAddr::V6(*address))),
+            Rdata::A(address) => Some((name.as_str(), IpAddr::V4(*address))),
+            Rdata::Aaaa(address) => Some((name.as_str(), IpAddr::V6(*address))),
             _ => None,
         })
         .collect();
@@ -190,7 +220,7 @@ pub fn write_conf<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &AddressList,
+    addresses: &AddressList<impl AsRef<str>>,
     others: &OtherList,
 ) -> io::Result<()> {
     out.write_all(conf_header(domain).as_bytes())?;
@@ -199,7 +229,7 @@ pub fn write_conf<'a>(
         write_conf_cname(out, &c, &suffix)?;
     }
     for (name, address) in addresses {
-        write_conf_address(out, name, address)?;
+        write_conf_address(out, name.as_ref(), address)?;
     }
     for (name, data) in others {
         write_conf_other(out, name, data)?;
@@ -274,7 +304,7 @@ pub fn write_db<'a>(
     domain: &Domain,
     serial: u32,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &AddressList,
+    addresses: &AddressList<impl AsRef<str>>,
     others: &OtherList,
 ) -> io::Result<()> {
     write_db_head(out, domain, serial, addresses, others)?;
@@ -293,7 +323,7 @@ pub fn write_db_head(
     out: &mut impl Write,
     domain: &Domain,
     serial: u32,
-    addresses: &AddressList,
+    addresses: &AddressList<impl AsRef<str>>,
     others: &OtherList,
 ) -> io::Result<()> {
     writeln!(out, "$ORIGIN {domain}.")?;
@@ -301,7 +331,7 @@ pub fn write_db_head(
     writeln!(out, "{domain}. IN SOA {}", soa_data(serial))?;
     writeln!(out, "{domain}. IN NS localhost.")?;
     for (name, address) in addresses {
-        write_address_record(out, name, b". IN ", address)?;
+        write_address_record(out, name.as_ref(), b". IN ", address)?;
         out.write_all(b"\n")?;
     }
     for (name, data) in others {

@@ -288,13 +288,14 @@ impl<'e> Zone<'e> {
         }
         // The CNAMEs need nothing of the address records or the declared
         // ones: those are checked on the second core.
-        let (cnames, (addresses, declared, other_problems)) = halves::join(
+        let (cnames, (addresses, (declared, machines), other_problems)) = halves::join(
             || Cnames::compile(exports, domain),
             || {
                 let mut problems = Problems::default();
                 let addresses = addresses::select(exports, domain, networks, &mut problems);
                 let declared = declared::check(records, domain, &mut problems);
-                (addresses, declared, problems)
+                let machines = declared_machines(&declared, domain, scopes);
+                (addresses, (declared, machines), problems)
             },
         );
         let mut problems = exports.problems.clone();
@@ -310,7 +311,10 @@ impl<'e> Zone<'e> {
             declared,
         };
         if !zone.declared.is_empty() {
-            let names = ExportedNames::of(&zone);
+            let names = ExportedNames {
+                zone: &zone,
+                machines,
+            };
             declared::check_against(&zone.declared, domain, &names, &mut problems);
         }
         into_result(problems)?;
@@ -348,36 +352,41 @@ impl<'e> Zone<'e> {
 /// The exports' names, for checking declared records against them.
 struct ExportedNames<'z, 'e> {
     zone: &'z Zone<'e>,
-    /// Each machine's first scope; built only when records are declared.
+    /// Each machine's first scope (`declared_machines`).
     machines: HashMap<&'e str, &'e str, NameHash>,
 }
 
-impl<'z, 'e> ExportedNames<'z, 'e> {
-    /// Only the machines a declared name or CNAME target could be are
-    /// kept: one pass over the scopes, a lookup in a small set each.
-    fn of(zone: &'z Zone<'e>) -> Self {
-        let wanted: HashSet<&str, NameHash> = zone
-            .declared
-            .iter()
-            .flat_map(|(name, data)| {
-                let target = match data {
-                    Rdata::Cname(target) => Some(target.as_str()),
-                    _ => None,
-                };
-                [Some(name.as_str()), target]
-            })
-            .flatten()
-            .filter_map(|name| zone.domain.relative(name))
-            .filter(|relative| !relative.contains('.'))
-            .collect();
-        let mut machines = HashMap::default();
-        for scope in zone.scopes {
-            if let Some(machine) = scope.machine().filter(|m| wanted.contains(m)) {
-                machines.entry(machine).or_insert(&*scope.key);
-            }
-        }
-        ExportedNames { zone, machines }
+/// Each machine's first scope, for the machines a declared name or CNAME
+/// target could be: one pass over the scopes, a lookup in a small set each;
+/// none when nothing is declared.
+fn declared_machines<'e>(
+    declared: &[(String, Rdata)],
+    domain: &Domain,
+    scopes: &'e [Scope<'e>],
+) -> HashMap<&'e str, &'e str, NameHash> {
+    let mut machines = HashMap::default();
+    if declared.is_empty() {
+        return machines;
     }
+    let wanted: HashSet<&str, NameHash> = declared
+        .iter()
+        .flat_map(|(name, data)| {
+            let target = match data {
+                Rdata::Cname(target) => Some(target.as_str()),
+                _ => None,
+            };
+            [Some(name.as_str()), target]
+        })
+        .flatten()
+        .filter_map(|name| domain.relative(name))
+        .filter(|relative| !relative.contains('.'))
+        .collect();
+    for scope in scopes {
+        if let Some(machine) = scope.machine().filter(|m| wanted.contains(m)) {
+            machines.entry(machine).or_insert(&*scope.key);
+        }
+    }
+    machines
 }
 
 impl ZoneNames for ExportedNames<'_, '_> {

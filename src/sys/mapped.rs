@@ -154,12 +154,17 @@ mod tests {
     #[test]
     fn a_mapped_file_written_to_is_changed() {
         let tmp = tempfile::tempdir().unwrap();
-        let path = Utf8Path::from_path(tmp.path()).unwrap().join("exports.json");
+        let path = Utf8Path::from_path(tmp.path())
+            .unwrap()
+            .join("exports.json");
         std::fs::write(&path, vec![b' '; MAP_FROM as usize]).unwrap();
         let mapped = read_or_map(&path, Limit::Exports).unwrap();
         assert!(mapped.unchanged().unwrap());
         // Appending changes the size whatever the clock's granularity.
-        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         file.write_all(b"{}").unwrap();
         assert!(!mapped.unchanged().unwrap());
     }
@@ -171,6 +176,9 @@ mod tests {
         let file = File::create(&path).unwrap();
         file.set_len(Limit::Exports.bytes() + 1).unwrap();
         let error = read_or_map(&path, Limit::Exports).err().unwrap();
-        assert!(error.to_string().contains("larger than the limit"), "{error}");
+        assert!(
+            error.to_string().contains("larger than the limit"),
+            "{error}"
+        );
     }
 }
