@@ -164,26 +164,37 @@ struct Cnames<'e> {
     problems: Problems,
 }
 
-impl<'e> Cnames<'e> {
-    fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Cnames<'e> {
-        let scopes = &exports.scopes[..];
-        let mut problems = Problems::default();
-        let mut entries = Vec::with_capacity(exports.host_count());
-        let mut skipped = Vec::new();
-        // A host equal to some machine's own name would shadow that machine.
-        // Hosts are checked in input order (sorted, they are scattered over
-        // memory) against a filter of the machines' names; the few it lets
-        // through are then checked exactly, and reported below, once per
-        // record.
-        let (front, back) = halves::halves(scopes, |half| {
-            let mut filter = NameFilter::with_capacity(scopes.len());
-            machine_names(half).for_each(|m| filter.insert(m));
-            filter
-        });
-        let machine_filter = front.union(&back);
-        // Sets only looked up, never iterated: their order cannot leak out.
-        let mut maybe_machines: HashSet<&str, NameHash> = HashSet::default();
+/// What one part of the scopes gives the CNAMEs: their entries in input
+/// order, what was skipped, the problems, and the hosts that the filter of
+/// machine names let through.
+#[derive(Default)]
+struct Collected<'e> {
+    entries: Vec<Entry<'e>>,
+    skipped: Vec<Skipped<'e>>,
+    problems: Problems,
+    maybe_machines: HashSet<&'e str, NameHash>,
+}
 
+impl<'e> Collected<'e> {
+    /// The entries of `scopes`, which begin at index `first` of the
+    /// exports' scopes.
+    fn of(
+        scopes: &'e [Scope<'e>],
+        first: usize,
+        domain: &Domain,
+        machine_filter: &NameFilter,
+        hosts: usize,
+    ) -> Collected<'e> {
+        let mut collected = Collected {
+            entries: Vec::with_capacity(hosts),
+            ..Collected::default()
+        };
+        let Collected {
+            entries,
+            skipped,
+            problems,
+            maybe_machines,
+        } = &mut collected;
         for (index, scope) in scopes.iter().enumerate() {
             let key: &str = &scope.key;
             // Keys reach manifests, terminals and logs: printable ASCII only.
@@ -237,9 +248,51 @@ impl<'e> Cnames<'e> {
                 if machine_filter.may_contain(relative) {
                     maybe_machines.insert(relative);
                 }
-                entries.push(Entry::new(host, index as u32));
+                entries.push(Entry::new(host, (first + index) as u32));
             }
         }
+        collected
+    }
+}
+
+impl<'e> Cnames<'e> {
+    fn compile(exports: &'e Exports<'e>, domain: &Domain) -> Cnames<'e> {
+        let scopes = &exports.scopes[..];
+        // A host equal to some machine's own name would shadow that machine.
+        // Hosts are checked in input order (sorted, they are scattered over
+        // memory) against a filter of the machines' names; the few it lets
+        // through are then checked exactly, and reported below, once per
+        // record.
+        let (front, back) = halves::halves(scopes, |half| {
+            let mut filter = NameFilter::with_capacity(scopes.len());
+            machine_names(half).for_each(|m| filter.insert(m));
+            filter
+        });
+        let machine_filter = front.union(&back);
+        // The scopes are read in two parts of about as many hosts each, on
+        // two cores (most scopes of a clan with networks have no hosts).
+        let total = exports.host_count();
+        let (split, front_hosts) = host_split(scopes, total);
+        let (front, back) = scopes.split_at(split);
+        let collect_back =
+            || Collected::of(back, split, domain, &machine_filter, total - front_hosts);
+        let collect_front = || Collected::of(front, 0, domain, &machine_filter, total);
+        let (mut collected, back) = if total < halves::FROM {
+            (collect_front(), collect_back())
+        } else {
+            halves::join(collect_front, collect_back)
+        };
+        collected.entries.extend_from_slice(&back.entries);
+        drop(back.entries);
+        collected.skipped.extend(back.skipped);
+        collected.problems.append(back.problems);
+        collected.maybe_machines.extend(back.maybe_machines);
+        let Collected {
+            mut entries,
+            mut skipped,
+            mut problems,
+            maybe_machines,
+        } = collected;
         // The exact check reads every machine name again; it runs beside the
         // sort, whose first step (the partition) is on one core.
         let ((), shadowing) = halves::join(
@@ -263,6 +316,19 @@ impl<'e> Cnames<'e> {
             problems,
         }
     }
+}
+
+/// Where `scopes` (holding `total` hosts) split into two parts of about half
+/// the hosts each, and how many hosts the first part holds.
+fn host_split(scopes: &[Scope<'_>], total: usize) -> (usize, usize) {
+    let mut hosts = 0;
+    for (index, scope) in scopes.iter().enumerate() {
+        if hosts >= total / 2 {
+            return (index, hosts);
+        }
+        hosts += scope.hosts.len();
+    }
+    (scopes.len(), hosts)
 }
 
 impl<'e> Zone<'e> {

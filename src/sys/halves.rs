@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// From this many items on, the halves run on two cores.
-const FROM: usize = 1 << 12;
+pub const FROM: usize = 1 << 12;
 
 /// `here` on this thread while `there` runs on another; both results. A
 /// panic on the other thread goes on here.
