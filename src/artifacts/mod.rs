@@ -112,11 +112,9 @@ type Hashed = (StagedFile, [u8; 32]);
 /// `zone.conf`, then `zone.db`, whose serial comes from the `zone.conf`
 /// hash. Both are rendered on this thread and hashed and written on
 /// another, in chunks, so `zone.db`'s records are rendered while `zone.conf`
-/// is hashed and only its head waits for the serial.
+/// is hashed and only its four-line head, written by the writer, waits for
+/// the serial.
 fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed, u32), Error> {
-    let names = render::AddressNames::of(zone);
-    let addresses = &render::zone_addresses(zone, &names);
-    let others = &render::zone_others(zone);
     let (mut rendered, chunks) = pipe::channel();
     let hash_and_write = move || {
         let conf = out.stage(CONF, |w| {
@@ -127,7 +125,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
         let serial = render::content_serial(&conf.1);
         let db = out.stage(DB, |w| {
             let mut w = HashingWriter::new(w);
-            render::write_db_head(&mut w, &zone.domain, serial, addresses, others)?;
+            render::write_db_head(&mut w, &zone.domain, serial)?;
             chunks.copy_file(&mut w)?;
             w.finish().map(|(_, hash)| hash)
         })?;
@@ -137,6 +135,10 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     // every file end (or the renderer stop) before it is waited for.
     let domain = &zone.domain;
     let render = move || {
+        // Built here, while another core writes the manifest.
+        let names = render::AddressNames::of(zone);
+        let addresses = &render::zone_addresses(zone, &names);
+        let others = &render::zone_others(zone);
         render::write_conf(
             &mut rendered,
             domain,
@@ -145,7 +147,10 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
             others,
         )
         .and_then(|()| rendered.end_file())
-        .and_then(|()| render::write_db_cnames(&mut rendered, domain, render::zone_cnames(zone)))
+        .and_then(|()| {
+            let cnames = render::zone_cnames(zone);
+            render::write_db_body(&mut rendered, domain, cnames, addresses, others)
+        })
         .and_then(|()| rendered.end_file())
     };
     let (rendering, written) = halves::join(render, hash_and_write);

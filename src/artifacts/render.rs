@@ -307,8 +307,8 @@ pub fn write_db<'a>(
     addresses: &AddressList<impl AsRef<str>>,
     others: &OtherList,
 ) -> io::Result<()> {
-    write_db_head(out, domain, serial, addresses, others)?;
-    write_db_cnames(out, domain, cnames)
+    write_db_head(out, domain, serial)?;
+    write_db_body(out, domain, cnames, addresses, others)
 }
 
 /// The SOA record's data for `serial`: no server names, no mailbox (the
@@ -317,19 +317,23 @@ pub fn soa_data(serial: u32) -> String {
     format!("localhost. nobody.invalid. {serial} {SOA_TIMERS}")
 }
 
-/// `zone.db` up to its CNAMEs to machines: the only part that needs the
-/// serial.
-pub fn write_db_head(
-    out: &mut impl Write,
-    domain: &Domain,
-    serial: u32,
-    addresses: &AddressList<impl AsRef<str>>,
-    others: &OtherList,
-) -> io::Result<()> {
+/// `zone.db` up to its records: the only part that needs the serial.
+pub fn write_db_head(out: &mut impl Write, domain: &Domain, serial: u32) -> io::Result<()> {
     writeln!(out, "$ORIGIN {domain}.")?;
     writeln!(out, "$TTL {TTL}")?;
     writeln!(out, "{domain}. IN SOA {}", soa_data(serial))?;
-    writeln!(out, "{domain}. IN NS localhost.")?;
+    writeln!(out, "{domain}. IN NS localhost.")
+}
+
+/// The rest of `zone.db`, after `write_db_head`: the address records, the
+/// other declared records, the CNAMEs to machines.
+pub fn write_db_body<'a>(
+    out: &mut impl Write,
+    domain: &Domain,
+    cnames: impl Iterator<Item = Cname<'a>>,
+    addresses: &AddressList<impl AsRef<str>>,
+    others: &OtherList,
+) -> io::Result<()> {
     for (name, address) in addresses {
         write_address_record(out, name.as_ref(), b". IN ", address)?;
         out.write_all(b"\n")?;
@@ -337,11 +341,11 @@ pub fn write_db_head(
     for (name, data) in others {
         writeln!(out, "{name}. IN {} {data}", data.kind())?;
     }
-    Ok(())
+    write_db_cnames(out, domain, cnames)
 }
 
-/// The rest of `zone.db`, after `write_db_head`.
-pub fn write_db_cnames<'a>(
+/// The CNAMEs to machines, as `zone.db` ends.
+fn write_db_cnames<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
