@@ -61,8 +61,10 @@ pub fn compile<'e>(
 
 /// The zone's files, written under temporary names beside their places.
 pub struct Written {
-    out: OutputDir,
+    // Dropped in this order: the staged files, then the directory they
+    // were in, which goes too if this run created it.
     files: Vec<StagedFile>,
+    out: OutputDir,
     pub summary: Summary,
 }
 

@@ -700,3 +700,47 @@ fn a_hand_edited_manifest_is_refused() {
         stderr(&out)
     );
 }
+
+/// A large exports file is mapped, not copied: one written to while `zone`
+/// reads it gives no zone at all, never one made from a torn input.
+#[test]
+fn exports_written_to_while_read_give_no_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exports = tmp.path().join("exports.json");
+    // 100,000 machines, 300,000 hosts: 10 MB, a few tenths of a second.
+    let scopes: Vec<String> = (0..100_000)
+        .map(|m| {
+            format!(
+                "\"web:main:server:m{m:06}\":{{\"endpoints\":{{\"hosts\":\
+                 [\"a{m}.clan\",\"b{m}.clan\",\"c{m}.clan\"]}}}}"
+            )
+        })
+        .collect();
+    std::fs::write(&exports, format!("{{{}}}", scopes.join(","))).unwrap();
+    let out = tmp.path().join("zone");
+    let mut child = dm_dns()
+        .args(["zone", "--domain", "clan", "--exports"])
+        .arg(&exports)
+        .arg("--out")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Appended to until it ends: at least once after it opened the file.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&exports)
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        file.write_all(b" ").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("changed while it was read"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(!out.exists(), "{:?}", listing(&out));
+}
