@@ -142,17 +142,14 @@ pub struct AddressNames(String);
 
 impl AddressNames {
     pub fn of(zone: &Zone<'_>) -> AddressNames {
-        let domain = zone.domain.as_str();
         let records = &zone.addresses.records;
         let size = records
             .iter()
-            .map(|r| r.machine.len() + 1 + domain.len())
+            .map(|r| zone.domain.machine_name_len(r.machine))
             .sum();
         let mut names = String::with_capacity(size);
         for r in records {
-            names.push_str(r.machine);
-            names.push('.');
-            names.push_str(domain);
+            zone.domain.push_machine_name(&mut names, r.machine);
         }
         AddressNames(names)
     }
@@ -161,14 +158,13 @@ impl AddressNames {
 /// The zone's address records as renderings take them: the machines' (named
 /// in `names`, made from the same zone) and the declared ones.
 pub fn zone_addresses<'n>(zone: &'n Zone<'_>, names: &'n AddressNames) -> Vec<(&'n str, IpAddr)> {
-    let domain_len = zone.domain.as_str().len();
     let mut rest = names.0.as_str();
     let mut machines: Vec<(&str, IpAddr)> = zone
         .addresses
         .records
         .iter()
         .map(|r| {
-            let (name, after) = rest.split_at(r.machine.len() + 1 + domain_len);
+            let (name, after) = rest.split_at(zone.domain.machine_name_len(r.machine));
             rest = after;
             (name, r.address)
         })

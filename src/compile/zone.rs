@@ -183,8 +183,8 @@ impl<'e> Collected<'e> {
         first: usize,
         domain: &Domain,
         machine_filter: &NameFilter,
-        hosts: usize,
     ) -> Collected<'e> {
+        let hosts = scopes.iter().map(|s| s.hosts.len()).sum();
         let mut collected = Collected {
             entries: Vec::with_capacity(hosts),
             ..Collected::default()
@@ -253,6 +253,14 @@ impl<'e> Collected<'e> {
         }
         collected
     }
+
+    /// `other`, collected from the scopes after these, added after them.
+    fn append(&mut self, mut other: Collected<'e>) {
+        self.entries.append(&mut other.entries);
+        self.skipped.append(&mut other.skipped);
+        self.problems.append(other.problems);
+        self.maybe_machines.extend(other.maybe_machines);
+    }
 }
 
 impl<'e> Cnames<'e> {
@@ -271,22 +279,12 @@ impl<'e> Cnames<'e> {
         let machine_filter = front.union(&back);
         // The scopes are read in two parts of about as many hosts each, on
         // two cores (most scopes of a clan with networks have no hosts).
-        let total = exports.host_count();
-        let (split, front_hosts) = host_split(scopes, total);
-        let (front, back) = scopes.split_at(split);
-        let collect_back =
-            || Collected::of(back, split, domain, &machine_filter, total - front_hosts);
-        let collect_front = || Collected::of(front, 0, domain, &machine_filter, total);
-        let (mut collected, back) = if total < halves::FROM {
-            (collect_front(), collect_back())
-        } else {
-            halves::join(collect_front, collect_back)
-        };
-        collected.entries.extend_from_slice(&back.entries);
-        drop(back.entries);
-        collected.skipped.extend(back.skipped);
-        collected.problems.append(back.problems);
-        collected.maybe_machines.extend(back.maybe_machines);
+        let (mut collected, back) = halves::halves_by_weight(
+            scopes,
+            |scope| scope.hosts.len(),
+            |part, first| Collected::of(part, first, domain, &machine_filter),
+        );
+        collected.append(back);
         let Collected {
             mut entries,
             mut skipped,
@@ -316,19 +314,6 @@ impl<'e> Cnames<'e> {
             problems,
         }
     }
-}
-
-/// Where `scopes` (holding `total` hosts) split into two parts of about half
-/// the hosts each, and how many hosts the first part holds.
-fn host_split(scopes: &[Scope<'_>], total: usize) -> (usize, usize) {
-    let mut hosts = 0;
-    for (index, scope) in scopes.iter().enumerate() {
-        if hosts >= total / 2 {
-            return (index, hosts);
-        }
-        hosts += scope.hosts.len();
-    }
-    (scopes.len(), hosts)
 }
 
 impl<'e> Zone<'e> {

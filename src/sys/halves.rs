@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// From this many items on, the halves run on two cores.
-pub const FROM: usize = 1 << 12;
+const FROM: usize = 1 << 12;
 
 /// `here` on this thread while `there` runs on another; both results. A
 /// panic on the other thread goes on here.
@@ -29,6 +29,32 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
         return (work(front), work(back));
     }
     join(|| work(front), || work(back))
+}
+
+/// `work(part, start)` on each of two consecutive parts of `items` of about
+/// equal total `weight` (`start`: where the part begins in `items`), on two
+/// cores when the weight is large: for items whose cost differs (scopes
+/// with many hosts, or none).
+pub fn halves_by_weight<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    weight: impl Fn(&T) -> usize,
+    work: impl Fn(&'a [T], usize) -> R + Sync,
+) -> (R, R) {
+    let total: usize = items.iter().map(&weight).sum();
+    let mut before = 0;
+    let split = items
+        .iter()
+        .position(|item| {
+            let past_half = before >= total / 2;
+            before += weight(item);
+            past_half
+        })
+        .unwrap_or(items.len());
+    let (front, back) = items.split_at(split);
+    if total < FROM {
+        return (work(front, 0), work(back, split));
+    }
+    join(|| work(front, 0), || work(back, split))
 }
 
 /// `work(i)` for every `i` in `0..count`, on two cores that each take the
@@ -93,5 +119,24 @@ mod tests {
         }
         let squares = pieces(100, |i| i * i);
         assert_eq!(squares, (0..100).map(|i| i * i).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn weighted_halves_hold_every_item_once_and_about_half_the_weight() {
+        // Many weightless items, then heavy ones: halving by count would
+        // give the second part all the weight.
+        let items: Vec<usize> = std::iter::repeat_n(0, 5000)
+            .chain(std::iter::repeat_n(10, 5000))
+            .collect();
+        let ((front, front_start), (back, back_start)) =
+            halves_by_weight(&items, |&w| w, |part, start| (part.to_vec(), start));
+        assert_eq!((front_start, back_start), (0, front.len()));
+        assert_eq!([front.clone(), back.clone()].concat(), items);
+        let front_weight: usize = front.iter().sum();
+        assert_eq!(front_weight, 25_000);
+        for items in [vec![], vec![7], vec![0, 0, 0]] {
+            let (front, back) = halves_by_weight(&items, |&w| w, |part, _| part.to_vec());
+            assert_eq!([front, back].concat(), items);
+        }
     }
 }

@@ -92,7 +92,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `map` mapped, once.
+        // SAFETY: unmaps exactly what `read_or_map` mapped, once.
         unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
     }
 }

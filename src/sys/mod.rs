@@ -1,6 +1,6 @@
 //! What the stages need from the system: files written crash-safely and
-//! read without following links (large inputs mapped), work split over two cores, a pipe from a
-//! renderer to a writer, digests, the clock.
+//! read without following links (large inputs mapped), work split over two
+//! cores, a pipe from a renderer to a writer, digests, the clock.
 
 pub mod clock;
 pub mod digest;
