@@ -68,7 +68,7 @@ pub fn run(args: ZoneArgs) -> Result<ExitCode, Error> {
     let bytes = exports::read_source(&args.exports)?;
     // The declared records are read while the exports are.
     let (exports, records) = halves::join(
-        || Exports::canonicalize(exports::parse_source(&args.exports, &bytes)?),
+        || Exports::parse_source(&args.exports, &bytes),
         || match &args.records {
             Some(path) => exports::records::read(path),
             None => Ok(Default::default()),

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use camino::Utf8Path;
+
 use super::{Peer, ScopeHosts};
 use crate::dns::ip_text::IpText;
 use crate::dns::name;
@@ -136,28 +138,51 @@ fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
 /// How many pieces the scopes are canonicalised in.
 const CANONICAL_PIECES: usize = 16;
 
+/// Normalises the scopes of one piece: the problems found.
+fn normalize_piece(scopes: &mut [ScopeHosts<'_>]) -> Problems {
+    let mut problems = Problems::default();
+    for scope in scopes {
+        normalize_scope(scope, &mut problems);
+    }
+    problems
+}
+
 impl<'a> Exports<'a> {
+    /// Reads exports JSON and canonicalises it: each piece the reader reads
+    /// is normalised while it is still in the reading core's cache.
+    pub fn parse(bytes: &'a [u8]) -> Result<Exports<'a>, Error> {
+        let (scopes, problems) = crate::exports::parse(bytes, normalize_piece)?;
+        Ok(Exports::merge(scopes, problems))
+    }
+
+    /// `parse` for what `exports::read_source(path)` read (errors in the
+    /// source's terms).
+    pub fn parse_source(path: &Utf8Path, bytes: &'a [u8]) -> Result<Exports<'a>, Error> {
+        let (scopes, problems) = crate::exports::parse_source(path, bytes, normalize_piece)?;
+        Ok(Exports::merge(scopes, problems))
+    }
+
     /// Normalises every host name and merges duplicate scopes. Malformed host
     /// names are left out and kept as problems for the compile to report.
     pub fn canonicalize(raw: Vec<ScopeHosts<'a>>) -> Result<Exports<'a>, Error> {
         let mut scopes = raw;
         // Every host and peer of every scope is read here: two cores share
         // them, in pieces (scopes cost as many hosts and peers as they have).
+        let problems = halves::pieces_mut(&mut scopes, CANONICAL_PIECES, normalize_piece);
+        Ok(Exports::merge(scopes, problems))
+    }
+
+    /// Normalised scopes sorted, and those that appear more than once (a JSON
+    /// key repeated) merged.
+    fn merge(mut scopes: Vec<Scope<'a>>, found: Vec<Problems>) -> Exports<'a> {
         let mut problems = Problems::default();
-        let found = halves::pieces_mut(&mut scopes, CANONICAL_PIECES, |part| {
-            let mut problems = Problems::default();
-            part.iter_mut()
-                .for_each(|scope| normalize_scope(scope, &mut problems));
-            problems
-        });
         found.into_iter().for_each(|more| problems.append(more));
         // builtins.toJSON writes keys sorted: one pass says so and saves
         // the sort.
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
             scopes.sort_by(|a, b| a.key.cmp(&b.key));
         }
-        // Merge scopes that appear more than once (a JSON key repeated); in
-        // place, as a large clan's scopes take tens of megabytes.
+        // In place, as a large clan's scopes take tens of megabytes.
         scopes.dedup_by(|scope, kept| {
             if scope.key != kept.key {
                 return false;
@@ -169,7 +194,7 @@ impl<'a> Exports<'a> {
             kept.priority = kept.priority.max(scope.priority);
             true
         });
-        Ok(Exports { scopes, problems })
+        Exports { scopes, problems }
     }
 
     pub fn host_count(&self) -> usize {

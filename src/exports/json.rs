@@ -19,16 +19,27 @@ const HALVES_FROM: usize = 1 << 20;
 
 mod scan;
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
-    if let Some(scopes) = scan::read(bytes) {
-        return Ok(scopes);
+/// How many pieces the general reader's scopes are finished in.
+const FINISHED_PIECES: usize = 16;
+
+/// The scopes of a document, and what `finish` made of each piece of them,
+/// in order, on two cores.
+pub fn parse<'a, R: Send>(
+    bytes: &'a [u8],
+    finish: impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync,
+) -> Result<(Vec<ScopeHosts<'a>>, Vec<R>), serde_json::Error> {
+    if let Some(read) = scan::read(bytes, &finish) {
+        return Ok(read);
     }
-    if bytes.len() >= HALVES_FROM
-        && let Some(scopes) = parse_in_halves(bytes)
+    let mut scopes = match (bytes.len() >= HALVES_FROM)
+        .then(|| parse_in_halves(bytes))
+        .flatten()
     {
-        return Ok(scopes);
-    }
-    parse_whole(bytes)
+        Some(scopes) => scopes,
+        None => parse_whole(bytes)?,
+    };
+    let finished = halves::pieces_mut(&mut scopes, FINISHED_PIECES, finish);
+    Ok((scopes, finished))
 }
 
 fn parse_whole(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
@@ -65,7 +76,7 @@ fn read_split(bytes: &[u8], comma: usize) -> Option<Vec<ScopeHosts<'_>>> {
     Some(scopes)
 }
 
-/// How many commas from the middle on are tried as the split.
+/// How many commas are tried, in all, as the places to split a document.
 const SPLIT_TRIES: usize = 1024;
 /// How many entries must follow a comma for it to be tried: a comma inside
 /// a scope's value is found out when that value's object ends.
@@ -75,13 +86,19 @@ const ENTRIES_TO_TRY: usize = 16;
 /// more reading, and one whose entries are larger is read by one core.
 const TRY_WINDOW: usize = 64 << 10;
 
-/// A comma after the middle that entries seem to follow, for both readers:
-/// `entries_follow(comma, end)` says whether entries follow `comma` in the
-/// document up to `end`. Only the first half's reading proves the comma is
+/// The first comma from `from` on that entries seem to follow, for both
+/// readers: `entries_follow(comma, end)` says whether entries follow
+/// `comma` in the document up to `end`. Each comma tried takes one of
+/// `tries`. Only the reading of the part before proves the comma is
 /// between top-level entries.
-fn split_comma(bytes: &[u8], entries_follow: impl Fn(usize, usize) -> bool) -> Option<usize> {
-    let mut from = bytes.len() / 2;
-    for _ in 0..SPLIT_TRIES {
+fn split_comma(
+    bytes: &[u8],
+    mut from: usize,
+    tries: &mut usize,
+    entries_follow: impl Fn(usize, usize) -> bool,
+) -> Option<usize> {
+    while *tries > 0 {
+        *tries -= 1;
         let comma = from + bytes[from..].iter().position(|&b| b == b',')?;
         if entries_follow(comma, bytes.len().min(comma + 1 + TRY_WINDOW)) {
             return Some(comma);
@@ -93,7 +110,12 @@ fn split_comma(bytes: &[u8], entries_follow: impl Fn(usize, usize) -> bool) -> O
 
 /// The split for this reader; `read_cut_short` proves it.
 fn split_point(bytes: &[u8]) -> Option<usize> {
-    split_comma(bytes, |comma, end| entries_follow(&bytes[..end], comma + 1))
+    split_comma(
+        bytes,
+        bytes.len() / 2,
+        &mut SPLIT_TRIES.clone(),
+        |comma, end| entries_follow(&bytes[..end], comma + 1),
+    )
 }
 
 /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of `bytes`,
@@ -459,13 +481,18 @@ impl<'a> ScopeParts<'a> {
 mod tests {
     use super::*;
 
+    /// The scopes `parse` reads, finished with nothing.
+    fn scopes_of(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, serde_json::Error> {
+        parse(bytes, |_| ()).map(|(scopes, _)| scopes)
+    }
+
     /// Names without escapes point into the input: a million of them copied
     /// was most of a large zone's memory.
     #[test]
     fn keys_and_hosts_are_borrowed_unless_escaped() {
         let json = br#"{"a:b:c:alpha": {"endpoints": {"hosts": ["music.clan", "w\u0069ki.clan"]},
             "peer": {"hosts": [{"plain": "200::1"}]}}, "a:b:c:\u0062eta": {"hosts": ["x.clan"]}}"#;
-        let scopes = parse(json).unwrap();
+        let scopes = scopes_of(json).unwrap();
         let borrowed = |c: &Cow<str>| matches!(c, Cow::Borrowed(_));
         assert!(borrowed(&scopes[0].key) && !borrowed(&scopes[1].key));
         assert!(borrowed(&scopes[0].hosts[0]) && !borrowed(&scopes[0].hosts[1]));
@@ -487,7 +514,7 @@ mod tests {
             "myc:net:peer:beta": {"peers": ["4ab::2", {"missing": "var beta/myc/ip is not generated"}]},
             "myc:net::": {"priority": 800}
         }"#;
-        let scopes = parse(raw.as_bytes()).unwrap();
+        let scopes = scopes_of(raw.as_bytes()).unwrap();
         assert_eq!(scopes[0].priority, Some(2000));
         assert_eq!(scopes[1].peers[0], Peer::Value("200::1".into()));
         assert!(
@@ -504,7 +531,7 @@ mod tests {
     }
 
     fn hosts_of(json: &str) -> Vec<(String, Vec<String>)> {
-        parse(json.as_bytes())
+        scopes_of(json.as_bytes())
             .unwrap()
             .into_iter()
             .map(|s| {
@@ -649,16 +676,16 @@ mod tests {
             "{comma}"
         );
         assert_eq!(
-            parse(doc.as_bytes()).unwrap(),
+            scopes_of(doc.as_bytes()).unwrap(),
             parse_whole(doc.as_bytes()).unwrap()
         );
     }
 
     #[test]
     fn names_the_scope_on_type_errors() {
-        let err = parse(br#"{"a:b:c:d": {"endpoints": {"hosts": [1]}}}"#).unwrap_err();
+        let err = scopes_of(br#"{"a:b:c:d": {"endpoints": {"hosts": [1]}}}"#).unwrap_err();
         assert!(err.to_string().contains("a:b:c:d"), "{err}");
-        assert!(parse(b"[1]").is_err());
-        assert!(parse(b"{} x").is_err());
+        assert!(scopes_of(b"[1]").is_err());
+        assert!(scopes_of(b"{} x").is_err());
     }
 }

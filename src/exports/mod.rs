@@ -113,9 +113,17 @@ fn is_nix(path: &Utf8Path) -> bool {
     path.extension() == Some("nix")
 }
 
+/// Scopes as read, and what `finish` made of each piece of them (in order):
+/// a large document is read in pieces on two cores, and each piece is
+/// finished on the core that read it.
+pub type Pieces<'a, R> = (Vec<ScopeHosts<'a>>, Vec<R>);
+
 /// Parses exports JSON. Strings are borrowed from `bytes` where possible.
-pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, Error> {
-    json::parse(bytes).map_err(|e| {
+pub fn parse<'a, R: Send>(
+    bytes: &'a [u8],
+    finish: impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync,
+) -> Result<Pieces<'a, R>, Error> {
+    json::parse(bytes, finish).map_err(|e| {
         Error::input(format!(
             "exports are not valid: {e} (hint: produce them with builtins.toJSON; the top \
              level must map scope keys to export values)"
@@ -125,11 +133,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ScopeHosts<'_>>, Error> {
 
 /// Parses what `read_source(path)` read, with errors in the source's terms:
 /// a `.nix` file has no JSON positions, and needs no `builtins.toJSON`.
-pub fn parse_source<'a>(path: &Utf8Path, bytes: &'a [u8]) -> Result<Vec<ScopeHosts<'a>>, Error> {
+pub fn parse_source<'a, R: Send>(
+    path: &Utf8Path,
+    bytes: &'a [u8],
+    finish: impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync,
+) -> Result<Pieces<'a, R>, Error> {
     if !is_nix(path) {
-        return parse(bytes);
+        return parse(bytes, finish);
     }
-    json::parse(bytes).map_err(|e| {
+    json::parse(bytes, finish).map_err(|e| {
         let text = e.to_string();
         let without_position = text.split(" at line ").next().unwrap_or(&text);
         Error::input(format!(

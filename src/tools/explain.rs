@@ -152,7 +152,7 @@ fn compiled_manifest(
     networks: &NetworkChoice,
     records: &RecordsInput,
 ) -> Result<Manifest, Error> {
-    let exports = Exports::canonicalize(crate::exports::parse(bytes)?)?;
+    let exports = Exports::parse(bytes)?;
     let zone = Zone::compile_with(&exports, domain, networks, records)?;
     Ok(Manifest::of(&zone, &exports))
 }

@@ -107,7 +107,7 @@ fn rewritten_json(clan: &[ScopeSpec], seed: u64) -> String {
 
 fn build(json: &str) -> Vec<Vec<u8>> {
     let domain = Domain::parse("clan").unwrap();
-    let exports = Exports::canonicalize(dm_dns::exports::parse(json.as_bytes()).unwrap()).unwrap();
+    let exports = Exports::parse(json.as_bytes()).unwrap();
     let compiled = artifacts::compile(
         &exports,
         &domain,

@@ -10,62 +10,119 @@
 //! of the time.
 
 use std::borrow::Cow;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{ENTRIES_TO_TRY, Peer, RawPeerHost, ScopeHosts, ScopeParts, split_comma};
+use super::{ENTRIES_TO_TRY, Peer, RawPeerHost, SPLIT_TRIES, ScopeHosts, ScopeParts, split_comma};
 use crate::sys::halves;
 
-/// From this size on, a document is read in two halves, on two cores.
-const HALVES_FROM: usize = 1 << 20;
+/// From this size on, a document is read in pieces, on two cores.
+const PIECES_FROM: usize = 1 << 20;
+/// How many pieces a large document is read in. The two cores take them
+/// from either end until they meet, so they finish together although
+/// entries differ in cost per byte (a network's peer scopes, which sort
+/// first in a clan's exports, take longer than its services' scopes).
+const PIECES: usize = 32;
 /// Skipped values nested deeper than this are left to the general reader,
 /// which counts every level of the document against its limit of 128.
 const SKIP_DEPTH: usize = 64;
 
-/// The scopes of `bytes`, or `None` where this reader gives up.
-pub fn read(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
+/// The scopes of `bytes`, and what `finish` made of each piece of them, in
+/// order; `None` where this reader gives up. Each piece is finished by the
+/// core that read it, while its scopes are in that core's cache.
+pub fn read<'a, R: Send>(
+    bytes: &'a [u8],
+    finish: &(impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync),
+) -> Option<(Vec<ScopeHosts<'a>>, Vec<R>)> {
     // Checked once as a whole, so that each string is a slice of it.
     let text = std::str::from_utf8(bytes).ok()?;
-    if bytes.len() < HALVES_FROM {
-        return match Scanner::new(text, 0).document(None, &AtomicBool::new(false))? {
-            Read::Whole(scopes) => Some(scopes),
-            Read::UpToSplit(_) => None,
-        };
-    }
-    let split = split_guess(text)?;
-    // Once either half gives up, both do: the general reader reads it all.
-    // (Had the guess been wrong, the first half alone might have read it.)
-    let gave_up = AtomicBool::new(false);
-    let (first, second) = halves::join(
-        || {
-            let read = Scanner::new(text, 0).document(Some(split), &gave_up);
-            gave_up.fetch_or(read.is_none(), Ordering::Relaxed);
-            read
-        },
-        || {
-            let read = Scanner::new(text, split + 1).entries_to_end(&gave_up);
-            gave_up.fetch_or(read.is_none(), Ordering::Relaxed);
-            read
-        },
-    );
-    match first? {
-        // The guess was no comma between entries: the first half read it all.
-        Read::Whole(scopes) => Some(scopes),
-        Read::UpToSplit(mut scopes) => {
-            scopes.extend(second?);
-            Some(scopes)
-        }
-    }
+    read_pieces(text, &piece_ends(text), finish)
 }
 
-/// A comma after the middle that entries follow (`split_comma`), read on a
-/// window that ends on a char boundary.
-fn split_guess(text: &str) -> Option<usize> {
-    split_comma(text.as_bytes(), |comma, mut end| {
-        while !text.is_char_boundary(end) {
-            end += 1;
+/// `read` with the pieces ending at the commas `ends`, in order: the
+/// pieces are read only if each ends there, after an entry.
+fn read_pieces<'a, R: Send>(
+    text: &'a str,
+    ends: &[usize],
+    finish: &(impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync),
+) -> Option<(Vec<ScopeHosts<'a>>, Vec<R>)> {
+    let stop = AtomicBool::new(false);
+    // Piece `i`, added to `scopes` and finished.
+    let read_piece = |i: usize, scopes: &mut Vec<ScopeHosts<'a>>| {
+        let start = if i == 0 { 0 } else { ends[i - 1] + 1 };
+        let before = scopes.len();
+        let read = Scanner::new(text, start).piece(i == 0, ends.get(i).copied(), &stop, scopes);
+        // Once any piece gives up, all do: the general reader reads it all.
+        stop.fetch_or(read.is_none(), Ordering::Relaxed);
+        read.map(|()| finish(&mut scopes[before..]))
+    };
+    if ends.is_empty() {
+        let mut scopes = Vec::new();
+        let finished = read_piece(0, &mut scopes)?;
+        return Some((scopes, vec![finished]));
+    }
+    let untaken = Mutex::new(0..=ends.len());
+    let take = |from_front: bool| {
+        let mut untaken = untaken.lock().unwrap_or_else(|p| p.into_inner());
+        if from_front {
+            untaken.next()
+        } else {
+            untaken.next_back()
         }
-        Scanner::new(&text[..end], comma + 1).entries_follow()
-    })
+    };
+    // The front pieces are read into one list, which the back ones join.
+    let front = || {
+        let (mut scopes, mut finished) = (Vec::new(), Vec::new());
+        while let Some(i) = take(true) {
+            finished.push(read_piece(i, &mut scopes)?);
+        }
+        Some((scopes, finished))
+    };
+    let back = || {
+        let mut pieces = Vec::new();
+        while let Some(i) = take(false) {
+            let mut scopes = Vec::new();
+            let finished = read_piece(i, &mut scopes)?;
+            pieces.push((scopes, finished));
+        }
+        Some(pieces)
+    };
+    let (front, back) = halves::join(front, back);
+    let ((mut scopes, mut finished), back) = (front?, back?);
+    scopes.reserve(back.iter().map(|(piece, _)| piece.len()).sum());
+    for (mut piece, done) in back.into_iter().rev() {
+        scopes.append(&mut piece);
+        finished.push(done);
+    }
+    Some((scopes, finished))
+}
+
+/// Commas that end the pieces of a large document: each after about its
+/// share of the bytes, with entries following it (`split_comma`); in
+/// order, none twice. Only the reading of the piece before proves that a
+/// comma is between top-level entries.
+fn piece_ends(text: &str) -> Vec<usize> {
+    if text.len() < PIECES_FROM {
+        return Vec::new();
+    }
+    let mut ends: Vec<usize> = Vec::with_capacity(PIECES - 1);
+    // Shared by all the pieces, so a document made to look like entries
+    // after every comma costs no more to split than to halve.
+    let mut tries = SPLIT_TRIES;
+    for k in 1..PIECES {
+        let from = text.len() / PIECES * k;
+        if ends.last().is_some_and(|&last| last >= from) {
+            continue;
+        }
+        let found = split_comma(text.as_bytes(), from, &mut tries, |comma, mut end| {
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            Scanner::new(&text[..end], comma + 1).entries_follow()
+        });
+        ends.extend(found);
+    }
+    ends
 }
 
 /// The fields of a scope's value that are read; any other is passed over.
@@ -77,12 +134,6 @@ const FIELDS: [&str; 6] = [
     "priority",
     "networking",
 ];
-
-enum Read<'a> {
-    Whole(Vec<ScopeHosts<'a>>),
-    /// Entries up to the split comma, which follows the last of them.
-    UpToSplit(Vec<ScopeHosts<'a>>),
-}
 
 struct Scanner<'a> {
     text: &'a str,
@@ -145,42 +196,40 @@ impl<'a> Scanner<'a> {
         Some(&self.text[start..end])
     }
 
-    /// `{ entries }` and the end of the document; with `split`, stops there
-    /// if that comma is the one after an entry. `None` once `stop` is set.
-    fn document(&mut self, split: Option<usize>, stop: &AtomicBool) -> Option<Read<'a>> {
-        self.expect(b'{')?;
-        let mut scopes = Vec::new();
-        if !self.take(b'}') {
-            loop {
-                if stop.load(Ordering::Relaxed) {
-                    return None;
-                }
-                scopes.push(self.entry()?);
-                self.skip_whitespace();
-                if Some(self.at) == split {
-                    return Some(Read::UpToSplit(scopes));
-                }
-                if !self.take(b',') {
-                    self.expect(b'}')?;
-                    break;
-                }
+    /// The entries of one piece into `scopes`: from the document's opening
+    /// brace (the `first` piece) or from just after a comma, up to the comma
+    /// at `end` or, without one, to the document's end. `None` if the
+    /// piece does not end there, or as soon as `stop` is set.
+    fn piece(
+        &mut self,
+        first: bool,
+        end: Option<usize>,
+        stop: &AtomicBool,
+        scopes: &mut Vec<ScopeHosts<'a>>,
+    ) -> Option<()> {
+        if first {
+            self.expect(b'{')?;
+            if end.is_none() && self.take(b'}') {
+                return self.end().then_some(());
             }
         }
-        self.end().then_some(Read::Whole(scopes))
-    }
-
-    /// Entries from just after a comma up to the closing brace, which must
-    /// end the document; `None` as soon as `stop` is set.
-    fn entries_to_end(&mut self, stop: &AtomicBool) -> Option<Vec<ScopeHosts<'a>>> {
-        let mut scopes = Vec::new();
         loop {
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
             scopes.push(self.entry()?);
+            self.skip_whitespace();
+            if let Some(end) = end {
+                // Past it, the comma was inside an entry.
+                match self.at.cmp(&end) {
+                    std::cmp::Ordering::Equal => return Some(()),
+                    std::cmp::Ordering::Greater => return None,
+                    std::cmp::Ordering::Less => {}
+                }
+            }
             if !self.take(b',') {
-                self.expect(b'}')?;
-                return self.end().then_some(scopes);
+                // Only the last piece ends the document.
+                return (end.is_none() && self.take(b'}') && self.end()).then_some(());
             }
         }
     }
@@ -498,6 +547,11 @@ mod tests {
         document_of(KEYS, VALUES, entries, spaced)
     }
 
+    /// The scopes `read` reads, finished with nothing.
+    fn read_scopes(bytes: &[u8]) -> Option<Vec<ScopeHosts<'_>>> {
+        read(bytes, &|_: &mut [ScopeHosts<'_>]| ()).map(|(scopes, _)| scopes)
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -512,7 +566,7 @@ mod tests {
         ) {
             let doc = document(&entries, spaced);
             let general = parse_whole(doc.as_bytes());
-            match read(doc.as_bytes()) {
+            match read_scopes(doc.as_bytes()) {
                 Some(scopes) => proptest::prop_assert_eq!(&scopes, general.as_ref().unwrap(), "{}", doc),
                 None => proptest::prop_assert!(
                     entries.iter().any(|&(k, v)| k >= 2 || v >= TAKEN),
@@ -521,24 +575,66 @@ mod tests {
             }
             let cut = (doc.len() as f64 * cut) as usize;
             if doc.is_char_boundary(cut) && cut < doc.trim_end().len() {
-                proptest::prop_assert!(read(&doc.as_bytes()[..cut]).is_none(), "{}", &doc[..cut]);
+                proptest::prop_assert!(read_scopes(&doc.as_bytes()[..cut]).is_none(), "{}", &doc[..cut]);
             }
         }
     }
 
-    /// Large enough for two halves; in the middle of one, a value whose
-    /// commas look like ones between entries from close by, so the guess
-    /// is wrong: the first half alone would read it all, but the second
-    /// gives up at the value's end, and then so does the first, most likely
-    /// before it is through (the general reader then reads the document).
+    /// Read in pieces that end at any commas, one or two: a document reads
+    /// as it does whole, or not at all; and it reads exactly when every
+    /// piece ends between two entries, so the pieces are not a path never
+    /// taken. Each piece is finished once, in order.
     #[test]
-    fn large_documents_read_in_halves_as_whole() {
+    fn pieces_read_as_the_whole_or_not_at_all() {
+        let entries = [(0, 2), (1, 12), (0, 13), (1, 5), (0, 1), (1, 14), (0, 0)];
+        let doc = document(&entries, false);
+        let whole = parse_whole(doc.as_bytes()).unwrap();
+        // The commas between entries: after "{" and each entry and comma.
+        let between: Vec<usize> = entries
+            .iter()
+            .scan(0, |at, &(k, v)| {
+                *at += 1 + KEYS[k].len() + 1 + VALUES[v].len();
+                Some(*at)
+            })
+            .take(entries.len() - 1)
+            .collect();
+        let commas: Vec<usize> = doc.match_indices(',').map(|(at, _)| at).collect();
+        fn copy<'a>(piece: &mut [ScopeHosts<'a>]) -> Vec<ScopeHosts<'a>> {
+            piece.to_vec()
+        }
+        let mut read_some = 0;
+        for (i, &a) in commas.iter().enumerate() {
+            let pairs = commas[i + 1..].iter().map(|&b| vec![a, b]);
+            for ends in std::iter::once(vec![a]).chain(pairs) {
+                let read = read_pieces(&doc, &ends, &copy);
+                let expected = ends.iter().all(|end| between.contains(end));
+                assert_eq!(
+                    read.is_some(),
+                    expected,
+                    "pieces ending at {ends:?} of {doc}"
+                );
+                if let Some((scopes, finished)) = read {
+                    read_some += 1;
+                    assert_eq!(scopes, whole);
+                    assert_eq!(finished.len(), ends.len() + 1);
+                    assert_eq!(finished.concat(), whole);
+                }
+            }
+        }
+        assert_eq!(read_some, 6 + 15);
+    }
+
+    /// A large document is read in pieces; one whose middle holds a value
+    /// whose commas look like ones between entries is not (the general
+    /// reader then reads it), and nor is any of it cut short.
+    #[test]
+    fn large_documents_read_in_pieces_as_whole() {
         let entry = |i: usize| format!(r#""s:i:r:m{i}":{{"endpoints":{{"hosts":["h{i}.clan"]}}}}"#);
         let trap = format!(
             r#""trap":{{"x":{{{}}}}}"#,
             (0..40).map(entry).collect::<Vec<_>>().join(",")
         );
-        for (with_trap, halves) in [(false, true), (true, false)] {
+        for with_trap in [false, true] {
             let mut entries: Vec<String> = (0..40_000).map(entry).collect();
             if with_trap {
                 // Where the middle was: the trap's own middle is now there.
@@ -551,17 +647,19 @@ mod tests {
                 entries.insert(at.unwrap(), trap.clone());
             }
             let doc = format!("{{{}}}", entries.join(","));
-            assert!(doc.len() >= HALVES_FROM);
-            let guess = split_guess(&doc).unwrap();
-            let first = Scanner::new(&doc, 0)
-                .document(Some(guess), &AtomicBool::new(false))
-                .unwrap();
-            assert_eq!(matches!(first, Read::UpToSplit(_)), halves);
-            let whole = parse_whole(doc.as_bytes()).unwrap();
-            match read(doc.as_bytes()) {
-                Some(fast) => assert_eq!(fast, whole),
+            assert!(doc.len() >= PIECES_FROM);
+            assert_eq!(piece_ends(&doc).len(), PIECES - 1);
+            let counted = read(doc.as_bytes(), &|piece: &mut [ScopeHosts<'_>]| piece.len());
+            match counted {
+                Some((scopes, counts)) => {
+                    assert!(!with_trap, "read across the trap");
+                    assert_eq!(scopes, parse_whole(doc.as_bytes()).unwrap());
+                    assert_eq!(counts.len(), PIECES);
+                    assert_eq!(counts.iter().sum::<usize>(), scopes.len());
+                }
                 None => assert!(with_trap, "a document of the usual shape"),
             }
+            assert!(read_scopes(&doc.as_bytes()[..doc.len() - 1]).is_none());
         }
     }
 
@@ -595,7 +693,7 @@ mod tests {
                     _ => doc[at] = byte,
                 }
             }
-            if let Some(scopes) = read(&doc) {
+            if let Some(scopes) = read_scopes(&doc) {
                 read_some += 1;
                 let text = String::from_utf8_lossy(&doc);
                 assert_eq!(scopes, parse_whole(&doc).expect(&text), "{text}");
