@@ -20,7 +20,7 @@ use crate::dns::rdata::Rdata;
 use crate::error::Error;
 use crate::exports::canonical::{Exports, Scope};
 use crate::exports::records::RecordsInput;
-use crate::sys::halves;
+use crate::sys::halves::{self, Slots};
 
 /// All problems found, or nothing.
 fn into_result(problems: Problems) -> Result<(), Error> {
@@ -169,7 +169,6 @@ struct Cnames<'e> {
 /// machine names let through.
 #[derive(Default)]
 struct Collected<'e> {
-    entries: Vec<Entry<'e>>,
     skipped: Vec<Skipped<'e>>,
     problems: Problems,
     maybe_machines: HashSet<&'e str, NameHash>,
@@ -177,20 +176,16 @@ struct Collected<'e> {
 
 impl<'e> Collected<'e> {
     /// The entries of `scopes`, which begin at index `first` of the
-    /// exports' scopes.
+    /// exports' scopes, pushed to `entries` (room for a host each).
     fn of(
         scopes: &'e [Scope<'e>],
         first: usize,
         domain: &Domain,
         machine_filter: &NameFilter,
+        entries: &mut Slots<'_, Entry<'e>>,
     ) -> Collected<'e> {
-        let hosts = scopes.iter().map(|s| s.hosts.len()).sum();
-        let mut collected = Collected {
-            entries: Vec::with_capacity(hosts),
-            ..Collected::default()
-        };
+        let mut collected = Collected::default();
         let Collected {
-            entries,
             skipped,
             problems,
             maybe_machines,
@@ -256,7 +251,6 @@ impl<'e> Collected<'e> {
 
     /// `other`, collected from the scopes after these, added after them.
     fn append(&mut self, mut other: Collected<'e>) {
-        self.entries.append(&mut other.entries);
         self.skipped.append(&mut other.skipped);
         self.problems.append(other.problems);
         self.maybe_machines.extend(other.maybe_machines);
@@ -279,14 +273,13 @@ impl<'e> Cnames<'e> {
         let machine_filter = front.union(&back);
         // The scopes are read in two parts of about as many hosts each, on
         // two cores (most scopes of a clan with networks have no hosts).
-        let (mut collected, back) = halves::halves_by_weight(
+        let (mut entries, (mut collected, back)) = halves::fill_by_weight(
             scopes,
             |scope| scope.hosts.len(),
-            |part, first| Collected::of(part, first, domain, &machine_filter),
+            |part, first, entries| Collected::of(part, first, domain, &machine_filter, entries),
         );
         collected.append(back);
         let Collected {
-            mut entries,
             mut skipped,
             mut problems,
             maybe_machines,

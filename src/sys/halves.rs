@@ -2,6 +2,7 @@
 //! two, and passes over a large zone's records (reading every name) are most
 //! of its cost. `halves` keeps small inputs on one thread.
 
+use std::mem::MaybeUninit;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -31,30 +32,82 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
     join(|| work(front), || work(back))
 }
 
-/// `work(part, start)` on each of two consecutive parts of `items` of about
-/// equal total `weight` (`start`: where the part begins in `items`), on two
-/// cores when the weight is large: for items whose cost differs (scopes
-/// with many hosts, or none).
-pub fn halves_by_weight<'a, T: Sync, R: Send>(
+/// Room for items in a list that two cores fill at once, each its own part
+/// (`fill_by_weight`).
+pub struct Slots<'a, T> {
+    room: &'a mut [MaybeUninit<T>],
+    filled: usize,
+}
+
+impl<T> Slots<'_, T> {
+    /// Adds `item` after those before. More items than the room is the
+    /// caller's error: a panic, and the list is never made.
+    pub fn push(&mut self, item: T) {
+        self.room[self.filled].write(item);
+        self.filled += 1;
+    }
+}
+
+/// One list of what `fill(part, start, slots)` pushes for each of two
+/// consecutive parts of `items` (`start`: where the part begins in
+/// `items`), on two cores when the parts are large: parts of about equal
+/// total `weight`, each with room for at most its weight in items. Each
+/// part fills its own stretch of the list in place, so no part is copied
+/// after, as a large zone's million entries would be (tens of megabytes of
+/// fresh memory).
+pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
     items: &'a [T],
     weight: impl Fn(&T) -> usize,
-    work: impl Fn(&'a [T], usize) -> R + Sync,
-) -> (R, R) {
+    fill: impl Fn(&'a [T], usize, &mut Slots<'_, E>) -> R + Sync,
+) -> (Vec<E>, (R, R)) {
     let total: usize = items.iter().map(&weight).sum();
-    let mut before = 0;
+    let mut front_weight = 0;
     let split = items
         .iter()
         .position(|item| {
-            let past_half = before >= total / 2;
-            before += weight(item);
+            let past_half = front_weight >= total / 2;
+            front_weight += weight(item) * usize::from(!past_half);
             past_half
         })
         .unwrap_or(items.len());
-    let (front, back) = items.split_at(split);
-    if total < FROM {
-        return (work(front, 0), work(back, split));
+    let (front_items, back_items) = items.split_at(split);
+    let mut list = Vec::with_capacity(total);
+    let (front_room, back_room) = list.spare_capacity_mut()[..total].split_at_mut(front_weight);
+    let mut front = Slots {
+        room: front_room,
+        filled: 0,
+    };
+    let mut back = Slots {
+        room: back_room,
+        filled: 0,
+    };
+    let results = if total < FROM {
+        (
+            fill(front_items, 0, &mut front),
+            fill(back_items, split, &mut back),
+        )
+    } else {
+        join(
+            || fill(front_items, 0, &mut front),
+            || fill(back_items, split, &mut back),
+        )
+    };
+    let (front_filled, back_filled) = (front.filled, back.filled);
+    // SAFETY: the list's first `front_filled` slots and the `back_filled`
+    // from `front_weight` on were written (each `push` writes the next slot
+    // of its part), all within the capacity. The back part's items move
+    // down to follow the front's (`copy` allows the overlap), so the first
+    // `front_filled + back_filled` are written, and the list owns them.
+    unsafe {
+        let start = list.as_mut_ptr();
+        std::ptr::copy(
+            start.add(front_weight),
+            start.add(front_filled),
+            back_filled,
+        );
+        list.set_len(front_filled + back_filled);
     }
-    join(|| work(front, 0), || work(back, split))
+    (list, results)
 }
 
 /// `work(i)` for every `i` in `0..count`, on two cores that each take the
@@ -122,21 +175,55 @@ mod tests {
     }
 
     #[test]
-    fn weighted_halves_hold_every_item_once_and_about_half_the_weight() {
+    fn filled_parts_hold_every_item_once_in_order_and_about_half_the_weight() {
         // Many weightless items, then heavy ones: halving by count would
         // give the second part all the weight.
         let items: Vec<usize> = std::iter::repeat_n(0, 5000)
             .chain(std::iter::repeat_n(10, 5000))
             .collect();
-        let ((front, front_start), (back, back_start)) =
-            halves_by_weight(&items, |&w| w, |part, start| (part.to_vec(), start));
-        assert_eq!((front_start, back_start), (0, front.len()));
-        assert_eq!([front.clone(), back.clone()].concat(), items);
-        let front_weight: usize = front.iter().sum();
+        // Each item pushes as many copies of its index as it weighs, or one
+        // fewer for odd indices, so some room is left over in both parts.
+        let fill = |part: &[usize], start: usize, slots: &mut Slots<'_, usize>| {
+            for (i, &weight) in part.iter().enumerate() {
+                let copies = weight.saturating_sub((start + i) % 2);
+                (0..copies).for_each(|_| slots.push(start + i));
+            }
+            (start, part.iter().sum::<usize>())
+        };
+        let (list, ((front_start, front_weight), (back_start, _))) =
+            fill_by_weight(&items, |&w| w, fill);
+        assert_eq!(front_start, 0);
         assert_eq!(front_weight, 25_000);
-        for items in [vec![], vec![7], vec![0, 0, 0]] {
-            let (front, back) = halves_by_weight(&items, |&w| w, |part, _| part.to_vec());
-            assert_eq!([front, back].concat(), items);
+        assert_eq!(back_start, 7500);
+        let expected: Vec<usize> = (0..items.len())
+            .flat_map(|i| std::iter::repeat_n(i, items[i].saturating_sub(i % 2)))
+            .collect();
+        assert_eq!(list, expected);
+        for items in [vec![], vec![7], vec![0, 0, 0], vec![3, 0, 1]] {
+            let (list, _) = fill_by_weight(
+                &items,
+                |&w| w,
+                |part, start, slots| {
+                    for (i, &weight) in part.iter().enumerate() {
+                        (0..weight).for_each(|_| slots.push(start + i));
+                    }
+                },
+            );
+            assert_eq!(list.len(), items.iter().sum::<usize>());
+            assert!(list.is_sorted());
         }
+    }
+
+    #[test]
+    #[should_panic]
+    fn more_items_than_room_is_a_panic() {
+        let items = vec![1usize; FROM];
+        fill_by_weight(
+            &items,
+            |&w| w,
+            |part, _, slots| {
+                (0..=part.len()).for_each(|i| slots.push(i));
+            },
+        );
     }
 }
