@@ -101,7 +101,7 @@ in
     expr = validationOf exports "clan";
     expected = {
       domain = "clan";
-      format = 4;
+      format = 5;
       exports = builtins.hashString "sha256" ''{"music:main:server:alpha":{"hosts":["music.clan"]},"web:::":{"hosts":[]}}'';
     };
   };

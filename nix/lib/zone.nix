@@ -5,7 +5,7 @@
 rec {
   # The format of the zone files `dm-dns zone` writes (manifest.json's
   # "format"); a change regenerates the shared files on every deployer.
-  zoneFormat = 4;
+  zoneFormat = 5;
 
   # `$out` holds zone.conf, zone.db and manifest.json. Pass `exports` or, to
   # share the projection between machines, a ready `exportsFile` from

@@ -107,7 +107,7 @@ addresses() { grep -E '^local-data: "[a-z]+\.clan\. A' "$1/zone.conf" | tr '\n' 
 clan_zone '{ }' "$work/clan-default"
 [ "$(addresses "$work/clan-default")" = 'local-data: "alpha.clan. AAAA 200:1111:2222::a" local-data: "beta.clan. AAAA 4ab:1::b" ' ] \
   || fail "clan addresses by priority: $(addresses "$work/clan-default")"
-jq -e '[.skipped_addresses[] | "\(.[0]) \(.[4])"]
+jq -e '. as $m | [.skipped_addresses[] | "\($m.scopes[.[1]] | split(":")[3]) \(.[2])"]
   == ["alpha outside-network", "alpha lower-priority", "beta not-an-address", "beta unavailable"]' \
   "$work/clan-default/manifest.json" >/dev/null || fail "clan skipped addresses"
 pass "addresses: highest internal priority per machine, internet left out, names and missing vars skipped"

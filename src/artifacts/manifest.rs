@@ -14,13 +14,14 @@ use crate::compile::zone::{SkipReason, Skipped, Zone};
 use crate::dns::ip_text::IpText;
 use crate::dns::rdata::Rdata;
 use crate::error::Error;
-use crate::exports::canonical::Exports;
+use crate::exports::canonical::{Exports, machine_at, network_at};
 use crate::sys::digest::hex;
 
 /// Version of the `manifest.json` layout (2: address records; 3: compact,
 /// records as arrays whose sources are indices into one table of scopes;
-/// 4: declared records).
-pub const FORMAT: u32 = 4;
+/// 4: declared records; 5: no field a scope's key already says: a record's
+/// machine, an address's machine, family and network).
+pub const FORMAT: u32 = 5;
 
 /// Hashes that tie the manifest to the files beside it.
 pub struct Hashes {
@@ -69,13 +70,11 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
     out.write_all(b",\n  \"records\": ")?;
     let mut number = itoa::Buffer::new();
     write_json_lines(out, zone.records(), |out, r| {
-        // A record's host and machine are checked LDH names: nothing in
-        // them needs escaping.
-        debug_assert!(!needs_json_escape(r.host) && !needs_json_escape(r.machine));
+        // A record's host is a checked LDH name: nothing in it needs
+        // escaping. Its machine is its scopes' (the reader finds it there).
+        debug_assert!(!needs_json_escape(r.host));
         out.write_all(b"[\"")?;
         out.write_all(r.host.as_bytes())?;
-        out.write_all(b"\",\"")?;
-        out.write_all(r.machine.as_bytes())?;
         out.write_all(b"\",[")?;
         for (j, source) in r.source_indices().enumerate() {
             if j > 0 {
@@ -93,28 +92,18 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
     })?;
     out.write_all(b",\n  \"addresses\": ")?;
     write_json_lines(out, zone.addresses.records.iter(), |out, r| {
-        out.write_all(b"[")?;
-        json_str(out, r.machine)?;
-        out.write_all(b",\"")?;
-        out.write_all(r.family().as_bytes())?;
-        out.write_all(b"\",\"")?;
+        out.write_all(b"[\"")?;
         out.write_all(IpText::of(&r.address).as_str().as_bytes())?;
         out.write_all(b"\",")?;
         out.write_all(number.format(r.scope_index).as_bytes())?;
-        out.write_all(b",")?;
-        json_str(out, r.network)?;
         out.write_all(b"]")
     })?;
     out.write_all(b",\n  \"skipped_addresses\": ")?;
     write_json_lines(out, zone.addresses.skipped.iter(), |out, k| {
         out.write_all(b"[")?;
-        json_str(out, k.machine)?;
-        out.write_all(b",")?;
         json_str(out, k.value)?;
         out.write_all(b",")?;
         out.write_all(number.format(k.scope_index).as_bytes())?;
-        out.write_all(b",")?;
-        json_str(out, k.network)?;
         out.write_all(b",\"")?;
         out.write_all(k.reason.code().as_bytes())?;
         out.write_all(b"\"]")
@@ -190,42 +179,45 @@ pub fn recorded_conf_sha256(path: &Utf8Path) -> Result<Option<String>, Error> {
         .map(|hashes| hashes.conf))
 }
 
-/// A manifest as written, scopes still as indices (checked to be in range).
+/// A manifest as written, scopes still as indices (checked to be in range,
+/// and to have a machine where a record or an address needs one).
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
     format: u32,
     scopes: Vec<String>,
     records: Records,
     skipped: Vec<(String, usize, SkipReason)>,
-    addresses: Vec<(String, String, String, usize, String)>,
-    skipped_addresses: Vec<(String, String, usize, String, AddressSkip)>,
+    /// Address and scope.
+    addresses: Vec<(String, usize)>,
+    /// Value, scope and reason.
+    skipped_addresses: Vec<(String, usize, AddressSkip)>,
     declared: Vec<(String, String, String)>,
+    /// Where each scope's machine starts in its key (`Manifest::parse`).
+    #[serde(skip)]
+    machine_at: Vec<Option<usize>>,
 }
 
 /// The records, packed: a million of them as separate strings and vectors
-/// would take several times the memory of the zone itself. Every host and
-/// machine name is in one text, one after the other; `ends` says where each
-/// record's host, machine and sources end.
+/// would take several times the memory of the zone itself. Every host is
+/// in one text, one after the other; `ends` says where each record's host
+/// and sources end.
 #[derive(Debug, Default)]
 struct Records {
     text: String,
     sources: Vec<u32>,
-    /// Per record: the end of its host and of its machine in `text`, and of
-    /// its sources in `sources`; each starts where the one before ended.
-    ends: Vec<[u32; 3]>,
+    /// Per record: the end of its host in `text` and of its sources in
+    /// `sources`; each starts where the one before ended.
+    ends: Vec<[u32; 2]>,
 }
 
 impl Records {
-    /// Host, machine and source indices of each record.
-    fn iter(&self) -> impl Iterator<Item = (&str, &str, &[u32])> {
-        let starts = std::iter::once([0, 0, 0]).chain(self.ends.iter().copied());
+    /// Host and source indices of each record.
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u32])> {
+        let starts = std::iter::once([0, 0]).chain(self.ends.iter().copied());
         starts.zip(&self.ends).map(|(start, end)| {
-            let host_start = start[1] as usize;
-            let (host_end, machine_end) = (end[0] as usize, end[1] as usize);
             (
-                &self.text[host_start..host_end],
-                &self.text[host_end..machine_end],
-                &self.sources[start[2] as usize..end[2] as usize],
+                &self.text[start[0] as usize..end[0] as usize],
+                &self.sources[start[1] as usize..end[1] as usize],
             )
         })
     }
@@ -238,7 +230,7 @@ impl<'de> Deserialize<'de> for Records {
             type Value = Records;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array of [host, machine, [scope index, ...]]")
+                f.write_str("an array of [host, [scope index, ...]]")
             }
 
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -247,19 +239,15 @@ impl<'de> Deserialize<'de> for Records {
             ) -> Result<Records, A::Error> {
                 let mut records = Records::default();
                 let too_large = || serde::de::Error::custom("more than 4 GB of records");
-                while let Some((host, machine, sources)) = seq.next_element::<(
-                    std::borrow::Cow<'de, str>,
-                    std::borrow::Cow<'de, str>,
-                    Vec<u32>,
-                )>()? {
+                while let Some((host, sources)) =
+                    seq.next_element::<(std::borrow::Cow<'de, str>, Vec<u32>)>()?
+                {
                     records.text.push_str(&host);
                     let host_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
-                    records.text.push_str(&machine);
-                    let machine_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
                     records.sources.extend_from_slice(&sources);
                     let sources_end =
                         u32::try_from(records.sources.len()).map_err(|_| too_large())?;
-                    records.ends.push([host_end, machine_end, sources_end]);
+                    records.ends.push([host_end, sources_end]);
                 }
                 Ok(records)
             }
@@ -336,9 +324,8 @@ impl Manifest {
         // a machine's form among the CNAMEs, addresses among the addresses.
         let mut declared_cnames: Vec<(&str, &str)> = Vec::new();
         let mut listed: Vec<(String, String)> = self
-            .addresses
-            .iter()
-            .map(|(machine, _, address, _, _)| (domain.machine_name(machine), address.clone()))
+            .addresses()
+            .map(|a| (domain.machine_name(a.machine), a.address.to_owned()))
             .collect();
         let mut others: Vec<(String, Rdata)> = Vec::new();
         for (name, kind, data) in &self.declared {
@@ -356,9 +343,8 @@ impl Manifest {
             }
         }
         let mut cnames: Vec<(&str, &str)> = self
-            .records
-            .iter()
-            .map(|(host, machine, _)| (host, machine))
+            .records()
+            .map(|r| (r.host, r.machine))
             .chain(declared_cnames)
             .collect();
         if cnames.len() != zone.len() {
@@ -399,7 +385,7 @@ impl Manifest {
                  {FORMAT} {rebuild}"
             ))
         };
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+        let mut manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| {
             // Read again only to say why: an older layout should say so.
             #[derive(Deserialize)]
             struct Format {
@@ -421,21 +407,55 @@ impl Manifest {
             .iter()
             .map(|&i| i as usize)
             .chain(manifest.skipped.iter().map(|s| s.1))
-            .chain(manifest.addresses.iter().map(|a| a.3))
-            .chain(manifest.skipped_addresses.iter().map(|a| a.2))
+            .chain(manifest.addresses.iter().map(|a| a.1))
+            .chain(manifest.skipped_addresses.iter().map(|a| a.1))
             .all(|index| index < scopes);
         if !in_range {
             return Err(Error::input(format!(
                 "{label} is damaged: a scope index is outside its {scopes} scopes {rebuild}"
             )));
         }
+        manifest.machine_at = manifest.scopes.iter().map(|key| machine_at(key)).collect();
+        if !manifest.machines_agree() {
+            return Err(Error::input(format!(
+                "{label} is damaged: a record or an address has no scope of one machine \
+                 {rebuild}"
+            )));
+        }
         Ok(manifest)
     }
 
+    /// The machine of scope `index`, if its key has four fields.
+    fn machine_of(&self, index: usize) -> Option<&str> {
+        self.machine_at[index].map(|at| &self.scopes[index][at..])
+    }
+
+    /// Whether every record's scopes name one machine, and every address's
+    /// scope names one: the reader takes the machine from there.
+    fn machines_agree(&self) -> bool {
+        let records_agree = self.records.iter().all(|(_, sources)| {
+            let mut machines = sources.iter().map(|&i| self.machine_of(i as usize));
+            let first = machines.next().flatten();
+            first.is_some() && machines.all(|m| m == first)
+        });
+        let indices = self.addresses.iter().map(|a| a.1);
+        let skipped = self.skipped_addresses.iter().map(|a| a.1);
+        records_agree && indices.chain(skipped).all(|i| self.machine_at[i].is_some())
+    }
+
+    /// Machine and network of scope `index`, checked to have four fields.
+    fn machine_and_network(&self, index: usize) -> (&str, &str) {
+        let key = &self.scopes[index];
+        let at = self.machine_at[index].expect("checked when read");
+        (&key[at..], network_at(key, at))
+    }
+
     pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
-        self.records.iter().map(|(host, machine, sources)| Record {
+        self.records.iter().map(|(host, sources)| Record {
             host,
-            machine,
+            machine: self
+                .machine_of(sources[0] as usize)
+                .expect("checked when read"),
             source_indices: sources,
             scopes: &self.scopes,
         })
@@ -450,15 +470,16 @@ impl Manifest {
     }
 
     pub fn addresses(&self) -> impl Iterator<Item = Address<'_>> {
-        self.addresses
-            .iter()
-            .map(|(machine, family, address, scope, network)| Address {
+        self.addresses.iter().map(|(address, scope)| {
+            let (machine, network) = self.machine_and_network(*scope);
+            Address {
                 machine,
-                family,
+                family: if address.contains(':') { "AAAA" } else { "A" },
                 address,
                 scope: &self.scopes[*scope],
                 network,
-            })
+            }
+        })
     }
 
     pub fn declared(&self) -> impl Iterator<Item = Declared<'_>> {
@@ -468,16 +489,17 @@ impl Manifest {
     }
 
     pub fn skipped_addresses(&self) -> impl Iterator<Item = SkippedAddress<'_>> {
-        self.skipped_addresses
-            .iter()
-            .map(|(machine, value, scope, network, reason)| SkippedAddress {
+        self.skipped_addresses.iter().map(|(value, scope, reason)| {
+            let (machine, network) = self.machine_and_network(*scope);
+            SkippedAddress {
                 machine,
                 value,
                 scope: &self.scopes[*scope],
                 scope_index: *scope as u32,
                 network,
                 reason: *reason,
-            })
+            }
+        })
     }
 }
 
@@ -485,11 +507,11 @@ impl Manifest {
 mod tests {
     use super::*;
 
-    const MANIFEST: &str = r#"{"format": 4, "scopes": ["a:b:c:alpha", "n:x:peer:alpha"],
-        "records": [["music.clan", "alpha", [0, 1]]],
+    const MANIFEST: &str = r#"{"format": 5, "scopes": ["a:b:c:alpha", "n:x:peer:alpha"],
+        "records": [["music.clan", [0, 1]]],
         "skipped": [["www.example.org", 0, "outside-domain"]],
-        "addresses": [["alpha", "AAAA", "200::1", 1, "n:x"]],
-        "skipped_addresses": [["alpha", "10.0.0.1", 1, "n:x", "lower-priority"]],
+        "addresses": [["200::1", 1]],
+        "skipped_addresses": [["10.0.0.1", 1, "lower-priority"]],
         "declared": [["printer.clan", "A", "192.168.1.20"]]}"#;
 
     /// What the writer writes, the reader reads: every record with its
@@ -576,10 +598,25 @@ mod tests {
             ("music.clan", "alpha", vec!["a:b:c:alpha", "n:x:peer:alpha"])
         );
         assert_eq!(m.skipped().next().unwrap().scope, "a:b:c:alpha");
-        assert_eq!(m.addresses().next().unwrap().scope, "n:x:peer:alpha");
+        let address = m.addresses().next().unwrap();
         assert_eq!(
-            m.skipped_addresses().next().unwrap().reason,
-            AddressSkip::LowerPriority
+            (
+                address.machine,
+                address.family,
+                address.scope,
+                address.network
+            ),
+            ("alpha", "AAAA", "n:x:peer:alpha", "n:x")
+        );
+        let skipped = m.skipped_addresses().next().unwrap();
+        assert_eq!(
+            (
+                skipped.machine,
+                skipped.value,
+                skipped.network,
+                skipped.reason
+            ),
+            ("alpha", "10.0.0.1", "n:x", AddressSkip::LowerPriority)
         );
         let declared = m.declared().next().unwrap();
         assert_eq!(
@@ -592,11 +629,24 @@ mod tests {
     fn refuses_other_formats_and_bad_indices() {
         let old = Manifest::parse(br#"{"format": 2, "records": []}"#, "m").unwrap_err();
         assert!(old.to_string().contains("format 2"), "{old}");
-        let newer = MANIFEST.replace("\"format\": 4", "\"format\": 5");
+        let newer = MANIFEST.replace("\"format\": 5", "\"format\": 6");
         let err = Manifest::parse(newer.as_bytes(), "m").unwrap_err();
-        assert!(err.to_string().contains("format 5"), "{err}");
+        assert!(err.to_string().contains("format 6"), "{err}");
         let bad = MANIFEST.replace("[0, 1]", "[0, 2]");
         let err = Manifest::parse(bad.as_bytes(), "m").unwrap_err();
         assert!(err.to_string().contains("outside its 2 scopes"), "{err}");
+        // The reader takes machines from scopes: a record of two machines'
+        // scopes, or of none, and an address whose scope names no machine
+        // are damage.
+        for damaged in [
+            MANIFEST.replace("\"n:x:peer:alpha\"]", "\"n:x:peer:beta\"]"),
+            MANIFEST.replace("[0, 1]]", "[]]"),
+            MANIFEST
+                .replace("\"n:x:peer:alpha\"]", "\"n:x:alpha\"]")
+                .replace("[0, 1]]", "[0]]"),
+        ] {
+            let err = Manifest::parse(damaged.as_bytes(), "m").unwrap_err();
+            assert!(err.to_string().contains("one machine"), "{damaged}: {err}");
+        }
     }
 }

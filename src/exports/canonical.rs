@@ -20,29 +20,38 @@ use crate::sys::halves;
 /// canonicalised in place.
 pub type Scope<'a> = ScopeHosts<'a>;
 
-impl ScopeHosts<'_> {
-    fn find_machine(&mut self) {
-        // A byte loop: keys are short, and a searcher per key costs more
-        // than the search (every scope of a large clan comes here).
-        let (mut colons, mut third) = (0, 0);
-        for (i, &b) in self.key.as_bytes().iter().enumerate() {
-            if b == b':' {
-                colons += 1;
-                if colons == 3 {
-                    third = i;
-                }
+/// Where the machine field starts in a key of four fields
+/// (`service:instance:role:machine`), if it has four.
+pub fn machine_at(key: &str) -> Option<usize> {
+    // A byte loop: keys are short, and a searcher per key costs more than
+    // the search (every scope of a large clan comes here).
+    let (mut colons, mut third) = (0, 0);
+    for (i, &b) in key.as_bytes().iter().enumerate() {
+        if b == b':' {
+            colons += 1;
+            if colons == 3 {
+                third = i;
             }
         }
-        self.machine_at = (colons == 3).then_some(third + 1);
+    }
+    (colons == 3).then_some(third + 1)
+}
+
+/// `service:instance` of a four-field key whose machine starts at `at`.
+pub fn network_at(key: &str, at: usize) -> &str {
+    let role_at = key[..at - 1].rfind(':').unwrap_or(0);
+    &key[..role_at]
+}
+
+impl ScopeHosts<'_> {
+    fn find_machine(&mut self) {
+        self.machine_at = machine_at(&self.key);
     }
 
     /// `service:instance` of a four-field key: the network a peer scope
     /// belongs to, and the key of its instance scope without `::`.
     pub fn network(&self) -> Option<&str> {
-        self.machine_at.map(|at| {
-            let role_at = self.key[..at - 1].rfind(':').unwrap_or(0);
-            &self.key[..role_at]
-        })
+        self.machine_at.map(|at| network_at(&self.key, at))
     }
 
     /// The fourth field of `service:instance:role:machine`, if the key has four.

@@ -687,7 +687,7 @@ fn a_hand_edited_manifest_is_refused() {
         .arg(&zone));
     assert!(out.status.success(), "{}", stderr(&out));
     let manifest = std::fs::read_to_string(zone.join("manifest.json")).unwrap();
-    let edited = manifest.replacen("\"alpha\",[", "\"evil\",[", 1);
+    let edited = manifest.replacen("[\"music.clan\",[", "[\"evil.clan\",[", 1);
     assert_ne!(manifest, edited);
     std::fs::write(zone.join("manifest.json"), edited).unwrap();
     let out = run(dm_dns()
