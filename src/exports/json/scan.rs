@@ -126,19 +126,38 @@ fn piece_ends(text: &str) -> Vec<usize> {
 }
 
 /// The fields of a scope's value that are read; any other is passed over.
-const FIELDS: [&str; 6] = [
-    "hosts",
-    "endpoints",
-    "peers",
-    "peer",
-    "priority",
-    "networking",
-];
+#[derive(Clone, Copy)]
+enum Field {
+    Hosts,
+    Endpoints,
+    Peers,
+    Peer,
+    Priority,
+    Networking,
+}
+
+impl Field {
+    fn of(name: &str) -> Option<Field> {
+        Some(match name {
+            "hosts" => Field::Hosts,
+            "endpoints" => Field::Endpoints,
+            "peers" => Field::Peers,
+            "peer" => Field::Peer,
+            "priority" => Field::Priority,
+            "networking" => Field::Networking,
+            _ => return None,
+        })
+    }
+}
 
 struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// The list being read, reused: each scope's lists are then allocated
+    /// once, at their size (a large clan has a million hosts).
+    strings: Vec<Cow<'a, str>>,
+    peers: Vec<Peer<'a>>,
 }
 
 impl<'a> Scanner<'a> {
@@ -147,6 +166,8 @@ impl<'a> Scanner<'a> {
             text,
             bytes: text.as_bytes(),
             at,
+            strings: Vec::new(),
+            peers: Vec::new(),
         }
     }
 
@@ -264,29 +285,32 @@ impl<'a> Scanner<'a> {
         }
         let mut value = ScopeParts::default();
         let mut seen = [false; 6];
-        self.fields(|scanner, field| {
-            let index = FIELDS.iter().position(|f| *f == field);
-            if let Some(i) = index {
-                // A field twice is an error to the general reader.
-                if std::mem::replace(&mut seen[i], true) {
-                    return None;
-                }
+        self.fields(|scanner, name| {
+            let Some(field) = Field::of(name) else {
+                return scanner.skip(0);
+            };
+            // A field twice is an error to the general reader.
+            if std::mem::replace(&mut seen[field as usize], true) {
+                return None;
             }
             match field {
-                "hosts" => scanner.strings(|host| value.hosts.push(Cow::Borrowed(host))),
-                "endpoints" => scanner.object_field("hosts", |s| {
-                    s.strings(|host| value.endpoint_hosts.push(Cow::Borrowed(host)))
-                }),
-                "peers" => {
-                    scanner.strings(|peer| value.peers.push(Peer::Value(Cow::Borrowed(peer))))
+                Field::Hosts => value.hosts = scanner.strings()?,
+                Field::Endpoints => scanner.object_field("hosts", |s| {
+                    s.strings().map(|hosts| value.endpoint_hosts = hosts)
+                })?,
+                Field::Peers => {
+                    let peers = scanner.strings()?;
+                    value.peers = peers.into_iter().map(Peer::Value).collect();
                 }
-                "peer" => scanner.object_field("hosts", |s| s.raw_peer_hosts(&mut value.raw_peers)),
-                "priority" => scanner.priority().map(|p| value.priority = p),
-                "networking" => scanner.object_field("priority", |s| {
+                Field::Peer => scanner.object_field("hosts", |s| {
+                    s.raw_peer_hosts().map(|peers| value.raw_peers = peers)
+                })?,
+                Field::Priority => value.priority = scanner.priority()?,
+                Field::Networking => scanner.object_field("priority", |s| {
                     s.priority().map(|p| value.networking_priority = p)
-                }),
-                _ => scanner.skip(0),
+                })?,
             }
+            Some(())
         })?;
         Some(value.into_scope(key))
     }
@@ -336,11 +360,12 @@ impl<'a> Scanner<'a> {
     /// Raw `peer.hosts`: `null` or an array whose entries are strings,
     /// objects (whose last `plain` string counts) or `null`. A `var`, or an
     /// entry of another kind, is left to the general reader.
-    fn raw_peer_hosts(&mut self, peers: &mut Vec<Peer<'a>>) -> Option<()> {
+    fn raw_peer_hosts(&mut self) -> Option<Vec<Peer<'a>>> {
         if self.take_word(b"null") {
-            return Some(());
+            return Some(Vec::new());
         }
-        self.elements(|scanner| {
+        let mut peers = std::mem::take(&mut self.peers);
+        let read = self.elements(|scanner| {
             let host = match scanner.peek()? {
                 b'"' => RawPeerHost::Plain(Cow::Borrowed(scanner.string()?)),
                 b'n' if scanner.take_word(b"null") => RawPeerHost::Other,
@@ -360,15 +385,26 @@ impl<'a> Scanner<'a> {
             };
             peers.push(host.into_peer());
             Some(())
-        })
+        });
+        let list = exact_copy(&mut peers);
+        self.peers = peers;
+        read.map(|()| list)
     }
 
-    /// `null` or an array of strings, each given to `take`.
-    fn strings(&mut self, mut take: impl FnMut(&'a str)) -> Option<()> {
+    /// `null` or an array of strings.
+    fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
         if self.take_word(b"null") {
-            return Some(());
+            return Some(Vec::new());
         }
-        self.elements(|scanner| scanner.string().map(&mut take))
+        let mut strings = std::mem::take(&mut self.strings);
+        let read = self.elements(|scanner| {
+            let string = scanner.string()?;
+            strings.push(Cow::Borrowed(string));
+            Some(())
+        });
+        let list = exact_copy(&mut strings);
+        self.strings = strings;
+        read.map(|()| list)
     }
 
     /// `[ value, ... ]`, each value read by `read_value`.
@@ -450,6 +486,14 @@ impl<'a> Scanner<'a> {
             _ => self.number().map(drop),
         }
     }
+}
+
+/// The items of `list`, moved to a list of their size; `list` keeps its
+/// room for the next.
+fn exact_copy<T>(list: &mut Vec<T>) -> Vec<T> {
+    let mut copy = Vec::with_capacity(list.len());
+    copy.append(list);
+    copy
 }
 
 /// Where the first quote, backslash or control character in `bytes` is:
