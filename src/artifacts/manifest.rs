@@ -93,7 +93,7 @@ pub fn write_start(out: &mut impl Write, zone: &Zone<'_>, exports: &Exports<'_>)
     out.write_all(b",\n  \"addresses\": ")?;
     write_json_lines(out, zone.addresses.records.iter(), |out, r| {
         out.write_all(b"[\"")?;
-        out.write_all(IpText::of(&r.address).as_str().as_bytes())?;
+        out.write_all(IpText::of(&r.address).as_bytes())?;
         out.write_all(b"\",")?;
         out.write_all(number.format(r.scope_index).as_bytes())?;
         out.write_all(b"]")

@@ -289,7 +289,7 @@ fn write_address_record(
     out.write_all(separator)?;
     out.write_all(family(address).as_bytes())?;
     out.write_all(b" ")?;
-    out.write_all(IpText::of(address).as_str().as_bytes())
+    out.write_all(IpText::of(address).as_bytes())
 }
 
 /// `zone.db`: an RFC 1035 master file with absolute names, so it reads the

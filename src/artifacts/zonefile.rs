@@ -3,10 +3,10 @@
 //! only through here.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use crate::artifacts::render::{self, Cname};
-use crate::dns::ip_text::IpText;
+use crate::dns::ip_text;
 use crate::dns::name::{self, Domain, NameFilter, NameHash, Quoted};
 use crate::dns::rdata::Rdata;
 use crate::sys::halves;
@@ -218,11 +218,9 @@ impl ZoneData {
                 self.domain.as_str()
             )
         })?;
-        let address = match kind {
-            "A" => text.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
-            _ => text.parse::<Ipv6Addr>().map(IpAddr::V6).ok(),
-        }
-        .filter(|a| IpText::of(a).as_str() == text)
+        let address = ip_text::parse_canonical(text)
+            .filter(|&(address, canonical)| canonical && (kind == "A") == address.is_ipv4())
+            .map(|(address, _)| address)
         .ok_or_else(|| {
             format!(
                 "{} is not an {kind} address in canonical form",
