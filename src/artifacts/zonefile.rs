@@ -221,12 +221,12 @@ impl ZoneData {
         let address = ip_text::parse_canonical(text)
             .filter(|&(address, canonical)| canonical && (kind == "A") == address.is_ipv4())
             .map(|(address, _)| address)
-        .ok_or_else(|| {
-            format!(
-                "{} is not an {kind} address in canonical form",
-                Quoted(text)
-            )
-        })?;
+            .ok_or_else(|| {
+                format!(
+                    "{} is not an {kind} address in canonical form",
+                    Quoted(text)
+                )
+            })?;
         self.addresses.push((bare.to_owned(), address));
         Ok(())
     }

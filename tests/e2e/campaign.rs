@@ -159,6 +159,13 @@ impl Campaign {
             || answer.status() != "NOERROR"
             || answer.answers().first() != Some(&format!("music.clan. CNAME {machine}.clan."))
         {
+            // What was served instead, for the failure's reader.
+            eprintln!(
+                "serial {newest}: zone file of {} bytes, music.clan A {} {:?}",
+                zone.len(),
+                answer.status(),
+                answer.answers()
+            );
             tally.empty += 1;
         }
         let zone_sha = dm_dns::sys::digest::hex(&dm_dns::sys::digest::sha256(&zone));
