@@ -62,13 +62,20 @@ pub fn zone_cnames<'z>(zone: &'z Zone<'_>) -> impl Iterator<Item = Cname<'z>> + 
         // The usual zone: no merge step in a loop over a million records.
         return Cnames::Endpoints(endpoints);
     }
-    let (mut endpoints, mut declared) = (endpoints.peekable(), declared.into_iter().peekable());
+    // Each declared CNAME goes before the endpoint records it sorts before
+    // (no host is both): found once each, so the loop over the endpoints
+    // compares counts, not names.
+    let mut places: Vec<usize> = declared.iter().map(|d| zone.records_before(d.host)).collect();
+    places.reverse();
+    let mut declared = declared.into_iter().rev().collect::<Vec<_>>();
+    let (mut endpoints, mut written) = (endpoints, 0);
     Cnames::Merged(std::iter::from_fn(move || {
-        match (endpoints.peek(), declared.peek()) {
-            (Some(e), Some(d)) if d.host < e.host => declared.next(),
-            (Some(_), _) => endpoints.next(),
-            (None, _) => declared.next(),
+        if places.last() == Some(&written) {
+            places.pop();
+            return declared.pop();
         }
+        written += 1;
+        endpoints.next()
     }))
 }
 

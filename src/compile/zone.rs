@@ -391,6 +391,12 @@ impl<'e> Zone<'e> {
     pub fn record_count(&self) -> usize {
         self.run_starts.len()
     }
+
+    /// How many records have hosts that sort before `host`.
+    pub fn records_before(&self, host: &str) -> usize {
+        self.run_starts
+            .partition_point(|&start| self.entries[start as usize].host < host)
+    }
 }
 
 /// The exports' names, for checking declared records against them.
