@@ -115,9 +115,11 @@ fn values(kind: &str, value: &serde_json::Value) -> Result<Vec<Rdata>, ValueErro
             crate::dns::name::Quoted(&value.to_string())
         ))
     };
-    let list = |expected| value.as_array().cloned().ok_or_else(|| shape(expected));
+    // Read from the value where it is (`&Value` deserializes): 10,000
+    // declared records are not copied to be read.
+    let list = |expected| value.as_array().ok_or_else(|| shape(expected));
     let strings = |expected| -> Result<Vec<String>, ValueError> {
-        serde_json::from_value(value.clone()).map_err(|_| shape(expected))
+        Vec::<String>::deserialize(value).map_err(|_| shape(expected))
     };
     let value_error = ValueError::Value;
     match kind {
@@ -132,17 +134,16 @@ fn values(kind: &str, value: &serde_json::Value) -> Result<Vec<Rdata>, ValueErro
             .collect::<Result<_, _>>()
             .map_err(value_error),
         "CNAME" => {
-            let target: String =
-                serde_json::from_value(value.clone()).map_err(|_| shape("one target name"))?;
+            let target = String::deserialize(value).map_err(|_| shape("one target name"))?;
             let target = name::normalize_host(&target)
                 .map_err(|e| value_error(format!("the target: {e}")))?
                 .into_owned();
             Ok(vec![Rdata::Cname(target)])
         }
         "TXT" => list("a list of strings (or of lists of strings)")?
-            .into_iter()
+            .iter()
             .map(|item| {
-                let strings = match serde_json::from_value(item) {
+                let strings = match TxtInput::deserialize(item) {
                     Ok(TxtInput::One(text)) => vec![text],
                     Ok(TxtInput::Strings(strings)) => strings,
                     Err(_) => return Err(shape("a list of strings (or of lists of strings)")),
@@ -152,9 +153,9 @@ fn values(kind: &str, value: &serde_json::Value) -> Result<Vec<Rdata>, ValueErro
             })
             .collect(),
         "SRV" => list("a list of {priority, weight, port, target}")?
-            .into_iter()
+            .iter()
             .map(|item| {
-                let srv: SrvInput = serde_json::from_value(item).map_err(|e| {
+                let srv = SrvInput::deserialize(item).map_err(|e| {
                     value_error(format!(
                         "{e} (hint: each SRV value is {{\"priority\": 10, \"weight\": 5, \
                          \"port\": 389, \"target\": \"alpha.<domain>\"}})"
