@@ -126,8 +126,16 @@ fn sort_group(group: &mut [Entry<'_>], depth: usize) {
         return;
     }
     let next = depth + CHUNK;
+    let first = chunk_at(group[0].host, next);
+    let mut all_equal = true;
     for entry in group.iter_mut() {
         entry.chunk = chunk_at(entry.host, next);
+        all_equal &= entry.chunk == first;
+    }
+    if all_equal {
+        // Names that share the next eight bytes too (`-machine`): nothing
+        // to order there, one group again.
+        return sort_group(group, next);
     }
     group.sort_unstable_by_key(|e| e.chunk);
     sort_groups(group, next);
