@@ -441,13 +441,9 @@ fn declared_machines<'e>(
 
 impl ZoneNames for ExportedNames<'_, '_> {
     fn endpoint_scope(&self, host: &str) -> Option<&str> {
-        let index = self
-            .zone
-            .run_starts
-            .binary_search_by(|&start| self.zone.entries[start as usize].host.cmp(host))
-            .ok()?;
-        let entry = &self.zone.entries[self.zone.run_starts[index] as usize];
-        Some(&self.zone.scopes[entry.scope as usize].key)
+        let start = *self.zone.run_starts.get(self.zone.records_before(host))?;
+        let entry = &self.zone.entries[start as usize];
+        (entry.host == host).then(|| &*self.zone.scopes[entry.scope as usize].key)
     }
 
     fn machine_scope(&self, machine: &str) -> Option<&str> {

@@ -110,12 +110,10 @@ fn split_comma(
 
 /// The split for this reader; `read_cut_short` proves it.
 fn split_point(bytes: &[u8]) -> Option<usize> {
-    split_comma(
-        bytes,
-        bytes.len() / 2,
-        &mut SPLIT_TRIES.clone(),
-        |comma, end| entries_follow(&bytes[..end], comma + 1),
-    )
+    let mut tries = SPLIT_TRIES;
+    split_comma(bytes, bytes.len() / 2, &mut tries, |comma, end| {
+        entries_follow(&bytes[..end], comma + 1)
+    })
 }
 
 /// Whether `ENTRIES_TO_TRY` entries, or entries up to the end of `bytes`,

@@ -61,13 +61,17 @@ pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
     fill: impl Fn(&'a [T], usize, &mut Slots<'_, E>) -> R + Sync,
 ) -> (Vec<E>, (R, R)) {
     let total: usize = items.iter().map(&weight).sum();
+    // The front part: items up to the first at which half the weight is
+    // reached; `front_weight`, theirs.
     let mut front_weight = 0;
     let split = items
         .iter()
         .position(|item| {
-            let past_half = front_weight >= total / 2;
-            front_weight += weight(item) * usize::from(!past_half);
-            past_half
+            if front_weight >= total / 2 {
+                return true;
+            }
+            front_weight += weight(item);
+            false
         })
         .unwrap_or(items.len());
     let (front_items, back_items) = items.split_at(split);

@@ -364,31 +364,29 @@ impl<'a> Scanner<'a> {
         if self.take_word(b"null") {
             return Some(Vec::new());
         }
-        let mut peers = std::mem::take(&mut self.peers);
-        let read = self.elements(|scanner| {
-            let host = match scanner.peek()? {
-                b'"' => RawPeerHost::Plain(Cow::Borrowed(scanner.string()?)),
-                b'n' if scanner.take_word(b"null") => RawPeerHost::Other,
-                b'{' => {
-                    let mut host = RawPeerHost::Other;
-                    scanner.fields(|scanner, name| match name {
-                        "plain" => {
-                            host = RawPeerHost::Plain(Cow::Borrowed(scanner.string()?));
-                            Some(())
-                        }
-                        "var" => None,
-                        _ => scanner.skip(0),
-                    })?;
-                    host
-                }
-                _ => return None,
-            };
-            peers.push(host.into_peer());
-            Some(())
-        });
-        let list = exact_copy(&mut peers);
-        self.peers = peers;
-        read.map(|()| list)
+        self.list(
+            |scanner| &mut scanner.peers,
+            |scanner| {
+                let host = match scanner.peek()? {
+                    b'"' => RawPeerHost::Plain(Cow::Borrowed(scanner.string()?)),
+                    b'n' if scanner.take_word(b"null") => RawPeerHost::Other,
+                    b'{' => {
+                        let mut host = RawPeerHost::Other;
+                        scanner.fields(|scanner, name| match name {
+                            "plain" => {
+                                host = RawPeerHost::Plain(Cow::Borrowed(scanner.string()?));
+                                Some(())
+                            }
+                            "var" => None,
+                            _ => scanner.skip(0),
+                        })?;
+                        host
+                    }
+                    _ => return None,
+                };
+                Some(host.into_peer())
+            },
+        )
     }
 
     /// `null` or an array of strings.
@@ -396,14 +394,27 @@ impl<'a> Scanner<'a> {
         if self.take_word(b"null") {
             return Some(Vec::new());
         }
-        let mut strings = std::mem::take(&mut self.strings);
+        self.list(
+            |scanner| &mut scanner.strings,
+            |scanner| scanner.string().map(Cow::Borrowed),
+        )
+    }
+
+    /// `[ item, ... ]` as a list of its size, read into the reused list
+    /// `scratch` gives (emptied again after).
+    fn list<T>(
+        &mut self,
+        scratch: impl Fn(&mut Self) -> &mut Vec<T>,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let mut items = std::mem::take(scratch(self));
         let read = self.elements(|scanner| {
-            let string = scanner.string()?;
-            strings.push(Cow::Borrowed(string));
+            items.push(item(scanner)?);
             Some(())
         });
-        let list = exact_copy(&mut strings);
-        self.strings = strings;
+        let mut list = Vec::with_capacity(items.len());
+        list.append(&mut items);
+        *scratch(self) = items;
         read.map(|()| list)
     }
 
@@ -486,14 +497,6 @@ impl<'a> Scanner<'a> {
             _ => self.number().map(drop),
         }
     }
-}
-
-/// The items of `list`, moved to a list of their size; `list` keeps its
-/// room for the next.
-fn exact_copy<T>(list: &mut Vec<T>) -> Vec<T> {
-    let mut copy = Vec::with_capacity(list.len());
-    copy.append(list);
-    copy
 }
 
 /// Where the first quote, backslash or control character in `bytes` is:
