@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: dm_dns::sys::alloc::HugeLarge = dm_dns::sys::alloc::HugeLarge;
+
 fn main() -> ExitCode {
     cli::run(cli::Cli::parse())
 }

@@ -2,6 +2,7 @@
 //! read without following links (large inputs mapped), work split over two
 //! cores, a pipe from a renderer to a writer, digests, the clock.
 
+pub mod alloc;
 pub mod clock;
 pub mod digest;
 pub mod files;
