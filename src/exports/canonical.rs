@@ -141,13 +141,27 @@ fn sort_without_repeats<T: Ord>(list: &mut Vec<T>) {
 /// How many pieces the scopes are canonicalised in.
 const CANONICAL_PIECES: usize = 16;
 
-/// Normalises the scopes of one piece: the problems found.
-fn normalize_piece(scopes: &mut [ScopeHosts<'_>]) -> Problems {
+/// What normalising one piece of the scopes found.
+struct Normalized {
+    problems: Problems,
+    /// How many scopes the piece has.
+    len: usize,
+    /// Whether their keys rise strictly, as `builtins.toJSON` writes them:
+    /// then `merge` has nothing to sort or merge inside the piece.
+    rising: bool,
+}
+
+/// Normalises the scopes of one piece.
+fn normalize_piece(scopes: &mut [ScopeHosts<'_>]) -> Normalized {
     let mut problems = Problems::default();
-    for scope in scopes {
+    for scope in scopes.iter_mut() {
         normalize_scope(scope, &mut problems);
     }
-    problems
+    Normalized {
+        problems,
+        len: scopes.len(),
+        rising: scopes.is_sorted_by(|a, b| a.key < b.key),
+    }
 }
 
 impl<'a> Exports<'a> {
@@ -177,11 +191,23 @@ impl<'a> Exports<'a> {
 
     /// Normalised scopes sorted, and those that appear more than once (a JSON
     /// key repeated) merged.
-    fn merge(mut scopes: Vec<Scope<'a>>, found: Vec<Problems>) -> Exports<'a> {
+    fn merge(mut scopes: Vec<Scope<'a>>, pieces: Vec<Normalized>) -> Exports<'a> {
         let mut problems = Problems::default();
-        found.into_iter().for_each(|more| problems.append(more));
-        // builtins.toJSON writes keys sorted: one pass says so and saves
-        // the sort.
+        // builtins.toJSON writes keys sorted, so each piece's own look and
+        // one look where each meets the one before usually say that there
+        // is nothing to do, without a pass over every key on one core.
+        let mut rising = true;
+        let mut start = 0;
+        for piece in pieces {
+            problems.append(piece.problems);
+            let meets_in_order =
+                start == 0 || start >= scopes.len() || scopes[start - 1].key < scopes[start].key;
+            rising &= piece.rising && meets_in_order;
+            start += piece.len;
+        }
+        if rising {
+            return Exports { scopes, problems };
+        }
         if !scopes.is_sorted_by(|a, b| a.key <= b.key) {
             scopes.sort_by(|a, b| a.key.cmp(&b.key));
         }
@@ -202,5 +228,71 @@ impl<'a> Exports<'a> {
 
     pub fn host_count(&self) -> usize {
         self.scopes.iter().map(|s| s.hosts.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    /// `count` scopes whose keys rise, one host each.
+    fn rising(count: usize) -> Vec<ScopeHosts<'static>> {
+        (0..count)
+            .map(|i| ScopeHosts {
+                key: Cow::Owned(format!("web:main:server:m{i:06}")),
+                hosts: vec![Cow::Owned(format!("h{i}.clan"))],
+                ..ScopeHosts::default()
+            })
+            .collect()
+    }
+
+    /// What canonicalising must give: each key once, in order, with the
+    /// hosts of all its scopes, sorted.
+    fn merged_by_key(scopes: &[ScopeHosts<'_>]) -> Vec<(String, Vec<String>)> {
+        let mut by_key: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for scope in scopes {
+            let hosts = by_key.entry(scope.key.to_string()).or_default();
+            hosts.extend(scope.hosts.iter().map(|h| h.to_string()));
+        }
+        by_key
+            .into_iter()
+            .map(|(key, hosts)| (key, hosts.into_iter().collect()))
+            .collect()
+    }
+
+    #[test]
+    fn scopes_out_of_order_or_repeated_where_pieces_meet_are_sorted_and_merged() {
+        // Enough scopes to be normalised in pieces, each rising by itself.
+        let count = CANONICAL_PIECES * 1000;
+        let first_of_second_piece = count.div_ceil(CANONICAL_PIECES);
+        let cases: [(&str, fn(&mut Vec<ScopeHosts<'static>>, usize)); 4] = [
+            ("in order", |_, _| {}),
+            ("a key repeated across a meeting", |scopes, at| {
+                scopes[at].key = scopes[at - 1].key.clone();
+            }),
+            ("two keys swapped across a meeting", |scopes, at| {
+                scopes.swap(at - 1, at);
+            }),
+            ("a key repeated inside a piece", |scopes, _| {
+                scopes[5].key = scopes[4].key.clone();
+            }),
+        ];
+        for (case, change) in cases {
+            let mut scopes = rising(count);
+            change(&mut scopes, first_of_second_piece);
+            let expected = merged_by_key(&scopes);
+            let exports = Exports::canonicalize(scopes).unwrap();
+            let canonical: Vec<(String, Vec<String>)> = exports
+                .scopes
+                .iter()
+                .map(|s| {
+                    let hosts = s.hosts.iter().map(|h| h.to_string()).collect();
+                    (s.key.to_string(), hosts)
+                })
+                .collect();
+            assert_eq!(canonical, expected, "{case}");
+        }
     }
 }

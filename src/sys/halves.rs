@@ -32,6 +32,28 @@ pub fn halves<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) ->
     join(|| work(front), || work(back))
 }
 
+/// `bytes` as text if they are UTF-8, checked in two halves on two cores
+/// when there are many (tens of megabytes of exports, checked before they
+/// are read in pieces).
+pub fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() < FROM {
+        return std::str::from_utf8(bytes).ok();
+    }
+    // Split before a byte that does not continue a character: in UTF-8 such
+    // a byte starts one, so both sides are text exactly when the whole is.
+    let middle = (bytes.len() / 2..bytes.len())
+        .find(|&i| bytes[i] & 0xC0 != 0x80)
+        .unwrap_or(bytes.len());
+    let (front, back) = bytes.split_at(middle);
+    let (front_ok, back_ok) = join(
+        || std::str::from_utf8(front).is_ok(),
+        || std::str::from_utf8(back).is_ok(),
+    );
+    // SAFETY: both sides are UTF-8 and they meet between two characters
+    // (above), so the whole is UTF-8.
+    (front_ok && back_ok).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 /// Room for items in a list that two cores fill at once, each its own part
 /// (`fill_by_weight`).
 pub struct Slots<'a, T> {
@@ -159,6 +181,28 @@ pub fn pieces_mut<T: Send, R: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_checked_as_a_whole_wherever_the_halves_meet() {
+        // Characters of one to four bytes, so that the middle falls inside
+        // each kind; then one bad byte put in each half and at the middle.
+        for unit in ["a", "é", "€", "🦀"] {
+            for extra in 0..4 {
+                let text = unit.repeat(FROM) + &"b".repeat(extra);
+                assert_eq!(utf8(text.as_bytes()), Some(text.as_str()));
+                let bytes = text.as_bytes();
+                for at in [0, bytes.len() / 2, bytes.len() / 2 + 1, bytes.len() - 1] {
+                    for bad in [0xFF, 0x80, 0xC3] {
+                        let mut broken = bytes.to_vec();
+                        broken[at] = bad;
+                        let whole = std::str::from_utf8(&broken).ok();
+                        assert_eq!(utf8(&broken), whole, "{unit:?} +{extra}: {bad:#x} at {at}");
+                    }
+                }
+            }
+        }
+        assert_eq!(utf8(&[0x80; 2 * FROM]), None);
+    }
 
     #[test]
     fn every_item_once_in_order_at_any_size() {

@@ -35,7 +35,7 @@ pub fn read<'a, R: Send>(
     finish: &(impl Fn(&mut [ScopeHosts<'a>]) -> R + Sync),
 ) -> Option<(Vec<ScopeHosts<'a>>, Vec<R>)> {
     // Checked once as a whole, so that each string is a slice of it.
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = halves::utf8(bytes)?;
     read_pieces(text, &piece_ends(text), finish)
 }
 
