@@ -267,7 +267,7 @@ mod tests {
         // Enough scopes to be normalised in pieces, each rising by itself.
         let count = CANONICAL_PIECES * 1000;
         let first_of_second_piece = count.div_ceil(CANONICAL_PIECES);
-        let cases: [(&str, fn(&mut Vec<ScopeHosts<'static>>, usize)); 4] = [
+        let cases: [(&str, fn(&mut [ScopeHosts<'static>], usize)); 4] = [
             ("in order", |_, _| {}),
             ("a key repeated across a meeting", |scopes, at| {
                 scopes[at].key = scopes[at - 1].key.clone();
