@@ -237,6 +237,9 @@ mod tests {
 
     use super::*;
 
+    /// A change to rising scopes, given the first scope of the second piece.
+    type Change = fn(&mut [ScopeHosts<'static>], usize);
+
     /// `count` scopes whose keys rise, one host each.
     fn rising(count: usize) -> Vec<ScopeHosts<'static>> {
         (0..count)
@@ -267,7 +270,7 @@ mod tests {
         // Enough scopes to be normalised in pieces, each rising by itself.
         let count = CANONICAL_PIECES * 1000;
         let first_of_second_piece = count.div_ceil(CANONICAL_PIECES);
-        let cases: [(&str, fn(&mut [ScopeHosts<'static>], usize)); 4] = [
+        let cases: [(&str, Change); 4] = [
             ("in order", |_, _| {}),
             ("a key repeated across a meeting", |scopes, at| {
                 scopes[at].key = scopes[at - 1].key.clone();
