@@ -168,22 +168,6 @@ impl AddressNames {
 /// The zone's address records as renderings take them: the machines' (named
 /// in `names`, made from the same zone) and the declared ones.
 pub fn zone_addresses<'n>(zone: &'n Zone<'_>, names: &'n AddressNames) -> Vec<(&'n str, IpAddr)> {
-    let mut rest = names.0.as_str();
-    let mut machines: Vec<(&str, IpAddr)> = zone
-        .addresses
-        .records
-        .iter()
-        .map(|r| {
-            let (name, after) = rest.split_at(zone.domain.machine_name_len(r.machine));
-            rest = after;
-            (name, r.address)
-        })
-        .collect();
-    // Chosen in machine order, which is usually the names' order too (not
-    // when one machine's name starts another's): checked, sorted if not.
-    if !machines.is_sorted_by(|a, b| address_order(a, b).is_le()) {
-        machines.sort_unstable_by(address_order);
-    }
     let mut declared: Vec<(&str, IpAddr)> = zone
         .declared
         .iter()
@@ -193,26 +177,45 @@ pub fn zone_addresses<'n>(zone: &'n Zone<'_>, names: &'n AddressNames) -> Vec<(&
             _ => None,
         })
         .collect();
-    if declared.is_empty() {
-        return machines;
-    }
     declared.sort_unstable_by(address_order);
-    let mut merged = Vec::with_capacity(machines.len() + declared.len());
-    let (mut machines, mut declared) = (
-        machines.into_iter().peekable(),
-        declared.into_iter().peekable(),
-    );
-    while let (Some(m), Some(d)) = (machines.peek(), declared.peek()) {
-        let next = if address_order(d, m).is_lt() {
-            declared.next()
-        } else {
-            machines.next()
-        };
-        merged.extend(next);
+    // One list with room for both: the declared records are merged in from
+    // the back, so the machines' (a large clan's hundreds of thousands) are
+    // neither copied into a second list nor sorted again.
+    let mut all = Vec::with_capacity(zone.addresses.records.len() + declared.len());
+    let mut rest = names.0.as_str();
+    all.extend(zone.addresses.records.iter().map(|r| {
+        let (name, after) = rest.split_at(zone.domain.machine_name_len(r.machine));
+        rest = after;
+        (name, r.address)
+    }));
+    // Chosen in machine order, which is usually the names' order too (not
+    // when one machine's name starts another's): checked, sorted if not.
+    if !all.is_sorted_by(|a, b| address_order(a, b).is_le()) {
+        all.sort_unstable_by(address_order);
     }
-    merged.extend(machines);
-    merged.extend(declared);
-    merged
+    merge_from_back(&mut all, &declared);
+    all
+}
+
+/// Merges `smaller` (sorted) into `sorted`, from the back: each list's
+/// largest record left goes last, and on equal records the one of `sorted`
+/// stays first.
+fn merge_from_back<'n>(sorted: &mut Vec<(&'n str, IpAddr)>, smaller: &[(&'n str, IpAddr)]) {
+    let mut kept = sorted.len();
+    sorted.extend_from_slice(smaller);
+    let mut added = smaller.len();
+    for at in (0..sorted.len()).rev() {
+        if added == 0 {
+            break;
+        }
+        if kept > 0 && address_order(&sorted[kept - 1], &smaller[added - 1]).is_gt() {
+            kept -= 1;
+            sorted[at] = sorted[kept];
+        } else {
+            added -= 1;
+            sorted[at] = smaller[added];
+        }
+    }
 }
 
 fn family(address: &IpAddr) -> &'static str {
@@ -452,4 +455,31 @@ pub(super) fn needs_json_escape(text: &str) -> bool {
     text.bytes().fold(false, |any, b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_from_the_back_gives_the_sorted_union() {
+        let name = ["a.clan", "b.clan", "c.clan", "d.clan", "e.clan"];
+        let record = |n: usize, last: u8| (name[n], IpAddr::from([10, 0, 0, last]));
+        let lists: [&[_]; 5] = [
+            &[],
+            &[record(1, 1)],
+            &[record(0, 1), record(2, 1), record(4, 1)],
+            &[record(1, 1), record(1, 2), record(3, 1)],
+            &[record(4, 9)],
+        ];
+        for sorted in lists {
+            for smaller in lists {
+                let mut merged = sorted.to_vec();
+                merge_from_back(&mut merged, smaller);
+                let mut expected = [sorted, smaller].concat();
+                expected.sort_by(address_order);
+                assert_eq!(merged, expected, "{sorted:?} + {smaller:?}");
+            }
+        }
+    }
 }
