@@ -185,8 +185,8 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
              (hint: rebuild the zone with `dm-dns zone` or `nix build .#dm-dns-zone`)"
         )));
     }
-    let zone = std::str::from_utf8(&body)
-        .map_err(|_| "not UTF-8".to_string())
+    let zone = halves::utf8(&body)
+        .ok_or_else(|| "not UTF-8".to_string())
         .and_then(zonefile::parse_conf)
         .map_err(|e| Error::input(format!("{conf_path}: {e}")))?;
     Ok(CheckedConf { body, sha256, zone })

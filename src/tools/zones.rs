@@ -10,6 +10,7 @@ use crate::artifacts::zonefile::{self, ZoneData};
 use crate::error::Error;
 use crate::sign::signed;
 use crate::sys::files::{self, Limit};
+use crate::sys::halves;
 
 /// Reads a zone from a `zone` output directory, a `zone.conf` (signed or not)
 /// or a `zone.db`.
@@ -21,9 +22,9 @@ pub fn load(path: &Utf8Path) -> Result<ZoneData, Error> {
     };
     let bytes = files::read_file(&file, Limit::ZoneFile)
         .map_err(|e| Error::io(format!("reading {file}"), e))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::input(format!("{file} is not text: not a zone")))?;
-    parse(&text, file.as_str())
+    let text = halves::utf8(&bytes)
+        .ok_or_else(|| Error::input(format!("{file} is not text: not a zone")))?;
+    parse(text, file.as_str())
 }
 
 /// A zone, and its manifest when `path` is a zone output directory; the
