@@ -6,6 +6,8 @@ use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
 
+use crate::sys::small_copy;
+
 /// A writer that hashes what passes through it. Renderings write each record
 /// in small pieces; they are gathered here and hashed and passed on in
 /// chunks at least as large as the file writer's buffer, which passes such
@@ -16,7 +18,7 @@ pub struct HashingWriter<W: Write> {
     chunk: Vec<u8>,
 }
 
-const HASHED_CHUNK: usize = 1 << 20;
+const HASHED_CHUNK: usize = 512 << 10;
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
@@ -59,7 +61,7 @@ impl<W: Write> Write for HashingWriter<W> {
         if self.chunk.len() + buf.len() > HASHED_CHUNK {
             self.pass_on()?;
         }
-        self.chunk.extend_from_slice(buf);
+        small_copy::append(&mut self.chunk, buf);
         Ok(())
     }
 

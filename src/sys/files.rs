@@ -2,13 +2,14 @@
 //! renamed over it, so readers see the old bytes or the new ones, whole.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::Error;
 use crate::sys::halves;
+use crate::sys::small_copy;
 
 /// A file being written under a temporary name; `commit` puts it in place,
 /// dropping it uncommitted removes it.
@@ -57,7 +58,7 @@ impl StagedFile {
         Ok(StagedFile {
             target: target.to_owned(),
             temp,
-            writer: Some(BufWriter::with_capacity(WRITE_MAX, ShortWrites(file))),
+            writer: Some(StagedWriter::new(file)),
         })
     }
 
@@ -70,13 +71,7 @@ impl StagedFile {
         let mut writer = self.writer.take().expect("writer lives until commit");
         writer
             .flush()
-            .and_then(|()| {
-                if sync {
-                    writer.get_ref().0.sync_all()
-                } else {
-                    Ok(())
-                }
-            })
+            .and_then(|()| if sync { writer.file.sync_all() } else { Ok(()) })
             .map_err(|e| Error::io(format!("writing {target}"), e))
     }
 
@@ -122,25 +117,58 @@ pub fn same_place(a: &Utf8Path, b: &Utf8Path) -> Result<bool, Error> {
     Ok(place(a)? == place(b)?)
 }
 
-/// What a staged file is written through.
-pub type StagedWriter = BufWriter<ShortWrites>;
-
 /// The most a single write(2) hands the kernel, and the staged writer's
 /// buffer. Larger writes let the page cache take large folios, which on a
 /// VM that hands freed memory back to its host can cost far more to fill
 /// (README.md, "Benchmarks", has the figures).
 const WRITE_MAX: usize = 256 << 10;
 
-/// A file written at most `WRITE_MAX` bytes at a time.
-pub struct ShortWrites(File);
+/// What a staged file is written through: renderings write it a few bytes
+/// at a time, gathered here (`small_copy`, without a call to `memcpy` for
+/// each) and handed to the kernel `WRITE_MAX` bytes at most at a time.
+/// Pieces that big or bigger go to the file as they are.
+pub struct StagedWriter {
+    file: File,
+    buffer: Vec<u8>,
+}
 
-impl Write for ShortWrites {
+impl StagedWriter {
+    fn new(file: File) -> StagedWriter {
+        StagedWriter {
+            file,
+            buffer: Vec::with_capacity(WRITE_MAX),
+        }
+    }
+
+    fn write_out(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl Write for StagedWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(&buf[..buf.len().min(WRITE_MAX)])
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if self.buffer.len() + buf.len() > WRITE_MAX {
+            self.write_out()?;
+            if buf.len() >= WRITE_MAX {
+                return buf
+                    .chunks(WRITE_MAX)
+                    .try_for_each(|piece| self.file.write_all(piece));
+            }
+        }
+        small_copy::append(&mut self.buffer, buf);
+        Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
+        self.write_out()?;
+        self.file.flush()
     }
 }
 
@@ -595,8 +623,34 @@ mod tests {
         let bytes: Vec<u8> = (0..3 * WRITE_MAX + 7).map(|i| (i % 251) as u8).collect();
         write_file(&target, &bytes, 0o644).unwrap();
         assert_eq!(fs::read(&target).unwrap(), bytes);
-        let mut short = ShortWrites(fs::File::create(&target).unwrap());
-        assert_eq!(short.write(&bytes).unwrap(), WRITE_MAX);
+        // Pieces of a few bytes, of about the buffer's size and of several
+        // times it, in every order.
+        let sizes = [
+            3,
+            WRITE_MAX - 1,
+            17,
+            2 * WRITE_MAX + 5,
+            WRITE_MAX,
+            1,
+            WRITE_MAX + 1,
+        ];
+        let mut staged = StagedFile::create(&target).unwrap();
+        let mut at = 0;
+        for size in sizes.iter().cycle().take(20) {
+            let end = (at + size) % bytes.len();
+            let piece = &bytes[at.min(end)..end.max(at)];
+            staged.writer().write_all(piece).unwrap();
+            at = end;
+        }
+        let mut expected = Vec::new();
+        let mut at = 0;
+        for size in sizes.iter().cycle().take(20) {
+            let end = (at + size) % bytes.len();
+            expected.extend_from_slice(&bytes[at.min(end)..end.max(at)]);
+            at = end;
+        }
+        staged.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), expected);
     }
 
     #[test]

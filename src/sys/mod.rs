@@ -9,3 +9,4 @@ pub mod files;
 pub mod halves;
 pub mod mapped;
 pub mod pipe;
+pub mod small_copy;

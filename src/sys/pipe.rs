@@ -7,7 +7,9 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-const CHUNK: usize = 1 << 20;
+use crate::sys::small_copy;
+
+const CHUNK: usize = 512 << 10;
 /// Chunks waiting for the writer: enough to ride out a slow write.
 const IN_FLIGHT: usize = 4;
 
@@ -84,7 +86,7 @@ impl Write for ChunkWriter {
         if self.chunk.len() + buf.len() > CHUNK {
             self.pass_on()?;
         }
-        self.chunk.extend_from_slice(buf);
+        small_copy::append(&mut self.chunk, buf);
         Ok(())
     }
 
