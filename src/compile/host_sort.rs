@@ -8,36 +8,62 @@
 //! every group that agrees on them by the next eight, and so on (an MSD radix
 //! sort with eight-byte digits). Each name is read once per level, in order.
 
+use std::marker::PhantomData;
+
 use crate::sys::halves;
 
-/// One host exported by one scope (an index into the sorted scopes).
+/// One host exported by one scope (an index into the sorted scopes). 24
+/// bytes, not the 32 a `&str` field would make it: a large zone has a
+/// million, sorted in place, and each is moved several times.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'e> {
-    pub host: &'e str,
-    pub scope: u32,
+    /// Where `host` starts; its length is `host_len`.
+    host_start: *const u8,
     /// Eight bytes of `host` at the depth being sorted, big-endian and
     /// zero-padded: ordering these orders the bytes.
     chunk: u64,
+    pub scope: u32,
+    /// Hosts are checked names (`exports::canonical`), at most 253 bytes.
+    host_len: u16,
     /// Once sorted: whether this entry's host differs from the one before,
     /// which the sort learns without another look at the names.
     pub new_host: bool,
+    host: PhantomData<&'e str>,
 }
+
+// SAFETY: an entry holds a `&'e str` in two parts, and `&str` is both.
+unsafe impl Send for Entry<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Entry<'_> {}
 
 impl<'e> Entry<'e> {
     /// `host` must be an LDH name (it has no NUL byte): an end of name then
-    /// always sorts before any byte.
+    /// always sorts before any byte, and at most 253 bytes long.
     pub fn new(host: &'e str, scope: u32) -> Entry<'e> {
         debug_assert!(!host.contains('\0'));
         Entry {
-            host,
-            scope,
+            host_start: host.as_ptr(),
             chunk: chunk_at(host, 0),
+            scope,
+            host_len: u16::try_from(host.len()).expect("a checked host name"),
             new_host: true,
+            host: PhantomData,
+        }
+    }
+
+    pub fn host(&self) -> &'e str {
+        // SAFETY: `host_start` and `host_len` are those of a `&'e str`
+        // (`new`), and an entry lives no longer than `'e`.
+        unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                self.host_start,
+                usize::from(self.host_len),
+            ))
         }
     }
 
     fn key(&self) -> (&'e str, u32) {
-        (self.host, self.scope)
+        (self.host(), self.scope)
     }
 }
 
@@ -109,7 +135,7 @@ fn sort_group(group: &mut [Entry<'_>], depth: usize) {
         group.iter_mut().for_each(|e| e.new_host = true);
         return;
     }
-    if group[0].host.len() < depth + CHUNK {
+    if group[0].host().len() < depth + CHUNK {
         // This host ends inside the chunk, so every host with the same
         // chunk ends there too (names have no NUL): all are the same name.
         group.sort_unstable_by_key(|e| e.scope);
@@ -121,15 +147,15 @@ fn sort_group(group: &mut [Entry<'_>], depth: usize) {
     if group.len() <= SMALL {
         group.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         for i in 0..group.len() {
-            group[i].new_host = i == 0 || group[i].host != group[i - 1].host;
+            group[i].new_host = i == 0 || group[i].host() != group[i - 1].host();
         }
         return;
     }
     let next = depth + CHUNK;
-    let first = chunk_at(group[0].host, next);
+    let first = chunk_at(group[0].host(), next);
     let mut all_equal = true;
     for entry in group.iter_mut() {
-        entry.chunk = chunk_at(entry.host, next);
+        entry.chunk = chunk_at(entry.host(), next);
         all_equal &= entry.chunk == first;
     }
     if all_equal {
@@ -154,13 +180,18 @@ mod tests {
         for (i, entry) in entries.iter().enumerate() {
             assert_eq!(
                 entry.new_host,
-                i == 0 || entry.host != entries[i - 1].host,
+                i == 0 || entry.host() != entries[i - 1].host(),
                 "{i}"
             );
         }
         let mut expected: Vec<(&str, u32)> = hosts.iter().map(|(h, s)| (h.as_str(), *s)).collect();
         expected.sort_unstable();
         assert_eq!(sorted, expected);
+    }
+
+    #[test]
+    fn an_entry_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
     }
 
     proptest! {

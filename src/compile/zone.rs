@@ -45,11 +45,11 @@ fn find_runs(
         let run = run_starts.last().map(|&start| &entries[start as usize]);
         match run {
             Some(first) if !entry.new_host => {
-                debug_assert_eq!(first.host, entry.host);
+                debug_assert_eq!(first.host(), entry.host());
                 if machine_of(first) != machine_of(entry) {
                     problems.add(
                         &scopes[entry.scope as usize].key,
-                        Some(entry.host),
+                        Some(entry.host()),
                         ProblemKind::ClaimedTwice {
                             machine: machine_of(entry).to_owned(),
                             other_machine: machine_of(first).to_owned(),
@@ -61,11 +61,11 @@ fn find_runs(
             _ => {
                 run_starts.push(index as u32);
                 // Usually empty: then no host is read here at all.
-                let relative = || domain.relative(entry.host).unwrap_or_default();
+                let relative = || domain.relative(entry.host()).unwrap_or_default();
                 if !shadowing.is_empty() && shadowing.contains(relative()) {
                     problems.add(
                         &scopes[entry.scope as usize].key,
-                        Some(entry.host),
+                        Some(entry.host()),
                         ProblemKind::ShadowsMachine {
                             machine: relative().to_owned(),
                         },
@@ -379,7 +379,7 @@ impl<'e> Zone<'e> {
             .zip(ends)
             .map(|(&start, end)| &self.entries[start as usize..end])
             .map(|run| Record {
-                host: run[0].host,
+                host: run[0].host(),
                 machine: self.scopes[run[0].scope as usize]
                     .machine()
                     .unwrap_or_default(),
@@ -395,7 +395,7 @@ impl<'e> Zone<'e> {
     /// How many records have hosts that sort before `host`.
     pub fn records_before(&self, host: &str) -> usize {
         self.run_starts
-            .partition_point(|&start| self.entries[start as usize].host < host)
+            .partition_point(|&start| self.entries[start as usize].host() < host)
     }
 }
 
@@ -443,7 +443,7 @@ impl ZoneNames for ExportedNames<'_, '_> {
     fn endpoint_scope(&self, host: &str) -> Option<&str> {
         let start = *self.zone.run_starts.get(self.zone.records_before(host))?;
         let entry = &self.zone.entries[start as usize];
-        (entry.host == host).then(|| &*self.zone.scopes[entry.scope as usize].key)
+        (entry.host() == host).then(|| &*self.zone.scopes[entry.scope as usize].key)
     }
 
     fn machine_scope(&self, machine: &str) -> Option<&str> {

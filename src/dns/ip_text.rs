@@ -10,19 +10,35 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// The canonical text of one address; `Display` writes the same.
 #[derive(Clone, Copy)]
 pub struct IpText {
-    bytes: [u8; MAX_LEN],
+    /// The text, then room for a last four-byte store (`push4`).
+    bytes: [u8; MAX_LEN + 3],
     len: u8,
 }
 
 /// `::ffff:255.255.255.255`, the longest text there is.
 const MAX_LEN: usize = 45;
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Each octet's decimal digits, then how many there are.
+const DECIMAL: [[u8; 4]; 256] = {
+    let mut table = [[0u8; 4]; 256];
+    let mut octet = 0;
+    while octet < 256 {
+        let (hundreds, tens, ones) = (octet / 100, octet / 10 % 10, octet % 10);
+        let digits = [b'0' + hundreds as u8, b'0' + tens as u8, b'0' + ones as u8];
+        table[octet] = match octet {
+            0..=9 => [digits[2], 0, 0, 1],
+            10..=99 => [digits[1], digits[2], 0, 2],
+            _ => [digits[0], digits[1], digits[2], 3],
+        };
+        octet += 1;
+    }
+    table
+};
 
 impl IpText {
     pub fn of(address: &IpAddr) -> IpText {
         let mut text = IpText {
-            bytes: [0; MAX_LEN],
+            bytes: [0; MAX_LEN + 3],
             len: 0,
         };
         match address {
@@ -48,26 +64,35 @@ impl IpText {
         self.len += 1;
     }
 
+    /// Appends the first `len` of `four`: one store of all four, the rest
+    /// overwritten by what comes next (or past the text's end).
+    fn push4(&mut self, four: [u8; 4], len: u8) {
+        let at = self.len as usize;
+        self.bytes[at..at + 4].copy_from_slice(&four);
+        self.len += len;
+    }
+
     fn push_v4(&mut self, address: &Ipv4Addr) {
         for (i, octet) in address.octets().into_iter().enumerate() {
             if i > 0 {
                 self.push(b'.');
             }
-            if octet >= 100 {
-                self.push(b'0' + octet / 100);
-            }
-            if octet >= 10 {
-                self.push(b'0' + octet / 10 % 10);
-            }
-            self.push(b'0' + octet % 10);
+            let [a, b, c, len] = DECIMAL[usize::from(octet)];
+            self.push4([a, b, c, 0], len);
         }
     }
 
+    /// A group's hex digits without leading zeros (at least one): all four
+    /// nibbles made ASCII at once, the leading zeros shifted out.
     fn push_group(&mut self, group: u16) {
         let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
-        for shift in (0..digits).rev() {
-            self.push(HEX[(group >> (shift * 4) & 0xf) as usize]);
-        }
+        let g = u32::from(group);
+        // One nibble a byte, the most significant in the lowest byte.
+        let nibbles = (g >> 12) | (g >> 8 & 0xf) << 8 | (g >> 4 & 0xf) << 16 | (g & 0xf) << 24;
+        // 0x01 in each byte whose nibble is ten or more.
+        let letters = (nibbles + 0x0606_0606) >> 4 & 0x0101_0101;
+        let ascii = nibbles + 0x3030_3030 + letters * u32::from(b'a' - b'0' - 10);
+        self.push4((ascii >> (8 * (4 - digits))).to_le_bytes(), digits as u8);
     }
 
     fn push_groups(&mut self, groups: &[u16]) {
@@ -236,6 +261,18 @@ mod tests {
             "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
         ] {
             let address: IpAddr = text.parse().unwrap();
+            assert_eq!(IpText::of(&address).as_str(), address.to_string());
+        }
+    }
+
+    #[test]
+    fn every_octet_and_every_group_is_written_as_display_writes_it() {
+        for octet in 0..=255u8 {
+            let address = IpAddr::V4(Ipv4Addr::new(1, octet, 255, octet));
+            assert_eq!(IpText::of(&address).as_str(), address.to_string());
+        }
+        for group in 0..=u16::MAX {
+            let address = IpAddr::V6(Ipv6Addr::new(1, group, 1, 1, 1, 1, 1, group));
             assert_eq!(IpText::of(&address).as_str(), address.to_string());
         }
     }
