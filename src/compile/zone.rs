@@ -407,8 +407,9 @@ struct ExportedNames<'z, 'e> {
 }
 
 /// Each machine's first scope, for the machines a declared name or CNAME
-/// target could be: one pass over the scopes, a lookup in a small set each;
-/// none when nothing is declared.
+/// target could be: one pass over the scopes, a look at a filter of the
+/// wanted names each (in cache, where the set is not), the set only for
+/// those it lets through; none when nothing is declared.
 fn declared_machines<'e>(
     declared: &[(String, Rdata)],
     domain: &Domain,
@@ -431,8 +432,11 @@ fn declared_machines<'e>(
         .filter_map(|name| domain.relative(name))
         .filter(|relative| !relative.contains('.'))
         .collect();
+    let mut filter = NameFilter::with_capacity(wanted.len());
+    wanted.iter().for_each(|name| filter.insert(name));
     for scope in scopes {
-        if let Some(machine) = scope.machine().filter(|m| wanted.contains(m)) {
+        let wanted = |m: &&str| filter.may_contain(m) && wanted.contains(m);
+        if let Some(machine) = scope.machine().filter(wanted) {
             machines.entry(machine).or_insert(&*scope.key);
         }
     }

@@ -36,6 +36,19 @@ impl<W: Write> HashingWriter<W> {
         Ok(())
     }
 
+    /// Passes on what is gathered, then `buf`: gathered, or hashed and
+    /// passed on as it is when large enough (uncopied).
+    #[cold]
+    fn pass_on_then(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.pass_on()?;
+        if buf.len() >= HASHED_CHUNK / 2 {
+            self.hasher.update(buf);
+            return self.inner.write_all(buf);
+        }
+        small_copy::append(&mut self.chunk, buf);
+        Ok(())
+    }
+
     /// Passes on what is gathered: the writer and the hash of all written.
     pub fn finish(mut self) -> io::Result<(W, [u8; 32])> {
         self.pass_on()?;
@@ -50,16 +63,10 @@ impl<W: Write> Write for HashingWriter<W> {
 
     // Renderings call this for every piece of every record; the default
     // loops over `write`.
-    #[inline]
+    #[inline(always)]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        if buf.len() >= HASHED_CHUNK / 2 {
-            // Large enough to hash and pass on as it is, uncopied.
-            self.pass_on()?;
-            self.hasher.update(buf);
-            return self.inner.write_all(buf);
-        }
-        if self.chunk.len() + buf.len() > HASHED_CHUNK {
-            self.pass_on()?;
+        if self.chunk.len() + buf.len() > HASHED_CHUNK || buf.len() >= HASHED_CHUNK / 2 {
+            return self.pass_on_then(buf);
         }
         small_copy::append(&mut self.chunk, buf);
         Ok(())

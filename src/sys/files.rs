@@ -145,6 +145,20 @@ impl StagedWriter {
         self.buffer.clear();
         Ok(())
     }
+
+    /// Writes out the buffer, then `buf`: buffered, or as it is if it
+    /// would fill the buffer.
+    #[cold]
+    fn write_out_then(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write_out()?;
+        if buf.len() >= WRITE_MAX {
+            return buf
+                .chunks(WRITE_MAX)
+                .try_for_each(|piece| self.file.write_all(piece));
+        }
+        small_copy::append(&mut self.buffer, buf);
+        Ok(())
+    }
 }
 
 impl Write for StagedWriter {
@@ -152,15 +166,11 @@ impl Write for StagedWriter {
         self.write_all(buf).map(|()| buf.len())
     }
 
-    #[inline]
+    // Inlined into the renderings' loops (see `pipe::ChunkWriter`).
+    #[inline(always)]
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         if self.buffer.len() + buf.len() > WRITE_MAX {
-            self.write_out()?;
-            if buf.len() >= WRITE_MAX {
-                return buf
-                    .chunks(WRITE_MAX)
-                    .try_for_each(|piece| self.file.write_all(piece));
-            }
+            return self.write_out_then(buf);
         }
         small_copy::append(&mut self.buffer, buf);
         Ok(())

@@ -57,6 +57,7 @@ impl ChunkWriter {
         self.full.send(piece).map_err(|_| reader_gone())
     }
 
+    #[cold]
     fn pass_on(&mut self) -> io::Result<()> {
         if self.chunk.is_empty() {
             return Ok(());
@@ -81,7 +82,9 @@ impl Write for ChunkWriter {
         self.write_all(buf).map(|()| buf.len())
     }
 
-    #[inline]
+    // Inlined into the renderings' loops, a call per piece of a record
+    // cost as much as the copying.
+    #[inline(always)]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         if self.chunk.len() + buf.len() > CHUNK {
             self.pass_on()?;

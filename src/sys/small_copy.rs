@@ -13,8 +13,7 @@ use std::ptr;
 pub fn append(buffer: &mut Vec<u8>, bytes: &[u8]) {
     let len = bytes.len();
     if buffer.capacity() - buffer.len() < len {
-        buffer.extend_from_slice(bytes);
-        return;
+        return grow_and_append(buffer, bytes);
     }
     let src = bytes.as_ptr();
     // SAFETY: `buffer` has room for `len` more bytes (checked above), and
@@ -49,6 +48,11 @@ pub fn append(buffer: &mut Vec<u8>, bytes: &[u8]) {
         }
         buffer.set_len(buffer.len() + len);
     }
+}
+
+#[cold]
+fn grow_and_append(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    buffer.extend_from_slice(bytes);
 }
 
 /// `N` bytes from `src + at`, unaligned.
