@@ -138,8 +138,7 @@ fn write_zone_files(out: &OutputDir, zone: &Zone<'_>) -> Result<(Hashed, Hashed,
     let domain = &zone.domain;
     let render = move || {
         // Built here, while another core writes the manifest.
-        let names = render::AddressNames::of(zone);
-        let addresses = &render::zone_addresses(zone, &names);
+        let addresses = &render::ZoneAddresses::of(zone);
         let others = &render::zone_others(zone);
         render::write_conf(
             &mut rendered,

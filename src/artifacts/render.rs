@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use crate::compile::addresses::AddressRecord;
 use crate::compile::zone::Zone;
 use crate::dns::ip_text::IpText;
 use crate::dns::name::Domain;
@@ -45,7 +46,7 @@ pub struct Cname<'a> {
 pub fn zone_cnames<'z>(zone: &'z Zone<'_>) -> impl Iterator<Item = Cname<'z>> + 'z {
     let endpoints = zone.records().map(|r| Cname {
         host: r.host,
-        machine: r.machine,
+        machine: r.machine(),
     });
     let declared: Vec<Cname<'z>> = zone
         .declared
@@ -145,76 +146,161 @@ pub fn address_order<N: AsRef<str>>(a: &(N, IpAddr), b: &(N, IpAddr)) -> std::cm
     (a.0.as_ref(), a.1.is_ipv6(), a.1).cmp(&(b.0.as_ref(), b.1.is_ipv6(), b.1))
 }
 
-/// The full names of a zone's machine address records, written one after
-/// another into one string: a large clan has hundreds of thousands, and one
-/// allocation each cost more to make and to free than writing them out.
-pub struct AddressNames(String);
+/// Whose address record a line is: a full name, or a machine's, written
+/// `<machine>.<domain>` by the renderings themselves (a large clan's
+/// hundreds of thousands of machine names are never built as strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'a> {
+    Name(&'a str),
+    Machine(&'a str),
+}
 
-impl AddressNames {
-    pub fn of(zone: &Zone<'_>) -> AddressNames {
-        let records = &zone.addresses.records;
-        let size = records
-            .iter()
-            .map(|r| zone.domain.machine_name_len(r.machine))
-            .sum();
-        let mut names = String::with_capacity(size);
-        for r in records {
-            zone.domain.push_machine_name(&mut names, r.machine);
+impl Owner<'_> {
+    fn write(&self, out: &mut impl Write, domain: &Domain) -> io::Result<()> {
+        match self {
+            Owner::Name(name) => out.write_all(name.as_bytes()),
+            Owner::Machine(machine) => {
+                out.write_all(machine.as_bytes())?;
+                out.write_all(b".")?;
+                out.write_all(domain.as_str().as_bytes())
+            }
         }
-        AddressNames(names)
+    }
+
+    /// The full name's order, without building the name.
+    fn cmp(&self, other: &Owner<'_>, domain: &Domain) -> std::cmp::Ordering {
+        fn parts<'p>(owner: &Owner<'p>, domain: &'p Domain) -> [&'p [u8]; 3] {
+            match *owner {
+                Owner::Name(name) => [name.as_bytes(), b"", b""],
+                Owner::Machine(machine) => [machine.as_bytes(), b".", domain.as_str().as_bytes()],
+            }
+        }
+        cmp_joined(parts(self, domain), parts(other, domain))
     }
 }
 
-/// The zone's address records as renderings take them: the machines' (named
-/// in `names`, made from the same zone) and the declared ones.
-pub fn zone_addresses<'n>(zone: &'n Zone<'_>, names: &'n AddressNames) -> Vec<(&'n str, IpAddr)> {
-    let mut declared: Vec<(&str, IpAddr)> = zone
-        .declared
-        .iter()
-        .filter_map(|(name, data)| match data {
+/// The order of the concatenations of `a`'s and of `b`'s parts, compared a
+/// run of bytes at a time.
+fn cmp_joined(a: [&[u8]; 3], b: [&[u8]; 3]) -> std::cmp::Ordering {
+    let (mut a, mut b) = (
+        a.into_iter().filter(|p| !p.is_empty()),
+        b.into_iter().filter(|p| !p.is_empty()),
+    );
+    let (mut left, mut right) = (a.next(), b.next());
+    loop {
+        let (l, r) = match (left, right) {
+            (Some(l), Some(r)) => (l, r),
+            (l, r) => return l.is_some().cmp(&r.is_some()),
+        };
+        let n = l.len().min(r.len());
+        match l[..n].cmp(&r[..n]) {
+            std::cmp::Ordering::Equal => {}
+            unequal => return unequal,
+        }
+        left = if n < l.len() { Some(&l[n..]) } else { a.next() };
+        right = if n < r.len() { Some(&r[n..]) } else { b.next() };
+    }
+}
+
+/// Address records as the renderings read them, in `address_order`.
+pub trait AddressLines {
+    fn lines(&self) -> impl Iterator<Item = (Owner<'_>, IpAddr)>;
+}
+
+impl<N: AsRef<str>> AddressLines for AddressList<N> {
+    fn lines(&self) -> impl Iterator<Item = (Owner<'_>, IpAddr)> {
+        self.iter()
+            .map(|(name, address)| (Owner::Name(name.as_ref()), *address))
+    }
+}
+
+/// A zone's address records as renderings take them: the machines', and
+/// the declared ones merged in where they sort, without a list of them all.
+pub struct ZoneAddresses<'z> {
+    machines: &'z [AddressRecord<'z>],
+    /// Positions in `machines` in the order of full names, when that is not
+    /// theirs: they are chosen in machine order, which is the full names'
+    /// unless one machine's name starts another's (`a` and `a-b`).
+    order: Option<Vec<u32>>,
+    /// Sorted, each with the number of machine records before it.
+    declared: Vec<(usize, &'z str, IpAddr)>,
+}
+
+impl<'z> ZoneAddresses<'z> {
+    pub fn of(zone: &'z Zone<'_>) -> ZoneAddresses<'z> {
+        let declared = zone.declared.iter().filter_map(|(name, data)| match data {
             Rdata::A(address) => Some((name.as_str(), IpAddr::V4(*address))),
             Rdata::Aaaa(address) => Some((name.as_str(), IpAddr::V6(*address))),
             _ => None,
-        })
-        .collect();
-    declared.sort_unstable_by(address_order);
-    // One list with room for both: the declared records are merged in from
-    // the back, so the machines' (a large clan's hundreds of thousands) are
-    // neither copied into a second list nor sorted again.
-    let mut all = Vec::with_capacity(zone.addresses.records.len() + declared.len());
-    let mut rest = names.0.as_str();
-    all.extend(zone.addresses.records.iter().map(|r| {
-        let (name, after) = rest.split_at(zone.domain.machine_name_len(r.machine));
-        rest = after;
-        (name, r.address)
-    }));
-    // Chosen in machine order, which is usually the names' order too (not
-    // when one machine's name starts another's): checked, sorted if not.
-    if !all.is_sorted_by(|a, b| address_order(a, b).is_le()) {
-        all.sort_unstable_by(address_order);
+        });
+        ZoneAddresses::new(&zone.domain, &zone.addresses.records, declared)
     }
-    merge_from_back(&mut all, &declared);
-    all
+
+    fn new(
+        domain: &Domain,
+        machines: &'z [AddressRecord<'z>],
+        declared: impl Iterator<Item = (&'z str, IpAddr)>,
+    ) -> ZoneAddresses<'z> {
+        let line = |r: &AddressRecord<'z>| (Owner::Machine(r.machine), r.address);
+        let order = |a: &(Owner<'_>, IpAddr), b: &(Owner<'_>, IpAddr)| {
+            a.0.cmp(&b.0, domain)
+                .then_with(|| (a.1.is_ipv6(), a.1).cmp(&(b.1.is_ipv6(), b.1)))
+        };
+        let in_order = machines.windows(2).all(|pair| {
+            pair[0].machine == pair[1].machine || order(&line(&pair[0]), &line(&pair[1])).is_lt()
+        });
+        let order_of_names = (!in_order).then(|| {
+            let mut positions: Vec<u32> = (0..machines.len() as u32).collect();
+            positions.sort_by(|&a, &b| {
+                order(&line(&machines[a as usize]), &line(&machines[b as usize]))
+            });
+            positions
+        });
+        let at = |i: usize| line(&machines[order_of_names.as_ref().map_or(i, |o| o[i] as usize)]);
+        let mut declared: Vec<(&str, IpAddr)> = declared.collect();
+        declared.sort_unstable_by(address_order);
+        // Few declared records: each finds its place by a search. A machine
+        // record that sorts the same (an error the compile reports) stays
+        // first.
+        let declared = declared
+            .into_iter()
+            .map(|(name, address)| {
+                let record = (Owner::Name(name), address);
+                let mut place = 0..machines.len();
+                while !place.is_empty() {
+                    let mid = place.start + place.len() / 2;
+                    if order(&at(mid), &record).is_le() {
+                        place.start = mid + 1;
+                    } else {
+                        place.end = mid;
+                    }
+                }
+                (place.start, name, address)
+            })
+            .collect();
+        ZoneAddresses {
+            machines,
+            order: order_of_names,
+            declared,
+        }
+    }
 }
 
-/// Merges `smaller` (sorted) into `sorted`, from the back: each list's
-/// largest record left goes last, and on equal records the one of `sorted`
-/// stays first.
-fn merge_from_back<'n>(sorted: &mut Vec<(&'n str, IpAddr)>, smaller: &[(&'n str, IpAddr)]) {
-    let mut kept = sorted.len();
-    sorted.extend_from_slice(smaller);
-    let mut added = smaller.len();
-    for at in (0..sorted.len()).rev() {
-        if added == 0 {
-            break;
-        }
-        if kept > 0 && address_order(&sorted[kept - 1], &smaller[added - 1]).is_gt() {
-            kept -= 1;
-            sorted[at] = sorted[kept];
-        } else {
-            added -= 1;
-            sorted[at] = smaller[added];
-        }
+impl AddressLines for ZoneAddresses<'_> {
+    fn lines(&self) -> impl Iterator<Item = (Owner<'_>, IpAddr)> {
+        let (mut next, mut declared) = (0, self.declared.iter().peekable());
+        std::iter::from_fn(move || {
+            if let Some(&(_, name, address)) = declared.next_if(|d| d.0 == next) {
+                return Some((Owner::Name(name), address));
+            }
+            let position = match &self.order {
+                Some(order) => *order.get(next)? as usize,
+                None => next,
+            };
+            let record = self.machines.get(position)?;
+            next += 1;
+            Some((Owner::Machine(record.machine), record.address))
+        })
     }
 }
 
@@ -229,7 +315,7 @@ pub fn write_conf<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &AddressList<impl AsRef<str>>,
+    addresses: &(impl AddressLines + ?Sized),
     others: &OtherList,
 ) -> io::Result<()> {
     out.write_all(conf_header(domain).as_bytes())?;
@@ -237,8 +323,11 @@ pub fn write_conf<'a>(
     for c in cnames {
         write_conf_cname(out, &c, &suffix)?;
     }
-    for (name, address) in addresses {
-        write_conf_address(out, name.as_ref(), address)?;
+    for (owner, address) in addresses.lines() {
+        out.write_all(b"local-data: \"")?;
+        owner.write(out, domain)?;
+        write_address_data(out, b". ", &address)?;
+        out.write_all(b"\"\n")?;
     }
     for (name, data) in others {
         write_conf_other(out, name, data)?;
@@ -285,20 +374,15 @@ pub fn write_conf_cname(out: &mut impl Write, c: &Cname<'_>, suffix: &str) -> io
 /// One address line of `zone.conf`.
 pub fn write_conf_address(out: &mut impl Write, name: &str, address: &IpAddr) -> io::Result<()> {
     out.write_all(b"local-data: \"")?;
-    write_address_record(out, name, b". ", address)?;
+    out.write_all(name.as_bytes())?;
+    write_address_data(out, b". ", address)?;
     out.write_all(b"\"\n")
 }
 
-/// `<name><separator><A|AAAA> <address>`: the common part of an address
-/// line in `zone.conf` and `zone.db`, written piece by piece (see
+/// `<separator><A|AAAA> <address>`: what follows the owner of an address
+/// record in `zone.conf` and `zone.db`, written piece by piece (see
 /// `IpText`).
-fn write_address_record(
-    out: &mut impl Write,
-    name: &str,
-    separator: &[u8],
-    address: &IpAddr,
-) -> io::Result<()> {
-    out.write_all(name.as_bytes())?;
+fn write_address_data(out: &mut impl Write, separator: &[u8], address: &IpAddr) -> io::Result<()> {
     out.write_all(separator)?;
     out.write_all(family(address).as_bytes())?;
     out.write_all(b" ")?;
@@ -313,7 +397,7 @@ pub fn write_db<'a>(
     domain: &Domain,
     serial: u32,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &AddressList<impl AsRef<str>>,
+    addresses: &(impl AddressLines + ?Sized),
     others: &OtherList,
 ) -> io::Result<()> {
     write_db_head(out, domain, serial)?;
@@ -340,11 +424,12 @@ pub fn write_db_body<'a>(
     out: &mut impl Write,
     domain: &Domain,
     cnames: impl Iterator<Item = Cname<'a>>,
-    addresses: &AddressList<impl AsRef<str>>,
+    addresses: &(impl AddressLines + ?Sized),
     others: &OtherList,
 ) -> io::Result<()> {
-    for (name, address) in addresses {
-        write_address_record(out, name.as_ref(), b". IN ", address)?;
+    for (owner, address) in addresses.lines() {
+        owner.write(out, domain)?;
+        write_address_data(out, b". IN ", &address)?;
         out.write_all(b"\n")?;
     }
     for (name, data) in others {
@@ -462,23 +547,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn merging_from_the_back_gives_the_sorted_union() {
-        let name = ["a.clan", "b.clan", "c.clan", "d.clan", "e.clan"];
-        let record = |n: usize, last: u8| (name[n], IpAddr::from([10, 0, 0, last]));
-        let lists: [&[_]; 5] = [
+    fn joined_parts_compare_as_their_concatenations() {
+        let pieces: [&[u8]; 6] = [b"", b"a", b"a-", b".", b"ab", b"a.clan"];
+        for a in [0, 1, 2, 5] {
+            for b in 0..6 {
+                for c in 0..6 {
+                    let left = [pieces[a], pieces[b], pieces[c]];
+                    for right in [[pieces[c], pieces[a], b""], [pieces[b], b"", pieces[a]]] {
+                        assert_eq!(
+                            cmp_joined(left, right),
+                            left.concat().cmp(&right.concat()),
+                            "{left:?} {right:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zone_addresses_are_the_machines_and_the_declared_ones_in_name_order() {
+        let domain = Domain::parse("clan").unwrap();
+        let address = |last: u8, v6: bool| match v6 {
+            false => IpAddr::from([10, 0, 0, last]),
+            true => IpAddr::from([0xfd00, 0, 0, 0, 0, 0, 0, u16::from(last)]),
+        };
+        // "a-b.clan" sorts before "a.clan" though "a" sorts before "a-b".
+        let machine_sets: [&[&str]; 4] = [&[], &["b"], &["a", "b", "c0"], &["a", "a-b", "a0", "b"]];
+        let declared_sets: [&[&str]; 4] = [
             &[],
-            &[record(1, 1)],
-            &[record(0, 1), record(2, 1), record(4, 1)],
-            &[record(1, 1), record(1, 2), record(3, 1)],
-            &[record(4, 9)],
+            &["a.clan"],
+            &["a-b.clan", "a0.clan", "c.clan"],
+            &["0.clan", "b.x.clan", "z.clan"],
         ];
-        for sorted in lists {
-            for smaller in lists {
-                let mut merged = sorted.to_vec();
-                merge_from_back(&mut merged, smaller);
-                let mut expected = [sorted, smaller].concat();
+        for machines in machine_sets {
+            for declared in declared_sets {
+                let mut records: Vec<AddressRecord> = machines
+                    .iter()
+                    .flat_map(|&m| {
+                        [(1, true), (2, false), (1, false)].map(|(last, v6)| AddressRecord {
+                            machine: m,
+                            address: address(last, v6),
+                            scope: "s:i:r:m",
+                            scope_index: 0,
+                            network: "s:i",
+                        })
+                    })
+                    .collect();
+                // As `addresses::select` gives them: machine, A before AAAA, address.
+                records.sort_by_key(|r| (r.machine, r.address.is_ipv6(), r.address));
+                let extra: Vec<(&str, IpAddr)> = declared
+                    .iter()
+                    .rev()
+                    .flat_map(|&n| [(n, address(3, false)), (n, address(1, false))])
+                    .collect();
+                let zone = ZoneAddresses::new(&domain, &records, extra.iter().copied());
+                let lines: Vec<(String, IpAddr)> = zone
+                    .lines()
+                    .map(|(owner, address)| {
+                        let mut name = Vec::new();
+                        owner.write(&mut name, &domain).unwrap();
+                        (String::from_utf8(name).unwrap(), address)
+                    })
+                    .collect();
+                let mut expected: Vec<(String, IpAddr)> = records
+                    .iter()
+                    .map(|r| (format!("{}.clan", r.machine), r.address))
+                    .chain(extra.iter().map(|&(n, a)| (n.to_owned(), a)))
+                    .collect();
                 expected.sort_by(address_order);
-                assert_eq!(merged, expected, "{sorted:?} + {smaller:?}");
+                assert_eq!(lines, expected, "{machines:?} {declared:?}");
             }
         }
     }
