@@ -279,14 +279,21 @@ impl<'e> Cnames<'e> {
             filter
         });
         let machine_filter = front.union(&back);
-        // The scopes are read in two parts of about as many hosts each, on
-        // two cores (most scopes of a clan with networks have no hosts).
-        let (mut entries, (mut collected, back)) = halves::fill_by_weight(
+        // The scopes are read in parts of about as many hosts each, which
+        // two cores take in turn (most scopes of a clan with networks have
+        // no hosts; the other core's work beside this one varies).
+        let (mut entries, parts) = halves::fill_by_weight(
             scopes,
             |scope| scope.hosts.len(),
             |part, first, entries| Collected::of(part, first, domain, &machine_filter, entries),
         );
-        collected.append(back);
+        let collected = parts
+            .into_iter()
+            .reduce(|mut all, part| {
+                all.append(part);
+                all
+            })
+            .unwrap_or_default();
         let Collected {
             mut skipped,
             mut problems,

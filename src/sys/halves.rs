@@ -70,69 +70,86 @@ impl<T> Slots<'_, T> {
     }
 }
 
-/// One list of what `fill(part, start, slots)` pushes for each of two
+/// Parts `fill_by_weight` cuts a large list into: enough that the core
+/// that finishes first takes more of them while the other is busy with
+/// other work (the zone's compile runs beside it).
+const FILL_PARTS: usize = 16;
+
+/// One list of what `fill(part, start, slots)` pushes for each of
 /// consecutive parts of `items` (`start`: where the part begins in
-/// `items`), on two cores when the parts are large: parts of about equal
-/// total `weight`, each with room for at most its weight in items. Each
-/// part fills its own stretch of the list in place, so no part is copied
-/// after, as a large zone's million entries would be (tens of megabytes of
-/// fresh memory).
+/// `items`): parts of about equal total `weight`, each with room for at
+/// most its weight in items, taken in turn by two cores when the parts are
+/// large. Each part fills its own stretch of the list in place, so no part
+/// is copied after, as a large zone's million entries would be (tens of
+/// megabytes of fresh memory); only what a part left unfilled is closed up.
+/// The results of the parts, in order.
 pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
     items: &'a [T],
     weight: impl Fn(&T) -> usize,
     fill: impl Fn(&'a [T], usize, &mut Slots<'_, E>) -> R + Sync,
-) -> (Vec<E>, (R, R)) {
+) -> (Vec<E>, Vec<R>) {
     let total: usize = items.iter().map(&weight).sum();
-    // The front part: items up to the first at which half the weight is
-    // reached; `front_weight`, theirs.
-    let mut front_weight = 0;
-    let split = items
-        .iter()
-        .position(|item| {
-            if front_weight >= total / 2 {
-                return true;
-            }
-            front_weight += weight(item);
-            false
-        })
-        .unwrap_or(items.len());
-    let (front_items, back_items) = items.split_at(split);
-    let mut list = Vec::with_capacity(total);
-    let (front_room, back_room) = list.spare_capacity_mut()[..total].split_at_mut(front_weight);
-    let mut front = Slots {
-        room: front_room,
-        filled: 0,
-    };
-    let mut back = Slots {
-        room: back_room,
-        filled: 0,
-    };
-    let results = if total < FROM {
-        (
-            fill(front_items, 0, &mut front),
-            fill(back_items, split, &mut back),
-        )
-    } else {
-        join(
-            || fill(front_items, 0, &mut front),
-            || fill(back_items, split, &mut back),
-        )
-    };
-    let (front_filled, back_filled) = (front.filled, back.filled);
-    // SAFETY: the list's first `front_filled` slots and the `back_filled`
-    // from `front_weight` on were written (each `push` writes the next slot
-    // of its part), all within the capacity. The back part's items move
-    // down to follow the front's (`copy` allows the overlap), so the first
-    // `front_filled + back_filled` are written, and the list owns them.
-    unsafe {
-        let start = list.as_mut_ptr();
-        std::ptr::copy(
-            start.add(front_weight),
-            start.add(front_filled),
-            back_filled,
-        );
-        list.set_len(front_filled + back_filled);
+    let parts = if total < FROM { 1 } else { FILL_PARTS };
+    // Each part: its first item, and the weight before it.
+    let mut starts = vec![(0, 0)];
+    let mut so_far = 0;
+    for (i, item) in items.iter().enumerate() {
+        if so_far >= total * starts.len() / parts && so_far > starts.last().map_or(0, |s| s.1) {
+            starts.push((i, so_far));
+        }
+        so_far += weight(item);
     }
+    starts.push((items.len(), total));
+    let mut list = Vec::with_capacity(total);
+    let mut room = &mut list.spare_capacity_mut()[..total];
+    let mut parts: Vec<Mutex<(&'a [T], usize, Slots<'_, E>)>> = Vec::new();
+    for bounds in starts.windows(2) {
+        let ((first, before), (end, after)) = (bounds[0], bounds[1]);
+        let (this, rest) = std::mem::take(&mut room).split_at_mut(after - before);
+        room = rest;
+        let slots = Slots {
+            room: this,
+            filled: 0,
+        };
+        parts.push(Mutex::new((&items[first..end], first, slots)));
+    }
+    let work = |i: usize| {
+        let mut part = parts[i].lock().unwrap_or_else(|p| p.into_inner());
+        let (part_items, first, slots) = &mut *part;
+        fill(part_items, *first, slots)
+    };
+    let results = if parts.len() == 1 {
+        vec![work(0)]
+    } else {
+        pieces(parts.len(), work)
+    };
+    let filled: Vec<usize> = parts
+        .into_iter()
+        .map(|part| {
+            part.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .2
+                .filled
+        })
+        .collect();
+    let mut len = 0;
+    for (bounds, filled) in starts.windows(2).zip(filled) {
+        let room_start = bounds[0].1;
+        // SAFETY: this part's first `filled` slots, from `room_start` on,
+        // were written (each `push` writes the next slot of its part), all
+        // within the capacity. They move down to follow the parts before
+        // (`copy` allows the overlap; `len <= room_start`), so the first
+        // `len + filled` slots are written, and the list owns them.
+        unsafe {
+            let start = list.as_mut_ptr();
+            if room_start != len {
+                std::ptr::copy(start.add(room_start), start.add(len), filled);
+            }
+        }
+        len += filled;
+    }
+    // SAFETY: the first `len` slots are written (above).
+    unsafe { list.set_len(len) };
     (list, results)
 }
 
@@ -223,26 +240,31 @@ mod tests {
     }
 
     #[test]
-    fn filled_parts_hold_every_item_once_in_order_and_about_half_the_weight() {
-        // Many weightless items, then heavy ones: halving by count would
-        // give the second part all the weight.
+    fn filled_parts_hold_every_item_once_in_order_and_about_equal_weight() {
+        // Many weightless items, then heavy ones: cutting by count would
+        // give the last parts all the weight.
         let items: Vec<usize> = std::iter::repeat_n(0, 5000)
             .chain(std::iter::repeat_n(10, 5000))
             .collect();
         // Each item pushes as many copies of its index as it weighs, or one
-        // fewer for odd indices, so some room is left over in both parts.
+        // fewer for odd indices, so some room is left over in every part.
         let fill = |part: &[usize], start: usize, slots: &mut Slots<'_, usize>| {
             for (i, &weight) in part.iter().enumerate() {
                 let copies = weight.saturating_sub((start + i) % 2);
                 (0..copies).for_each(|_| slots.push(start + i));
             }
-            (start, part.iter().sum::<usize>())
+            (start, part.len(), part.iter().sum::<usize>())
         };
-        let (list, ((front_start, front_weight), (back_start, _))) =
-            fill_by_weight(&items, |&w| w, fill);
-        assert_eq!(front_start, 0);
-        assert_eq!(front_weight, 25_000);
-        assert_eq!(back_start, 7500);
+        let (list, parts) = fill_by_weight(&items, |&w| w, fill);
+        assert_eq!(parts.len(), FILL_PARTS);
+        let share = 50_000 / FILL_PARTS;
+        let mut next = 0;
+        for &(start, len, weight) in &parts {
+            assert_eq!(start, next, "{parts:?}");
+            assert!(weight.abs_diff(share) <= 10, "{parts:?}");
+            next += len;
+        }
+        assert_eq!(next, items.len());
         let expected: Vec<usize> = (0..items.len())
             .flat_map(|i| std::iter::repeat_n(i, items[i].saturating_sub(i % 2)))
             .collect();
