@@ -102,7 +102,7 @@ pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
     starts.push((items.len(), total));
     let mut list = Vec::with_capacity(total);
     let mut room = &mut list.spare_capacity_mut()[..total];
-    let mut parts: Vec<Mutex<(&'a [T], usize, Slots<'_, E>)>> = Vec::new();
+    let mut parts = Vec::new();
     for bounds in starts.windows(2) {
         let ((first, before), (end, after)) = (bounds[0], bounds[1]);
         let (this, rest) = std::mem::take(&mut room).split_at_mut(after - before);
