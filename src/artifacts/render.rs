@@ -135,9 +135,9 @@ pub fn is_other(domain: &Domain, data: &Rdata) -> bool {
     }
 }
 
-/// Address records as every rendering takes them: full name (no trailing
-/// dot) and address, in `address_order`. The node's names are `String`s;
-/// `zone`'s borrow from one `AddressNames` arena.
+/// Address records as lists hold them: full name (no trailing dot) and
+/// address, in `address_order`. The node's and the zone files' readers
+/// keep such lists; `zone` renders from `ZoneAddresses` instead.
 pub type AddressList<N = String> = [(N, IpAddr)];
 
 /// The one order of address records in every file: by name, A before AAAA,

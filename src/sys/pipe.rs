@@ -1,8 +1,10 @@
 //! Rendering on one thread while another hashes and writes: a large zone's
 //! files go through SHA-256 as well as to disk, about as much work as
-//! rendering them, so the renderer hands over its output in chunks of about
+//! rendering them, so the renderer hands over its output in chunks of half
 //! a megabyte and goes on. Chunks come back to be filled again, so a few
-//! megabytes are in flight whatever the size of the files.
+//! megabytes are in flight whatever the size of the files. A chunk stays
+//! below the size from which `sys::alloc` asks for a 2 MiB page, which it
+//! would fill only half of.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
