@@ -63,7 +63,10 @@ fn lines(zone: &ZoneData) -> impl Iterator<Item = Line<'_>> {
         address: Some(record),
         ..line(
             2,
-            text(&|out| render::write_conf_address(out, &record.0, &record.1)),
+            text(&|out| {
+                let owner = render::Owner::Name(&record.0);
+                render::write_conf_address(out, &zone.domain, owner, &record.1)
+            }),
         )
     });
     let others = zone.others().iter().map(move |record| Line {

@@ -256,7 +256,6 @@ impl<'z> ZoneAddresses<'z> {
             });
             positions
         });
-        let at = |i: usize| line(&machines[order_of_names.as_ref().map_or(i, |o| o[i] as usize)]);
         let mut declared: Vec<(&str, IpAddr)> = declared.collect();
         declared.sort_unstable_by(address_order);
         // Few declared records: each finds its place by a search. A machine
@@ -266,16 +265,12 @@ impl<'z> ZoneAddresses<'z> {
             .into_iter()
             .map(|(name, address)| {
                 let record = (Owner::Name(name), address);
-                let mut place = 0..machines.len();
-                while !place.is_empty() {
-                    let mid = place.start + place.len() / 2;
-                    if order(&at(mid), &record).is_le() {
-                        place.start = mid + 1;
-                    } else {
-                        place.end = mid;
-                    }
-                }
-                (place.start, name, address)
+                let before = |r: &AddressRecord<'z>| order(&line(r), &record).is_le();
+                let place = match &order_of_names {
+                    Some(order) => order.partition_point(|&i| before(&machines[i as usize])),
+                    None => machines.partition_point(before),
+                };
+                (place, name, address)
             })
             .collect();
         ZoneAddresses {
@@ -324,10 +319,7 @@ pub fn write_conf<'a>(
         write_conf_cname(out, &c, &suffix)?;
     }
     for (owner, address) in addresses.lines() {
-        out.write_all(b"local-data: \"")?;
-        owner.write(out, domain)?;
-        write_address_data(out, b". ", &address)?;
-        out.write_all(b"\"\n")?;
+        write_conf_address(out, domain, owner, &address)?;
     }
     for (name, data) in others {
         write_conf_other(out, name, data)?;
@@ -372,9 +364,14 @@ pub fn write_conf_cname(out: &mut impl Write, c: &Cname<'_>, suffix: &str) -> io
 }
 
 /// One address line of `zone.conf`.
-pub fn write_conf_address(out: &mut impl Write, name: &str, address: &IpAddr) -> io::Result<()> {
+pub fn write_conf_address(
+    out: &mut impl Write,
+    domain: &Domain,
+    owner: Owner<'_>,
+    address: &IpAddr,
+) -> io::Result<()> {
     out.write_all(b"local-data: \"")?;
-    out.write_all(name.as_bytes())?;
+    owner.write(out, domain)?;
     write_address_data(out, b". ", address)?;
     out.write_all(b"\"\n")
 }

@@ -446,9 +446,9 @@ fn declared_machines<'e>(
         .collect();
     let mut filter = NameFilter::with_capacity(wanted.len());
     wanted.iter().for_each(|name| filter.insert(name));
+    let is_wanted = |m: &&str| filter.may_contain(m) && wanted.contains(m);
     for scope in scopes {
-        let wanted = |m: &&str| filter.may_contain(m) && wanted.contains(m);
-        if let Some(machine) = scope.machine().filter(wanted) {
+        if let Some(machine) = scope.machine().filter(is_wanted) {
             machines.entry(machine).or_insert(&*scope.key);
         }
     }

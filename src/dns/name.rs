@@ -371,22 +371,7 @@ impl Domain {
 
     /// `<machine>.<domain>`: the name a machine answers to.
     pub fn machine_name(&self, machine: &str) -> String {
-        let mut name = String::with_capacity(self.machine_name_len(machine));
-        self.push_machine_name(&mut name, machine);
-        name
-    }
-
-    /// The length of `machine_name(machine)`.
-    pub fn machine_name_len(&self, machine: &str) -> usize {
-        machine.len() + 1 + self.0.len()
-    }
-
-    /// Appends `machine_name(machine)` to `out`, without the formatting
-    /// machinery: every address record takes one.
-    pub fn push_machine_name(&self, out: &mut String, machine: &str) {
-        out.push_str(machine);
-        out.push('.');
-        out.push_str(&self.0);
+        [machine, ".", &self.0].concat()
     }
 }
 

@@ -644,23 +644,24 @@ mod tests {
             1,
             WRITE_MAX + 1,
         ];
+        let mut at = 0;
+        let pieces: Vec<&[u8]> = sizes
+            .iter()
+            .cycle()
+            .take(20)
+            .map(|size| {
+                let end = (at + size) % bytes.len();
+                let piece = &bytes[at.min(end)..end.max(at)];
+                at = end;
+                piece
+            })
+            .collect();
         let mut staged = StagedFile::create(&target).unwrap();
-        let mut at = 0;
-        for size in sizes.iter().cycle().take(20) {
-            let end = (at + size) % bytes.len();
-            let piece = &bytes[at.min(end)..end.max(at)];
+        for piece in &pieces {
             staged.writer().write_all(piece).unwrap();
-            at = end;
-        }
-        let mut expected = Vec::new();
-        let mut at = 0;
-        for size in sizes.iter().cycle().take(20) {
-            let end = (at + size) % bytes.len();
-            expected.extend_from_slice(&bytes[at.min(end)..end.max(at)]);
-            at = end;
         }
         staged.commit().unwrap();
-        assert_eq!(fs::read(&target).unwrap(), expected);
+        assert_eq!(fs::read(&target).unwrap(), pieces.concat());
     }
 
     #[test]

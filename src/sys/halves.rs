@@ -113,25 +113,14 @@ pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
         };
         parts.push(Mutex::new((&items[first..end], first, slots)));
     }
-    let work = |i: usize| {
+    // Each part's result, and how many slots it filled.
+    let (results, filled): (Vec<R>, Vec<usize>) = pieces(parts.len(), |i| {
         let mut part = parts[i].lock().unwrap_or_else(|p| p.into_inner());
         let (part_items, first, slots) = &mut *part;
-        fill(part_items, *first, slots)
-    };
-    let results = if parts.len() == 1 {
-        vec![work(0)]
-    } else {
-        pieces(parts.len(), work)
-    };
-    let filled: Vec<usize> = parts
-        .into_iter()
-        .map(|part| {
-            part.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .2
-                .filled
-        })
-        .collect();
+        (fill(part_items, *first, slots), slots.filled)
+    })
+    .into_iter()
+    .unzip();
     let mut len = 0;
     for (bounds, filled) in starts.windows(2).zip(filled) {
         let room_start = bounds[0].1;
@@ -157,7 +146,11 @@ pub fn fill_by_weight<'a, T: Sync, E: Send, R: Send>(
 /// next piece not yet taken, so that neither waits long for the other when
 /// pieces cost different amounts (a clan's network scopes cost more per
 /// byte than its service scopes, and sort before them). Results in order.
+/// A single piece is worked on this thread.
 fn pieces<R: Send>(count: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    if count < 2 {
+        return (0..count).map(work).collect();
+    }
     let next = AtomicUsize::new(0);
     let take = || {
         let mut done = Vec::new();

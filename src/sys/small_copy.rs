@@ -7,8 +7,8 @@
 
 use std::ptr;
 
-/// Appends `bytes` to `buffer`, which must have room for them without
-/// growing (checked; without room it grows as `extend_from_slice` would).
+/// Appends `bytes` to `buffer`: inline when it has room for them, as the
+/// writers' buffers do; otherwise it grows as `extend_from_slice` would.
 #[inline(always)]
 pub fn append(buffer: &mut Vec<u8>, bytes: &[u8]) {
     let len = bytes.len();
