@@ -9,74 +9,108 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::artifacts::render;
+use crate::artifacts::render::{self, Cname};
 use crate::artifacts::zonefile::ZoneData;
+use crate::dns::name::Domain;
 use crate::dns::rdata::Rdata;
 
-/// One line of a zone's canonical text, with what orders it among the
-/// other zone's: its section (header, CNAME, address) and its record's key.
+/// One line of a zone's canonical text: its record, and what orders it
+/// among the other zone's lines (its section, header, CNAME, address or
+/// other record, then the record's key). The text itself is rendered only
+/// for the lines a hunk shows: a million-record zone's unchanged lines are
+/// compared by their records, never written out.
+#[derive(Clone, Copy)]
 struct Line<'a> {
-    section: u8,
-    cname_host: &'a str,
-    address: Option<&'a (String, std::net::IpAddr)>,
-    other: Option<&'a (String, Rdata)>,
-    text: String,
+    domain: &'a Domain,
+    record: LineRecord<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum LineRecord<'a> {
+    Header,
+    Cname(Cname<'a>),
+    Address(&'a (String, IpAddr)),
+    Other(&'a (String, Rdata)),
 }
 
 impl Line<'_> {
+    fn section(&self) -> u8 {
+        match self.record {
+            LineRecord::Header => 0,
+            LineRecord::Cname(_) => 1,
+            LineRecord::Address(_) => 2,
+            LineRecord::Other(_) => 3,
+        }
+    }
+
     fn order(&self, other: &Line<'_>) -> Ordering {
-        self.section
-            .cmp(&other.section)
-            .then_with(|| self.cname_host.cmp(other.cname_host))
-            .then_with(|| match (self.address, other.address) {
-                (Some(a), Some(b)) => render::address_order(a, b),
-                _ => Ordering::Equal,
-            })
-            .then_with(|| self.other.cmp(&other.other))
+        match (self.record, other.record) {
+            (LineRecord::Cname(a), LineRecord::Cname(b)) => a.host.cmp(b.host),
+            (LineRecord::Address(a), LineRecord::Address(b)) => render::address_order(a, b),
+            (LineRecord::Other(a), LineRecord::Other(b)) => a.cmp(b),
+            _ => self.section().cmp(&other.section()),
+        }
+    }
+
+    /// Whether two lines in the same place read the same. In one domain
+    /// only a CNAME's machine can differ there: the other keys are whole
+    /// records. Across domains the texts are compared.
+    fn same_text(&self, other: &Line<'_>) -> bool {
+        if self.domain != other.domain {
+            return self.text() == other.text();
+        }
+        match (self.record, other.record) {
+            (LineRecord::Cname(a), LineRecord::Cname(b)) => a.machine == b.machine,
+            _ => true,
+        }
+    }
+
+    /// The line as `write_conf` writes it.
+    fn text(&self) -> String {
+        let mut out = Vec::new();
+        match self.record {
+            LineRecord::Header => out.extend(render::conf_header(self.domain).into_bytes()),
+            LineRecord::Cname(c) => {
+                render::write_conf_cname(&mut out, &c, &render::conf_cname_suffix(self.domain))
+                    .expect("writing to memory")
+            }
+            LineRecord::Address((name, address)) => render::write_conf_address(
+                &mut out,
+                self.domain,
+                render::Owner::Name(name),
+                address,
+            )
+            .expect("writing to memory"),
+            LineRecord::Other((name, data)) => {
+                render::write_conf_other(&mut out, name, data).expect("writing to memory")
+            }
+        }
+        String::from_utf8(out).expect("zone text is ASCII")
     }
 }
 
-/// The canonical text's lines, rendered one at a time as `write_conf` does.
+/// The canonical text's lines, in `write_conf`'s order.
 fn lines(zone: &ZoneData) -> impl Iterator<Item = Line<'_>> {
-    let text = |write: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
-        let mut out = Vec::new();
-        write(&mut out).expect("writing to memory");
-        String::from_utf8(out).expect("zone text is ASCII")
+    let line = move |record| Line {
+        domain: &zone.domain,
+        record,
     };
-    let line = |section, text| Line {
-        section,
-        cname_host: "",
-        address: None,
-        other: None,
-        text,
-    };
-    let header = std::iter::once(line(0, render::conf_header(&zone.domain)));
-    let suffix = render::conf_cname_suffix(&zone.domain);
-    let cnames = zone.cnames().map(move |c| Line {
-        cname_host: c.host,
-        ..line(1, text(&|out| render::write_conf_cname(out, &c, &suffix)))
-    });
-    let addresses = zone.addresses().iter().map(move |record| Line {
-        address: Some(record),
-        ..line(
-            2,
-            text(&|out| {
-                let owner = render::Owner::Name(&record.0);
-                render::write_conf_address(out, &zone.domain, owner, &record.1)
-            }),
+    std::iter::once(line(LineRecord::Header))
+        .chain(zone.cnames().map(move |c| line(LineRecord::Cname(c))))
+        .chain(
+            zone.addresses()
+                .iter()
+                .map(move |a| line(LineRecord::Address(a))),
         )
-    });
-    let others = zone.others().iter().map(move |record| Line {
-        other: Some(record),
-        ..line(
-            3,
-            text(&|out| render::write_conf_other(out, &record.0, &record.1)),
+        .chain(
+            zone.others()
+                .iter()
+                .map(move |o| line(LineRecord::Other(o))),
         )
-    });
-    header.chain(cnames).chain(addresses).chain(others)
 }
 
 /// One step of a merge walk over two sequences sorted in one order: an item
@@ -119,15 +153,15 @@ pub fn unified(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for step in merge(lines(old), lines(new), Line::order) {
         match step {
-            Merged::Old(o) => removed.push(o.text),
-            Merged::New(n) => added.push(n.text),
-            Merged::Both(o, n) if o.text == n.text => {
+            Merged::Old(o) => removed.push(o),
+            Merged::New(n) => added.push(n),
+            Merged::Both(o, n) if o.same_text(&n) => {
                 writer.change(&mut removed, &mut added);
-                writer.same(o.text);
+                writer.same(o);
             }
             Merged::Both(o, n) => {
-                removed.push(o.text);
-                added.push(n.text);
+                removed.push(o);
+                added.push(n);
             }
         }
     }
@@ -138,14 +172,14 @@ pub fn unified(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
 /// Builds the hunks as the walk goes; only the open hunk and the unchanged
 /// lines since its last change are held.
 #[derive(Default)]
-struct Unified {
+struct Unified<'a> {
     out: String,
     /// Lines of the old and the new text passed so far.
     at: (usize, usize),
     hunk: Option<Hunk>,
     /// Unchanged lines since the last change (or the last few, with no hunk
     /// open).
-    unchanged: std::collections::VecDeque<String>,
+    unchanged: std::collections::VecDeque<Line<'a>>,
 }
 
 struct Hunk {
@@ -157,16 +191,16 @@ struct Hunk {
 impl Hunk {
     /// A line tagged ` `, `-` or `+`, counted in the old text, the new, or
     /// both.
-    fn push(&mut self, tag: char, line: &str) {
+    fn push(&mut self, tag: char, line: &Line<'_>) {
         self.len.0 += usize::from(tag != '+');
         self.len.1 += usize::from(tag != '-');
         self.body.push(tag);
-        self.body.push_str(line);
+        self.body.push_str(&line.text());
     }
 }
 
-impl Unified {
-    fn same(&mut self, line: String) {
+impl<'a> Unified<'a> {
+    fn same(&mut self, line: Line<'a>) {
         self.at.0 += 1;
         self.at.1 += 1;
         self.unchanged.push_back(line);
@@ -178,7 +212,7 @@ impl Unified {
     }
 
     /// A block of removed and added lines (either may be empty).
-    fn change(&mut self, removed: &mut Vec<String>, added: &mut Vec<String>) {
+    fn change(&mut self, removed: &mut Vec<Line<'a>>, added: &mut Vec<Line<'a>>) {
         if removed.is_empty() && added.is_empty() {
             return;
         }
@@ -295,17 +329,14 @@ impl std::fmt::Display for OtherRecord {
     }
 }
 
-/// Each other record in `zone` and not in `other`.
-fn others_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<OtherRecord> {
-    zone.others()
-        .iter()
-        .filter(|record| other.others().binary_search(record).is_err())
-        .map(|(name, data)| OtherRecord {
+impl OtherRecord {
+    fn of((name, data): &(String, Rdata)) -> OtherRecord {
+        OtherRecord {
             name: name.clone(),
             record_type: data.kind(),
             data: data.to_string(),
-        })
-        .collect()
+        }
+    }
 }
 
 /// One A or AAAA record.
@@ -324,22 +355,33 @@ impl std::fmt::Display for AddressRecord {
     }
 }
 
-/// Each address record in `zone` and not in `other`.
-fn addresses_missing_from(zone: &ZoneData, other: &ZoneData) -> Vec<AddressRecord> {
-    zone.addresses()
-        .iter()
-        .filter(|record| {
-            other
-                .addresses()
-                .binary_search_by(|r| render::address_order(r, record))
-                .is_err()
-        })
-        .map(|(name, address)| AddressRecord {
+impl AddressRecord {
+    fn of((name, address): &(String, IpAddr)) -> AddressRecord {
+        AddressRecord {
             name: name.clone(),
             record_type: if address.is_ipv4() { "A" } else { "AAAA" },
             address: *address,
-        })
-        .collect()
+        }
+    }
+}
+
+/// The records only in `new` and those only in `old`, two lists sorted in
+/// `order`: one merge walk.
+fn added_and_removed<'z, T, R>(
+    old: &'z [T],
+    new: &'z [T],
+    order: impl Fn(&&'z T, &&'z T) -> Ordering,
+    record: impl Fn(&'z T) -> R,
+) -> (Vec<R>, Vec<R>) {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for step in merge(old.iter(), new.iter(), order) {
+        match step {
+            Merged::Old(r) => removed.push(record(r)),
+            Merged::New(r) => added.push(record(r)),
+            Merged::Both(..) => {}
+        }
+    }
+    (added, removed)
 }
 
 pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str) -> ZoneDiff {
@@ -358,11 +400,19 @@ pub fn compare(old: &ZoneData, new: &ZoneData, old_label: &str, new_label: &str)
 /// and removed.
 pub fn changes(old: &ZoneData, new: &ZoneData) -> Changes {
     let target = |zone: &ZoneData, machine: &str| Some(zone.domain.machine_name(machine));
+    let (addresses_added, addresses_removed) = added_and_removed(
+        old.addresses(),
+        new.addresses(),
+        |a, b| render::address_order(a, b),
+        AddressRecord::of,
+    );
+    let (others_added, others_removed) =
+        added_and_removed(old.others(), new.others(), Ord::cmp, OtherRecord::of);
     let mut diff = Changes {
-        addresses_added: addresses_missing_from(new, old),
-        addresses_removed: addresses_missing_from(old, new),
-        others_added: others_missing_from(new, old),
-        others_removed: others_missing_from(old, new),
+        addresses_added,
+        addresses_removed,
+        others_added,
+        others_removed,
         ..Changes::default()
     };
     // Both zones are sorted by host: one merge walk, no lookups.
@@ -528,6 +578,8 @@ mod tests {
             edits in proptest::collection::vec((0usize..40, 0u8..3), 0..6),
             old_addresses in proptest::collection::btree_set((0u8..4, 0u8..3), 0..6),
             new_addresses in proptest::collection::btree_set((0u8..4, 0u8..3), 0..6),
+            old_others in proptest::collection::btree_set((0u8..3, 0u8..3), 0..4),
+            new_others in proptest::collection::btree_set((0u8..3, 0u8..3), 0..4),
             same_domain in proptest::bool::weighted(0.9),
         ) {
             // A few edits of the old zone: the changes a diff usually shows,
@@ -544,6 +596,7 @@ mod tests {
             }
             let build = |cnames: &std::collections::BTreeMap<String, String>,
                          addresses: &std::collections::BTreeSet<(u8, u8)>,
+                         others: &std::collections::BTreeSet<(u8, u8)>,
                          domain: &str| {
                 let mut conf = format!("local-zone: \"{domain}.\" transparent\n");
                 for (host, machine) in cnames {
@@ -552,10 +605,14 @@ mod tests {
                 for (machine, last) in addresses {
                     conf += &format!("local-data: \"n{machine}.{domain}. A 10.0.0.{last}\"\n");
                 }
+                for (name, text) in others {
+                    conf += &format!("local-data: 't{name}.{domain}. TXT \"{text}\"'\n");
+                }
                 zonefile::parse_conf(&conf).unwrap()
             };
-            let old = build(&old, &old_addresses, "clan");
-            let new = build(&new, &new_addresses, if same_domain { "clan" } else { "example.org" });
+            let old = build(&old, &old_addresses, &old_others, "clan");
+            let domain = if same_domain { "clan" } else { "example.org" };
+            let new = build(&new, &new_addresses, &new_others, domain);
             let text = |zone: &ZoneData| {
                 let mut out = Vec::new();
                 render::write_conf(&mut out, &zone.domain, zone.cnames(), zone.addresses(), zone.others()).unwrap();

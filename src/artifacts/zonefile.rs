@@ -277,11 +277,7 @@ impl ZoneData {
                 return Err(format!("host {} appears twice", Quoted(host_of(&pair[0]))));
             }
         }
-        if let Some((name, _)) = self
-            .addresses
-            .iter()
-            .find(|(name, _)| self.target(name).is_some())
-        {
+        if let Some(name) = self.first_address_at_a_cname() {
             return Err(format!(
                 "{} has both a CNAME and an address record",
                 Quoted(name)
@@ -296,6 +292,26 @@ impl ZoneData {
         }
         self.check_others()?;
         Ok(self)
+    }
+
+    /// The first address record's name that is also a CNAME's host. Both
+    /// lists are sorted by name, so one walk finds it; the walk gallops
+    /// over the hosts, as a million of them may lie between two machines.
+    fn first_address_at_a_cname(&self) -> Option<&str> {
+        let host = |c: &(Span, Span)| span(&self.names, c.0);
+        let mut rest = &self.cnames[..];
+        for (name, _) in &self.addresses {
+            let mut ahead = 1;
+            while ahead < rest.len() && host(&rest[ahead - 1]) < name.as_str() {
+                ahead *= 2;
+            }
+            let ahead = ahead.min(rest.len());
+            rest = &rest[rest[..ahead].partition_point(|c| host(c) < name.as_str())..];
+            if rest.first().is_some_and(|c| host(c) == name) {
+                return Some(name);
+            }
+        }
+        None
     }
 
     /// The other records' rules across the zone: a CNAME alone at its
@@ -684,6 +700,43 @@ mod tests {
         }
         let twice = format!("{CONF}local-data: \"music.clan. CNAME beta.clan.\"\n");
         assert!(parse_conf(&twice).unwrap_err().contains("twice"));
+    }
+
+    /// An address record at a CNAME's host is found wherever the two meet
+    /// among many hosts and addresses: first, last, between, or nowhere.
+    #[test]
+    fn finds_an_address_at_a_cname_anywhere() {
+        let hosts: Vec<String> = (0..300).map(|i| format!("h{i:03}.clan")).collect();
+        let conf = |addresses: &[&str]| {
+            let mut conf = String::from("local-zone: \"clan.\" transparent\n");
+            for host in &hosts {
+                conf += &format!("local-data: \"{host}. CNAME m.clan.\"\n");
+            }
+            for name in addresses {
+                conf += &format!("local-data: \"{name}. A 10.0.0.1\"\n");
+            }
+            conf
+        };
+        let cases: [&[&str]; 7] = [
+            &["a.clan", "m.clan", "z.clan"],
+            &["h000.clan"],
+            &["h299.clan"],
+            &["a.clan", "h150.clan", "z.clan"],
+            &["h0.clan", "h1000.clan", "h149.clan", "h2.clan", "h299.clan"],
+            &["h0.clan", "h1000.clan", "h149x.clan", "h2.clan", "h3.clan"],
+            &["h29.clan", "h2999.clan", "h30.clan"],
+        ];
+        for addresses in cases {
+            let at_a_host = addresses.iter().find(|a| hosts.iter().any(|h| h == *a));
+            let result = parse_conf(&conf(addresses));
+            match at_a_host {
+                Some(name) => assert_eq!(
+                    result.unwrap_err(),
+                    format!("\"{name}\" has both a CNAME and an address record")
+                ),
+                None => assert!(result.is_ok(), "{addresses:?}: {:?}", result.err()),
+            }
+        }
     }
 
     /// Every declared type reads back from either file as the same zone.
