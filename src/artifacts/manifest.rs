@@ -4,14 +4,16 @@
 //! `zone.conf` hash it records (`sign`).
 
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 use camino::Utf8Path;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use super::render::{self, json_str, needs_json_escape};
 use crate::compile::addresses::{AddressSkip, SkippedAddress};
 use crate::compile::zone::{SkipReason, Skipped, Zone};
-use crate::dns::ip_text::IpText;
+use crate::dns::ip_text::{self, IpText};
 use crate::dns::rdata::Rdata;
 use crate::error::Error;
 use crate::exports::canonical::{Exports, machine_at, network_at};
@@ -226,33 +228,84 @@ impl Records {
 impl<'de> Deserialize<'de> for Records {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Records, D::Error> {
         struct Packer;
-        impl<'de> serde::de::Visitor<'de> for Packer {
+        impl<'de> Visitor<'de> for Packer {
             type Value = Records;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an array of [host, [scope index, ...]]")
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Records, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Records, A::Error> {
                 let mut records = Records::default();
-                let too_large = || serde::de::Error::custom("more than 4 GB of records");
-                while let Some((host, sources)) =
-                    seq.next_element::<(std::borrow::Cow<'de, str>, Vec<u32>)>()?
-                {
-                    records.text.push_str(&host);
-                    let host_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
-                    records.sources.extend_from_slice(&sources);
-                    let sources_end =
-                        u32::try_from(records.sources.len()).map_err(|_| too_large())?;
-                    records.ends.push([host_end, sources_end]);
-                }
+                while seq.next_element_seed(RecordInto(&mut records))?.is_some() {}
                 Ok(records)
             }
         }
         d.deserialize_seq(Packer)
+    }
+}
+
+/// One `[host, [scope index, ...]]`, appended to the packed records as it is
+/// read: a million records' source lists are never a million vectors.
+struct RecordInto<'r>(&'r mut Records);
+
+impl<'de> DeserializeSeed<'de> for RecordInto<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordInto<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a record [host, [scope index, ...]]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let records = self.0;
+        let too_large = || serde::de::Error::custom("more than 4 GB of records");
+        let host: std::borrow::Cow<'de, str> = seq
+            .next_element()?
+            .ok_or_else(|| serde::de::Error::invalid_length(0, &"a record of 2 fields"))?;
+        records.text.push_str(&host);
+        let host_end = u32::try_from(records.text.len()).map_err(|_| too_large())?;
+        seq.next_element_seed(SourcesInto(&mut records.sources))?
+            .ok_or_else(|| serde::de::Error::invalid_length(1, &"a record of 2 fields"))?;
+        if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            return Err(serde::de::Error::invalid_length(3, &"a record of 2 fields"));
+        }
+        let sources_end = u32::try_from(records.sources.len()).map_err(|_| too_large())?;
+        records.ends.push([host_end, sources_end]);
+        Ok(())
+    }
+}
+
+/// A record's scope indices, appended to the packed list.
+struct SourcesInto<'s>(&'s mut Vec<u32>);
+
+impl<'de> DeserializeSeed<'de> for SourcesInto<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SourcesInto<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of scope indices")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(index) = seq.next_element::<u32>()? {
+            self.0.push(index);
+        }
+        Ok(())
     }
 }
 
@@ -322,11 +375,17 @@ impl Manifest {
         let domain = &zone.domain;
         // Declared records are read as the zone files hold them: CNAMEs to
         // a machine's form among the CNAMEs, addresses among the addresses.
+        // Address records are compared as (name below the domain, address),
+        // the manifest's text read strictly: no string is built for the
+        // hundreds of thousands of them.
         let mut declared_cnames: Vec<(&str, &str)> = Vec::new();
-        let mut listed: Vec<(String, String)> = self
-            .addresses()
-            .map(|a| (domain.machine_name(a.machine), a.address.to_owned()))
-            .collect();
+        let mut listed: Vec<(&str, IpAddr)> = Vec::with_capacity(self.addresses.len());
+        for a in self.addresses() {
+            match ip_text::parse_canonical(a.address) {
+                Some((address, true)) => listed.push((a.machine, address)),
+                _ => return false,
+            }
+        }
         let mut others: Vec<(String, Rdata)> = Vec::new();
         for (name, kind, data) in &self.declared {
             let Ok(rdata) = Rdata::parse(kind, data) else {
@@ -336,32 +395,43 @@ impl Manifest {
                 .strip_suffix('.')
                 .filter(|_| rdata.is_cname())
                 .and_then(|target| render::machine_form(domain, target));
-            match (&rdata, machine) {
-                (Rdata::A(_) | Rdata::Aaaa(_), _) => listed.push((name.clone(), data.clone())),
-                (_, Some(machine)) => declared_cnames.push((name, machine)),
-                _ => others.push((name.clone(), rdata)),
+            let address = match rdata {
+                Rdata::A(v4) => Some(IpAddr::V4(v4)),
+                Rdata::Aaaa(v6) => Some(IpAddr::V6(v6)),
+                _ => None,
+            };
+            match (address, machine) {
+                (Some(address), _) => match domain.relative(name) {
+                    Some(relative) => listed.push((relative, address)),
+                    None => return false,
+                },
+                (None, Some(machine)) => declared_cnames.push((name, machine)),
+                (None, None) => others.push((name.clone(), rdata)),
             }
         }
-        let mut cnames: Vec<(&str, &str)> = self
-            .records()
-            .map(|r| (r.host, r.machine))
-            .chain(declared_cnames)
-            .collect();
-        if cnames.len() != zone.len() {
+        if self.records.ends.len() + declared_cnames.len() != zone.len() {
             return false;
         }
-        if !self.declared.is_empty() {
-            cnames.sort_unstable();
-        }
+        // The records are in host order, as the zone's CNAMEs are; the few
+        // declared CNAMEs to machines are sorted and merged in.
+        declared_cnames.sort_unstable();
+        let mut declared = declared_cnames.into_iter().peekable();
+        let mut records = self.records().map(|r| (r.host, r.machine)).peekable();
+        let cnames = std::iter::from_fn(|| match (records.peek(), declared.peek()) {
+            (Some(record), Some(cname)) if cname < record => declared.next(),
+            (Some(_), _) => records.next(),
+            (None, _) => declared.next(),
+        });
         let cnames_agree = cnames
-            .iter()
             .zip(zone.cnames())
-            .all(|(&(host, machine), c)| host == c.host && machine == c.machine);
-        let mut held: Vec<(String, String)> = zone
-            .addresses()
-            .iter()
-            .map(|(name, address)| (name.clone(), address.to_string()))
-            .collect();
+            .all(|((host, machine), c)| host == c.host && machine == c.machine);
+        let mut held = Vec::with_capacity(zone.addresses().len());
+        for (name, address) in zone.addresses() {
+            match domain.relative(name) {
+                Some(relative) => held.push((relative, *address)),
+                None => return false,
+            }
+        }
         listed.sort_unstable();
         held.sort_unstable();
         others.sort_unstable();
@@ -587,6 +657,81 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         assert_eq!(recorded_conf_sha256(&path).unwrap(), Some(hex(&[2; 32])));
         assert_eq!(Manifest::of(&zone, &exports_ok).records().count(), 2);
+    }
+
+    /// A manifest agrees with the zone files written beside it, and with
+    /// no zone one record away: every kind of record, each edited in turn.
+    #[test]
+    fn agrees_only_with_the_zone_it_describes() {
+        use crate::artifacts::zonefile;
+        use crate::compile::addresses::NetworkChoice;
+        let exports = Exports::parse(
+            br#"{"web:www:server:alpha": {"hosts": ["music.clan", "zz.clan"]},
+                "web:www:server:beta": {"hosts": ["a.clan", "wiki.clan"]},
+                "net:ygg::": {"hosts": [], "priority": 10},
+                "net:ygg:peer:alpha": {"hosts": [], "peers": ["200::1", "10.0.0.1"]},
+                "net:ygg:peer:beta": {"hosts": [], "peers": ["200::2"]}}"#,
+        )
+        .unwrap();
+        let records = crate::exports::records::parse(
+            br#"{"git.clan": {"CNAME": "beta.clan"}, "docs.clan": {"CNAME": "example.org"},
+                "printer.clan": {"A": ["192.168.1.20"], "AAAA": ["fd00::20"]},
+                "clan": {"TXT": ["v=spf1 -all"]},
+                "_ldap._tcp.clan": {"SRV": [{"priority": 1, "weight": 2, "port": 389, "target": "alpha.clan"}]}}"#,
+        )
+        .unwrap();
+        let domain = crate::dns::name::Domain::parse("clan").unwrap();
+        let zone =
+            Zone::compile_with(&exports, &domain, &NetworkChoice::ByPriority, &records).unwrap();
+        let mut text = Vec::new();
+        write_start(&mut text, &zone, &exports).unwrap();
+        write_end(
+            &mut text,
+            1,
+            &Hashes {
+                input: [0; 32],
+                conf: [0; 32],
+                db: [0; 32],
+            },
+        )
+        .unwrap();
+        let manifest = String::from_utf8(text).unwrap();
+        let mut conf = Vec::new();
+        render::write_conf(
+            &mut conf,
+            &domain,
+            render::zone_cnames(&zone),
+            &render::ZoneAddresses::of(&zone),
+            &render::zone_others(&zone),
+        )
+        .unwrap();
+        let conf = zonefile::parse_conf(std::str::from_utf8(&conf).unwrap()).unwrap();
+        let agrees = |manifest: &str| {
+            Manifest::parse(manifest.as_bytes(), "m")
+                .unwrap()
+                .agrees_with(&conf)
+        };
+        assert!(agrees(&manifest));
+        for (from, to) in [
+            ("\"music.clan\"", "\"musik.clan\""),
+            ("\"zz.clan\"", "\"a0.clan\""),
+            ("[\"200::2\",", "[\"200::3\","),
+            ("[\"10.0.0.1\",", "[\"10.0.0.2\","),
+            ("[\"200::1\",", "[\"200:0::1\","),
+            ("\"192.168.1.20\"", "\"192.168.1.21\""),
+            ("\"fd00::20\"", "\"fd00::21\""),
+            ("\"beta.clan.\"", "\"alpha.clan.\""),
+            ("\"git.clan\"", "\"gut.clan\""),
+            ("\"example.org.\"", "\"example.com.\""),
+            ("v=spf1 -all", "v=spf1 +all"),
+            ("389 alpha.clan.", "390 alpha.clan."),
+        ] {
+            assert!(manifest.contains(from), "{from} not in {manifest}");
+            assert!(
+                !agrees(&manifest.replacen(from, to, 1)),
+                "{from} -> {to} agrees"
+            );
+        }
     }
 
     #[test]

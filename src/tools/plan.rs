@@ -255,12 +255,17 @@ impl Reasons {
                 .entry(skipped.host.to_owned())
                 .or_insert_with(|| skipped.reason.code().to_owned());
         }
+        // Addresses name their machine: compared as such, no full name is
+        // built for each of a large clan's hundreds of thousands.
+        let machines: std::collections::HashSet<&str> = names
+            .iter()
+            .filter_map(|name| domain.relative(name))
+            .collect();
         for address in manifest.addresses() {
-            let name = domain.machine_name(address.machine);
-            if names.contains(name.as_str()) {
+            if machines.contains(address.machine) {
                 reasons
                     .scopes
-                    .entry(name)
+                    .entry(domain.machine_name(address.machine))
                     .or_default()
                     .push(address.scope.to_owned());
             }
