@@ -7,7 +7,7 @@ use clap::Args;
 
 use dm_dns::artifacts::diff;
 use dm_dns::error::Error;
-use dm_dns::sys::{files, halves};
+use dm_dns::sys::files;
 use dm_dns::tools::zones;
 
 /// Compare two zones: names added, removed and retargeted, and a unified diff.
@@ -42,10 +42,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
             zones::load(path)
         }
     };
-    // Each load is partly serial (reading, the final checks): two at once
-    // keep both cores busy.
-    let (old, new) = halves::join(|| load(&args.old), || load(&args.new));
-    let (old, new) = (old?, new?);
+    let (old, new) = (load(&args.old)?, load(&args.new)?);
     let result = diff::compare(&old, &new, args.old.as_str(), args.new.as_str());
     let text = args.output.render(&result, || result.to_text());
     // The report first: if it cannot be written, nothing was printed.
