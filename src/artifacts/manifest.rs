@@ -793,5 +793,18 @@ mod tests {
             let err = Manifest::parse(damaged.as_bytes(), "m").unwrap_err();
             assert!(err.to_string().contains("one machine"), "{damaged}: {err}");
         }
+        // A record is exactly [host, [index, ...]].
+        for damaged in [
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "[\"music.clan\"]"),
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "[\"music.clan\", [0, 1], 2]"),
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "[\"music.clan\", 0]"),
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "[\"music.clan\", [0, -1]]"),
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "[[0, 1], \"music.clan\"]"),
+            MANIFEST.replace("[\"music.clan\", [0, 1]]", "{\"music.clan\": [0, 1]}"),
+        ] {
+            assert_ne!(damaged, MANIFEST);
+            let err = Manifest::parse(damaged.as_bytes(), "m").unwrap_err();
+            assert!(err.to_string().contains("is damaged"), "{damaged}: {err}");
+        }
     }
 }
