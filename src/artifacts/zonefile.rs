@@ -417,8 +417,6 @@ fn names_found<'n>(
 /// `local-data: "<machine>.<domain>. A|AAAA <address>"` lines, each ending in
 /// a newline. Any other unbound directive is refused.
 pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
-    /// Below this, one core parses the records; above, two.
-    const PARALLEL_FROM: usize = 1 << 20;
     let Some((first, records)) = text.split_once('\n').filter(|_| text.ends_with('\n')) else {
         return Err("the zone does not end with a newline (truncated?)".into());
     };
@@ -441,30 +439,41 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
                 Quoted(domain)
             )
         })?;
-    // The records split at a line end near the middle; line numbers in
-    // errors count from the file's first line either way.
+    read_in_halves(records, 2, |lines, first_line| {
+        let mut zone = ZoneData::new(domain.clone());
+        zone.add_conf_lines(lines, first_line).map(|()| zone)
+    })?
+    .finish()
+}
+
+/// The zone `read` makes of `records` (whole lines, the first of them line
+/// `first_line` of the file), read in two halves on two cores when there
+/// are many, split at a line end near the middle. Line numbers in errors
+/// count from the file's first line either way, and the front's error is
+/// the one reported: it comes first in the file.
+fn read_in_halves(
+    records: &str,
+    first_line: usize,
+    read: impl Fn(&str, &(dyn Fn() -> usize + Sync)) -> Result<ZoneData, String> + Sync,
+) -> Result<ZoneData, String> {
+    /// Below this, one core reads the records; above, two.
+    const PARALLEL_FROM: usize = 1 << 20;
     let split = records[records.len() / 2..]
         .find('\n')
         .map(|at| records.len() / 2 + at + 1)
         .filter(|_| records.len() >= PARALLEL_FROM)
         .unwrap_or(records.len());
     let (front, back) = records.split_at(split);
-    let read = |lines: &str, first_line: &(dyn Fn() -> usize + Sync)| {
-        let mut zone = ZoneData::new(domain.clone());
-        zone.add_conf_lines(lines, first_line).map(|()| zone)
-    };
-    let zone = if back.is_empty() {
-        read(front, &|| 2)?
-    } else {
-        let (front_zone, back_zone) = halves::join(
-            || read(front, &|| 2),
-            || read(back, &|| 2 + front.matches('\n').count()),
-        );
-        let mut zone = front_zone?;
-        zone.append(back_zone?)?;
-        zone
-    };
-    zone.finish()
+    if back.is_empty() {
+        return read(front, &|| first_line);
+    }
+    let (front_zone, back_zone) = halves::join(
+        || read(front, &|| first_line),
+        || read(back, &|| first_line + front.matches('\n').count()),
+    );
+    let mut zone = front_zone?;
+    zone.append(back_zone?)?;
+    Ok(zone)
 }
 
 impl ZoneData {
@@ -542,8 +551,38 @@ fn conf_record(line: &str) -> Option<(&str, &str, &str)> {
 /// and `install` write them (absolute names, one record per line). SOA and NS
 /// records are accepted and not compared.
 pub fn parse_db(text: &str) -> Result<ZoneData, String> {
+    // The lines up to the one that sets the zone ($ORIGIN or the SOA) one
+    // by one; the records after them, a node's whole zone, in halves.
     let mut zone: Option<ZoneData> = None;
-    for (index, raw) in text.lines().enumerate() {
+    let mut head = (0, 0);
+    for line in text.split_inclusive('\n') {
+        head = (head.0 + line.len(), head.1 + 1);
+        add_db_lines(&mut zone, line, || head.1)?;
+        if zone.is_some() {
+            break;
+        }
+    }
+    // The line that set the zone holds no record.
+    let Some(ZoneData { domain, .. }) = zone else {
+        return Err("no $ORIGIN or SOA record: not a zone file".into());
+    };
+    read_in_halves(&text[head.0..], head.1 + 1, |lines, first_line| {
+        let mut zone = Some(ZoneData::new(domain.clone()));
+        add_db_lines(&mut zone, lines, first_line)?;
+        Ok(zone.expect("set before the lines"))
+    })?
+    .finish()
+}
+
+/// Adds the records of master-file `lines` to `zone` (set by the first
+/// $ORIGIN or SOA among them if not yet), the first of them line
+/// `first_line()` of the file (counted only for an error).
+fn add_db_lines(
+    zone: &mut Option<ZoneData>,
+    lines: &str,
+    first_line: impl Fn() -> usize,
+) -> Result<(), String> {
+    for (index, raw) in lines.lines().enumerate() {
         // A comment starts at a ';' outside TXT strings (which may hold one).
         let strings_end = raw.rfind('"').map_or(0, |at| at + 1);
         let comment_at = raw[strings_end..]
@@ -553,7 +592,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
         if line.is_empty() || line.starts_with("$TTL") {
             continue;
         }
-        let at = |e: String| format!("line {}: {e}", index + 1);
+        let at = |e: String| format!("line {}: {e}", first_line() + index);
         if let Some(origin) = line.strip_prefix("$ORIGIN") {
             let domain = Domain::parse(origin.trim()).map_err(|e| at(e.to_string()))?;
             zone.get_or_insert(ZoneData::new(domain));
@@ -579,7 +618,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
         match fields[kind_at] {
             "SOA" if zone.is_none() => {
                 let domain = Domain::parse(fields[0]).map_err(|e| at(e.to_string()))?;
-                zone = Some(ZoneData::new(domain));
+                *zone = Some(ZoneData::new(domain));
             }
             "CNAME" => {
                 let zone = zone
@@ -613,8 +652,7 @@ pub fn parse_db(text: &str) -> Result<ZoneData, String> {
             _ => {}
         }
     }
-    zone.ok_or_else(|| "no $ORIGIN or SOA record: not a zone file".to_string())?
-        .finish()
+    Ok(())
 }
 
 /// The SOA serial of a master file as `zone` and `install` write it.
@@ -837,6 +875,70 @@ mod tests {
         assert!(
             err.contains("\"m5.clan\" is a CNAME to a name that is a CNAME"),
             "{err}"
+        );
+    }
+
+    /// A node's zone file is read in halves too: the same zone as its
+    /// `zone.conf`, errors at their own line numbers, the head before the
+    /// split whatever sets the zone.
+    #[test]
+    fn large_master_files_read_in_halves_like_small_ones() {
+        let lines: Vec<String> = (0..40_000)
+            .map(|i| format!("host-{i:06}.clan. 300 IN CNAME m{}.clan.\n", i % 97))
+            .collect();
+        let head = "$ORIGIN clan.\n$TTL 300\n\
+                    clan. 300 IN SOA ns.clan. admin.clan. 7 3600 600 86400 300\n\
+                    clan. 300 IN NS ns.clan.\n";
+        let tail = "printer.clan. 300 IN A 192.168.1.20\n\
+                    clan. 300 IN TXT \"v=spf1 -all\" ; a comment\n\
+                    _ldap._tcp.clan. 300 IN SRV 10 5 389 m1.clan.\n";
+        let whole = format!("{head}{}{tail}", lines.concat());
+        assert!(whole.len() > 1 << 20);
+        let zone = parse_db(&whole).unwrap();
+        assert_eq!(zone.len(), 40_000);
+        assert_eq!(zone.target("host-039999.clan"), Some("m35"));
+        assert_eq!(zone.addresses().len(), 1);
+        assert_eq!(zone.others().len(), 2);
+        let conf: String = std::iter::once("local-zone: \"clan.\" transparent\n".to_string())
+            .chain((0..40_000).map(|i| {
+                format!(
+                    "local-data: \"host-{i:06}.clan. CNAME m{}.clan.\"\n",
+                    i % 97
+                )
+            }))
+            .chain([
+                "local-data: \"printer.clan. A 192.168.1.20\"\n".to_string(),
+                "local-data: 'clan. TXT \"v=spf1 -all\"'\n".to_string(),
+                "local-data: \"_ldap._tcp.clan. SRV 10 5 389 m1.clan.\"\n".to_string(),
+            ])
+            .collect();
+        assert!(
+            zone == parse_conf(&conf).unwrap(),
+            "not the zone.conf's zone"
+        );
+        // Only the SOA sets the zone: the same records follow it.
+        let soa_first = whole.replacen("$ORIGIN clan.\n", "", 1);
+        assert!(parse_db(&soa_first).unwrap() == zone);
+        for bad_line in [5, 20_000, 40_004] {
+            let mut broken = lines.clone();
+            broken[bad_line - 5] = "x.clan. 300 IN MX 10 m.clan.\n".into();
+            let err = parse_db(&format!("{head}{}", broken.concat())).unwrap_err();
+            assert!(err.starts_with(&format!("line {bad_line}: ")), "{err}");
+        }
+        let mut twice = lines.clone();
+        twice[39_000] = lines[10].clone();
+        let err = parse_db(&format!("{head}{}", twice.concat())).unwrap_err();
+        assert!(err.contains("\"host-000010.clan\" appears twice"), "{err}");
+        let before = format!("{}{head}", lines[0]);
+        let err = parse_db(&before).unwrap_err();
+        assert!(
+            err.starts_with("line 1: a CNAME before $ORIGIN or SOA"),
+            "{err}"
+        );
+        assert!(
+            parse_db("; only a comment\n")
+                .unwrap_err()
+                .contains("not a zone file")
         );
     }
 
