@@ -17,10 +17,11 @@ use crate::sys::halves;
 #[derive(Debug, Clone)]
 pub struct ZoneData {
     pub domain: Domain,
-    // Every host and machine name back to back in one string, the CNAMEs as
-    // spans into it, sorted by host: a node reads a zone of a million records
-    // on every update, and two allocations per record were most of that.
-    names: String,
+    // Every host and machine name back to back (`Names`), the CNAMEs as
+    // spans into them, sorted by host: a node reads a zone of a million
+    // records on every update, and two allocations per record were most of
+    // that.
+    names: Names,
     cnames: Vec<(Span, Span)>,
     addresses: Vec<(String, IpAddr)>,
     /// Declared records other than addresses and CNAMEs to machines
@@ -35,8 +36,76 @@ struct Span {
     len: u32,
 }
 
-fn span(names: &str, span: Span) -> &str {
-    &names[span.start as usize..(span.start + span.len) as usize]
+/// The names of a zone's CNAMEs, one after the other, in one string or in
+/// two: a zone read in halves keeps each half's names where that half put
+/// them, the back's at spans from `back_from` on. Copying them after the
+/// front's would fill tens of megabytes of fresh memory on one core.
+#[derive(Debug, Clone)]
+struct Names {
+    front: String,
+    back: String,
+    /// Where the back's spans start; `u32::MAX` while there is no back.
+    back_from: u32,
+}
+
+impl Names {
+    fn new() -> Names {
+        Names {
+            front: String::new(),
+            back: String::new(),
+            back_from: u32::MAX,
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        let (text, start) = if span.start < self.back_from {
+            (&self.front, span.start)
+        } else {
+            (&self.back, span.start - self.back_from)
+        };
+        &text[start as usize..(start + span.len) as usize]
+    }
+
+    /// Adds `name` after the last one.
+    fn push(&mut self, name: &str) -> Result<Span, String> {
+        let (text, base) = if self.back_from == u32::MAX {
+            (&mut self.front, 0)
+        } else {
+            (&mut self.back, self.back_from)
+        };
+        let start = u32::try_from(text.len())
+            .ok()
+            .and_then(|len| len.checked_add(base));
+        let len = u32::try_from(name.len()).ok();
+        let (Some(start), Some(len)) = (start, len) else {
+            return Err("the zone's names exceed 4 GiB".into());
+        };
+        if start.checked_add(len).is_none_or(|end| end == u32::MAX) {
+            return Err("the zone's names exceed 4 GiB".into());
+        }
+        text.push_str(name);
+        Ok(Span { start, len })
+    }
+
+    /// Takes `back`, the names of a zone read on its own, as the back; its
+    /// spans move by the returned shift.
+    fn join(&mut self, back: Names) -> Result<u32, String> {
+        if self.back_from != u32::MAX || back.back_from != u32::MAX {
+            return Err("a zone read in more than two parts".into());
+        }
+        let shift = u32::try_from(self.front.len())
+            .ok()
+            .filter(|shift| {
+                u32::try_from(back.front.len())
+                    .ok()
+                    .and_then(|len| shift.checked_add(len))
+                    .is_some_and(|end| end < u32::MAX)
+            })
+            .ok_or("the zone's names exceed 4 GiB")?;
+        self.back = back.front;
+        self.back_from = shift;
+        Ok(shift)
+    }
 }
 
 impl PartialEq for ZoneData {
@@ -55,7 +124,7 @@ impl ZoneData {
     pub fn new(domain: Domain) -> ZoneData {
         ZoneData {
             domain,
-            names: String::new(),
+            names: Names::new(),
             cnames: Vec::new(),
             addresses: Vec::new(),
             others: Vec::new(),
@@ -81,8 +150,8 @@ impl ZoneData {
 
     pub fn cnames(&self) -> impl Iterator<Item = Cname<'_>> {
         self.cnames.iter().map(|&(host, machine)| Cname {
-            host: span(&self.names, host),
-            machine: span(&self.names, machine),
+            host: self.names.get(host),
+            machine: self.names.get(machine),
         })
     }
 
@@ -97,22 +166,13 @@ impl ZoneData {
     /// The machine `host` is a CNAME to.
     pub fn target(&self, host: &str) -> Option<&str> {
         self.cnames
-            .binary_search_by(|&(h, _)| span(&self.names, h).cmp(host))
+            .binary_search_by(|&(h, _)| self.names.get(h).cmp(host))
             .ok()
-            .map(|i| span(&self.names, self.cnames[i].1))
+            .map(|i| self.names.get(self.cnames[i].1))
     }
 
     fn push_name(&mut self, name: &str) -> Result<Span, String> {
-        let start = u32::try_from(self.names.len()).ok();
-        let end = start.and_then(|s| s.checked_add(u32::try_from(name.len()).ok()?));
-        let (Some(start), Some(end)) = (start, end) else {
-            return Err("the zone's names exceed 4 GiB".into());
-        };
-        self.names.push_str(name);
-        Ok(Span {
-            start,
-            len: end - start,
-        })
+        self.names.push(name)
     }
 
     /// Adds `host CNAME target`, checking names the way `zone` does: a
@@ -253,7 +313,7 @@ impl ZoneData {
             ));
         }
         let names = &self.names;
-        let host_of = |c: &(Span, Span)| span(names, c.0);
+        let host_of = |c: &(Span, Span)| names.get(c.0);
         // Zones we write are sorted already: one pass (on two cores) says so.
         let sorted = |records: &[(Span, Span)]| {
             records
@@ -267,7 +327,7 @@ impl ZoneData {
             && sorted(&self.cnames[middle.saturating_sub(1)..(middle + 1).min(self.cnames.len())]);
         if !sorted {
             self.cnames.sort_unstable_by(|a, b| {
-                (host_of(a), span(names, a.1)).cmp(&(host_of(b), span(names, b.1)))
+                (host_of(a), names.get(a.1)).cmp(&(host_of(b), names.get(b.1)))
             });
             if let Some(pair) = self
                 .cnames
@@ -298,7 +358,7 @@ impl ZoneData {
     /// lists are sorted by name, so one walk finds it; the walk gallops
     /// over the hosts, as a million of them may lie between two machines.
     fn first_address_at_a_cname(&self) -> Option<&str> {
-        let host = |c: &(Span, Span)| span(&self.names, c.0);
+        let host = |c: &(Span, Span)| self.names.get(c.0);
         let mut rest = &self.cnames[..];
         for (name, _) in &self.addresses {
             let mut ahead = 1;
@@ -363,8 +423,8 @@ impl ZoneData {
     /// pass reads every record, so two cores share it.
     fn chained_host(&self) -> Option<&str> {
         let names = &self.names;
-        let machine = |&(_, machine): &(Span, Span)| span(names, machine);
-        let relative = |&(host, _): &(Span, Span)| self.domain.relative(span(names, host));
+        let machine = |&(_, machine): &(Span, Span)| names.get(machine);
+        let relative = |&(host, _): &(Span, Span)| self.domain.relative(names.get(host));
         // Sized for machines that serve eight names each: a million records'
         // filter (256 KB) then stays in a core's cache, and one that does not
         // is slower than the exact checks it saves (README.md, "Benchmarks").
@@ -392,7 +452,7 @@ impl ZoneData {
             .find(|c| {
                 relative(c).is_some_and(|r| shadowed.contains(r)) && shadowed.contains(machine(c))
             })
-            .map(|&(host, _)| span(names, host))
+            .map(|&(host, _)| names.get(host))
     }
 }
 
@@ -508,9 +568,10 @@ impl ZoneData {
         Ok(())
     }
 
-    /// Adds the records of `other` (of the same domain) after these.
+    /// Adds the records of `other` (of the same domain, read on its own)
+    /// after these.
     fn append(&mut self, other: ZoneData) -> Result<(), String> {
-        let shift = self.push_name(&other.names)?.start;
+        let shift = self.names.join(other.names)?;
         self.cnames
             .extend(other.cnames.into_iter().map(|(host, machine)| {
                 let moved = |s: Span| Span {
@@ -876,6 +937,41 @@ mod tests {
             err.contains("\"m5.clan\" is a CNAME to a name that is a CNAME"),
             "{err}"
         );
+    }
+
+    /// Names read in two parts read back from either, at the spans their
+    /// zone holds; a third part is refused, never misread.
+    #[test]
+    fn names_in_two_parts_read_back() {
+        let mut front = Names::new();
+        let mut back = Names::new();
+        let front_spans: Vec<Span> = ["alpha", "b", "music.clan"]
+            .iter()
+            .map(|n| front.push(n).unwrap())
+            .collect();
+        let back_spans: Vec<Span> = ["x", "wiki.clan", "gamma"]
+            .iter()
+            .map(|n| back.push(n).unwrap())
+            .collect();
+        let shift = front.join(back).unwrap();
+        assert_eq!(shift, 16);
+        let moved = |s: &Span| Span {
+            start: s.start + shift,
+            len: s.len,
+        };
+        let read: Vec<&str> = front_spans
+            .iter()
+            .map(|s| front.get(*s))
+            .chain(back_spans.iter().map(|s| front.get(moved(s))))
+            .collect();
+        assert_eq!(
+            read,
+            ["alpha", "b", "music.clan", "x", "wiki.clan", "gamma"]
+        );
+        let after = front.push("delta").unwrap();
+        assert_eq!(front.get(after), "delta");
+        assert_eq!(front.get(moved(&back_spans[2])), "gamma");
+        assert!(front.join(Names::new()).is_err());
     }
 
     /// A node's zone file is read in halves too: the same zone as its
