@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::node::control::{Control, Reload, Server};
 use crate::sign::signed::{self, RefusalKind, Rejection};
 use crate::sys::files::{self, Limit};
-use crate::sys::{clock, digest};
+use crate::sys::{clock, digest, halves};
 
 const LOCK: &str = "install.lock";
 
@@ -389,11 +389,12 @@ fn install_mesh(
     };
     let (zone_text, zone) = render_checked(verified.zone, serial, &config.addresses)
         .map_err(|e| refuse(RefusalKind::ConflictsWithHosts, e))?;
-    let state = State {
+    let zone_sha256 = || digest::hex(&digest::sha256(zone_text.as_bytes()));
+    let state_of = |zone_sha256| State {
         domain: config.domain.to_string(),
         serial: verified.serial,
-        mesh_sha256,
-        zone_sha256: digest::hex(&digest::sha256(zone_text.as_bytes())),
+        mesh_sha256: mesh_sha256.clone(),
+        zone_sha256,
         signer: crate::sign::keys::public_base64(&verified.signer),
         cnames,
         addresses,
@@ -401,6 +402,7 @@ fn install_mesh(
     };
     let current = read_zone_file(config).map_err(not_applied)?;
     if current.as_deref() == Some(zone_text.as_bytes()) {
+        let state = state_of(zone_sha256());
         // An earlier run may have died between the swap and the reload.
         if let Some(control) = &config.control
             && control
@@ -427,8 +429,12 @@ fn install_mesh(
             serial: verified.serial,
         });
     }
-    // The previous zone is dropped once compared: a node's zone can be large.
-    let (changes, old_serial) = match current.as_deref().and_then(parse_zone_file) {
+    // The previous zone is read while the new one is hashed, and dropped
+    // once compared: a node's zone can be large.
+    let (zone_sha256, previous_zone) =
+        halves::join(zone_sha256, || current.as_deref().and_then(parse_zone_file));
+    let state = state_of(zone_sha256);
+    let (changes, old_serial) = match previous_zone {
         Some((old, old_serial)) => (Some(diff::changes(&old, &zone)), Some(old_serial)),
         None => (None, None),
     };
