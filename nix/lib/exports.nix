@@ -37,6 +37,10 @@ rec {
             [ "<not a host name: endpoints.hosts could not be evaluated>" ]
           else if hosts == null then
             [ ]
+          # A list of strings, the usual case, is kept as it is: no new list
+          # for a large clan's million hosts.
+          else if builtins.isList hosts && builtins.all builtins.isString hosts then
+            hosts
           else if builtins.isList hosts then
             map (h: if builtins.isString h then h else describe h) hosts
           else
