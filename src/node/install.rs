@@ -240,9 +240,16 @@ fn run_with(config: &Config, warnings: &mut Vec<String>) -> Result<Outcome, Erro
         }
         Err(e) => return fail(config, Failure::not_applied(e)),
     };
-    let sha256 = digest::hex(&digest::sha256(&mesh));
     let claimed = signed::claimed_serial(&mesh);
-    let result = install_mesh(config, mesh, sha256.clone(), warnings);
+    // The whole file's hash (for the state and the records) is taken while
+    // it is verified; its bytes are dropped then: a large zone should not be
+    // in memory three times over.
+    let (verified, sha256) = halves::join(
+        || signed::verify(&mesh, &config.trusted_keys, Some(&config.domain)),
+        || digest::hex(&digest::sha256(&mesh)),
+    );
+    drop(mesh);
+    let result = install_verified(config, verified, sha256.clone(), warnings);
     let record = |failure: &Failure| FailureRecord {
         at: clock::unix_now(),
         serial: claimed,
@@ -329,11 +336,10 @@ fn fail(config: &Config, failure: Failure) -> Result<Outcome, Error> {
     })
 }
 
-/// Takes the mesh file's bytes to drop them once verified: a large zone
-/// should not be in memory three times over.
-fn install_mesh(
+/// Installs the mesh file as verified (`signed::verify`'s result).
+fn install_verified(
     config: &Config,
-    mesh: Vec<u8>,
+    verified: Result<signed::Verified, Rejection>,
     mesh_sha256: String,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, Failure> {
@@ -350,9 +356,7 @@ fn install_mesh(
                 .into(),
         ));
     }
-    let verified = signed::verify(&mesh, &config.trusted_keys, Some(&config.domain))
-        .map_err(|r| refuse(r.kind, r.message))?;
-    drop(mesh);
+    let verified = verified.map_err(|r| refuse(r.kind, r.message))?;
     let previous = read_state(&config.state_dir, &config.domain).map_err(not_applied)?;
     if let Some(prev) = &previous
         && !config.allow_rollback
