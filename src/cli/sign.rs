@@ -58,13 +58,16 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let serial = args.serial.unwrap_or(now);
     signed::check_serial(serial, now, args.allow_future_serial)
         .map_err(|e| Error::input(format!("--serial: {e}")))?;
-    let file = signed::sign(&key, &zone.domain, serial, &conf.body, &conf.sha256);
+    let header = signed::header(&key, &zone.domain, serial, &conf.sha256);
+    let parts = [header.as_bytes(), &conf.body];
     if args.out == "-" {
-        std::io::stdout()
-            .write_all(&file)
+        let mut stdout = std::io::stdout().lock();
+        parts
+            .iter()
+            .try_for_each(|part| stdout.write_all(part))
             .map_err(|e| Error::io("writing to stdout", e))?;
     } else {
-        files::write_file(&args.out, &file, 0o644)?;
+        files::write_file_parts(&args.out, &parts, 0o644)?;
     }
     eprintln!(
         "dm-dns: signed {}, {}{} for {} with serial {serial} -> {}",

@@ -91,6 +91,15 @@ pub fn sign(
     body_sha256: &[u8; 32],
 ) -> Vec<u8> {
     debug_assert_eq!(&sha256(body), body_sha256);
+    let mut file = header(key, domain, serial, body_sha256).into_bytes();
+    file.extend_from_slice(body);
+    file
+}
+
+/// The header of the signed file for a body of SHA-256 `body_sha256`: the
+/// file is this, then the body. Written apart, a large body is never copied
+/// behind it in memory.
+pub fn header(key: &SigningKey, domain: &Domain, serial: u64, body_sha256: &[u8; 32]) -> String {
     let signed_part = format!(
         "{MAGIC}# format: {FORMAT}\n# domain: {domain}\n# serial: {serial}\n\
          # body-sha256: {}\n# signer: {}\n",
@@ -99,11 +108,7 @@ pub fn sign(
     );
     let signature = key.sign(signed_part.as_bytes());
     let signature_line = format!("# signature: {}\n", STANDARD.encode(signature.to_bytes()));
-    let mut out = Vec::with_capacity(signed_part.len() + signature_line.len() + body.len());
-    out.extend_from_slice(signed_part.as_bytes());
-    out.extend_from_slice(signature_line.as_bytes());
-    out.extend_from_slice(body);
-    out
+    signed_part + &signature_line
 }
 
 /// A signed file whose signature checked out and whose body parsed strictly.

@@ -495,10 +495,17 @@ pub fn keep_copy(source: &Utf8Path, bytes: &[u8], target: &Utf8Path) -> Result<(
 
 /// Writes a whole file atomically.
 pub fn write_file(target: &Utf8Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    write_file_parts(target, &[bytes], mode)
+}
+
+/// `write_file` of `parts` one after the other (a header and a large body,
+/// never joined in memory).
+pub fn write_file_parts(target: &Utf8Path, parts: &[&[u8]], mode: u32) -> Result<(), Error> {
     let mut staged = StagedFile::create_with_mode(target, mode)?;
-    staged
-        .writer()
-        .write_all(bytes)
+    let writer = staged.writer();
+    parts
+        .iter()
+        .try_for_each(|part| writer.write_all(part))
         .map_err(|e| Error::io(format!("writing {target}"), e))?;
     staged.commit()
 }
