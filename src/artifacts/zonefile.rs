@@ -171,10 +171,6 @@ impl ZoneData {
             .map(|i| self.names.get(self.cnames[i].1))
     }
 
-    fn push_name(&mut self, name: &str) -> Result<Span, String> {
-        self.names.push(name)
-    }
-
     /// Adds `host CNAME target`, checking names the way `zone` does: a
     /// target of a machine's form `<label>.<domain>.` makes one of the
     /// CNAMEs to machines (an endpoint's, or a declared alias); any other a
@@ -213,8 +209,8 @@ impl ZoneData {
         if relative == machine {
             return Err(format!("host {} is a CNAME to itself", Quoted(host)));
         }
-        let host = self.push_name(&checked_host)?;
-        let machine = self.push_name(machine)?;
+        let host = self.names.push(&checked_host)?;
+        let machine = self.names.push(machine)?;
         self.cnames.push((host, machine));
         Ok(())
     }
