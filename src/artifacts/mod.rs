@@ -177,22 +177,17 @@ pub fn read_conf_checked(dir: &Utf8Path) -> Result<CheckedConf, Error> {
     let body = files::read_file(&conf_path, Limit::ZoneFile)
         .map_err(|e| Error::io(format!("reading {conf_path}"), e))?;
     let recorded = manifest::recorded_conf_sha256(&manifest_path)?;
-    // Hashed while it is parsed; a hash that does not match is the error
-    // to report, whatever the parse found.
-    let (parsed, sha256) = halves::join(
-        || {
-            std::str::from_utf8(&body)
-                .map_err(|_| "not UTF-8".to_string())
-                .and_then(zonefile::parse_conf)
-        },
-        || digest::sha256(&body),
-    );
+    // A hash that does not match is the error to report, whatever the
+    // parse found.
+    let (parsed, sha256) = zonefile::parse_conf_hashed(&body);
     if recorded.as_deref() != Some(digest::hex(&sha256).as_str()) {
         return Err(Error::input(format!(
             "{conf_path} does not match the sha256 in {manifest_path}; refusing to sign \
              (hint: rebuild the zone with `dm-dns zone` or `nix build .#dm-dns-zone`)"
         )));
     }
-    let zone = parsed.map_err(|e| Error::input(format!("{conf_path}: {e}")))?;
+    let zone = parsed
+        .unwrap_or_else(|| Err("not UTF-8".into()))
+        .map_err(|e| Error::input(format!("{conf_path}: {e}")))?;
     Ok(CheckedConf { body, sha256, zone })
 }

@@ -9,7 +9,7 @@ use crate::artifacts::render::{self, Cname};
 use crate::dns::ip_text;
 use crate::dns::name::{self, Domain, NameFilter, NameHash, Quoted};
 use crate::dns::rdata::Rdata;
-use crate::sys::halves;
+use crate::sys::{digest, halves};
 
 /// A zone as read from a file: the domain, its CNAMEs (host -> machine),
 /// sorted by host, each host once, and its address records in
@@ -500,6 +500,17 @@ pub fn parse_conf(text: &str) -> Result<ZoneData, String> {
         zone.add_conf_lines(lines, first_line).map(|()| zone)
     })?
     .finish()
+}
+
+/// A `zone.conf` body read (`parse_conf`; `None` if it is not UTF-8) while a
+/// second core takes its SHA-256: the two take about as long as each other,
+/// and whoever reads a signed or built zone checks both. The parse counts
+/// only if the hash is the one expected.
+pub fn parse_conf_hashed(body: &[u8]) -> (Option<Result<ZoneData, String>>, [u8; 32]) {
+    halves::join(
+        || std::str::from_utf8(body).ok().map(parse_conf),
+        || digest::sha256(body),
+    )
 }
 
 /// The zone `read` makes of `records` (whole lines, the first of them line

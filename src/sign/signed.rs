@@ -39,7 +39,6 @@ use crate::error::Error;
 use crate::sign::keys;
 use crate::sys::digest::{hex, sha256};
 use crate::sys::files;
-use crate::sys::halves;
 
 /// The format `sign` writes.
 pub const FORMAT: u32 = 2;
@@ -298,19 +297,11 @@ pub fn verify(
             "bad signature: the file was changed after signing",
         )
     })?;
-    // Hashing and parsing a large body take about as long as each other, so
-    // they run on two cores; the parse result counts only if the hash matches.
-    let (parsed, body_matches) = halves::join(
-        || {
-            std::str::from_utf8(body)
-                .map_err(|_| "the body is not UTF-8".to_string())
-                .and_then(|text| {
-                    zonefile::parse_conf(text).map_err(|e| format!("the signed body: {e}"))
-                })
-        },
-        || hex(&sha256(body)) == body_sha,
-    );
-    if !body_matches {
+    let (parsed, body_sha256) = zonefile::parse_conf_hashed(body);
+    let parsed = parsed
+        .ok_or_else(|| "the body is not UTF-8".to_string())
+        .and_then(|zone| zone.map_err(|e| format!("the signed body: {e}")));
+    if hex(&body_sha256) != body_sha {
         return Err(Rejection::new(
             BadSignature,
             "the body does not match its signed body-sha256: the file was changed after signing",
